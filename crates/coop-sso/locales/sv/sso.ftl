@@ -1,0 +1,1 @@
+sso-title = Medlemskonto

@@ -1,0 +1,83 @@
+//! The command line: the kit's `serve`, `migrate`, `check-config`, plus directory chores.
+
+use anyhow::Context as _;
+use coop_web::cli::{ConfigArg, KitCommand};
+
+use crate::domain::{MemberStatus, Role};
+use crate::members::{self, NewMember};
+use crate::Sso;
+
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "coop-sso",
+    version,
+    about = "The co-op's sign-in service and member directory"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    #[command(flatten)]
+    Kit(KitCommand),
+    /// Create (or refresh) the demo members with new random passwords and print them. Only for
+    /// `cargo xtask demo`; never on a real co-op's server.
+    DemoSeed(ConfigArg),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Kit(cmd) => coop_web::cli::run::<Sso>(cmd).await,
+        Command::DemoSeed(arg) => demo_seed(&arg).await,
+    }
+}
+
+const DEMO_MEMBERS: &[(&str, &str, &[Role])] = &[
+    (
+        "Alva Andersson",
+        "alva@demo.coop",
+        &[Role::Member, Role::Admin],
+    ),
+    ("Bo Berg", "bo@demo.coop", &[Role::Member, Role::Bookkeeper]),
+    (
+        "Cecilia Ek",
+        "cecilia@demo.coop",
+        &[Role::Member, Role::Cashier, Role::Manager],
+    ),
+    ("David Lind", "david@demo.coop", &[Role::Member]),
+];
+
+async fn demo_seed(arg: &ConfigArg) -> anyhow::Result<()> {
+    let loaded = coop_web::cli::load::<Sso>(&arg.config)?;
+    let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+    coop_web::db::migrate(&db, &crate::MIGRATOR).await?;
+    for (name, email, roles) in DEMO_MEMBERS {
+        let email = coop_domain::EmailAddress::parse(email).context("demo email")?;
+        let password = coop_web::session::random_token()[..16].to_owned();
+        let hash = crate::password::hash(password.clone()).await?;
+        match members::find_by_email(&db, &email).await? {
+            Some(m) => members::set_password(&db, m.member_id, &hash, None).await?,
+            None => {
+                members::create(
+                    &db,
+                    &loaded.coop.member_number,
+                    NewMember {
+                        name: (*name).to_owned(),
+                        email: email.clone(),
+                        preferred_lang: loaded.coop.default_lang,
+                        roles: roles.to_vec(),
+                        status: MemberStatus::Active,
+                        password_hash: Some(hash),
+                    },
+                    None,
+                )
+                .await?;
+            }
+        }
+        let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        println!("{:<20} {password}   ({})", email.as_str(), roles.join(", "));
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The member directory's writes. Every change writes its audit event and, where other services
+//! care, its member-feed event in the same transaction.
+
+use coop_domain::{EmailAddress, MemberNumberFormat};
+use coop_web::ResultExt as _;
+use serde_json::json;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::domain::{MemberStatus, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("a member with this email address already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub name: String,
+    pub email: EmailAddress,
+    pub preferred_lang: coop_web::Lang,
+    pub roles: Vec<Role>,
+    pub status: MemberStatus,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    pub member_id: Uuid,
+    pub member_number: i32,
+    pub name: String,
+    pub email: String,
+    pub preferred_lang: String,
+    pub status: String,
+    pub household_id: Option<Uuid>,
+}
+
+pub async fn audit(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: Option<Uuid>,
+    subject: Option<Uuid>,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into audit_event (actor_id, subject_id, action, detail) values ($1, $2, $3, $4)",
+    )
+    .bind(actor)
+    .bind(subject)
+    .bind(action)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn member_event(
+    tx: &mut Transaction<'_, Postgres>,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into member_event (type, payload) values ($1, $2)")
+        .bind(kind)
+        .bind(payload)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Creates a member with the next member number.
+pub async fn create(
+    pool: &PgPool,
+    format: &MemberNumberFormat,
+    new: NewMember,
+    actor: Option<Uuid>,
+) -> Result<MemberRow, MemberError> {
+    let mut tx = pool.begin().await?;
+    let member_id = Uuid::new_v4();
+    let row: MemberRow = sqlx::query_as(
+        "insert into member (member_id, member_number, name, email, preferred_lang, status, password_hash)
+         values ($1, nextval('member_number_seq'), $2, $3, $4, $5, $6)
+         returning member_id, member_number, name, email, preferred_lang, status, household_id",
+    )
+    .bind(member_id)
+    .bind(new.name.trim())
+    .bind(new.email.as_str())
+    .bind(new.preferred_lang.code())
+    .bind(new.status.as_str())
+    .bind(&new.password_hash)
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("member_email_key", || MemberError::EmailTaken)?;
+    for role in &new.roles {
+        sqlx::query("insert into member_role (member_id, role, granted_by) values ($1, $2, $3)")
+            .bind(member_id)
+            .bind(role.as_str())
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let number = u32::try_from(row.member_number)
+        .ok()
+        .and_then(|n| format.number(n).ok())
+        .map(|n| n.to_string());
+    audit(
+        &mut tx,
+        actor,
+        Some(member_id),
+        "member.create",
+        json!({ "roles": new.roles, "status": new.status.as_str() }),
+    )
+    .await?;
+    member_event(
+        &mut tx,
+        "member.created",
+        json!({ "sub": member_id, "member_number": number, "name": row.name, "status": row.status,
+                "roles": new.roles }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn find_by_email(
+    pool: &PgPool,
+    email: &EmailAddress,
+) -> Result<Option<MemberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select member_id, member_number, name, email, preferred_lang, status, household_id
+         from member where email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn set_password(
+    pool: &PgPool,
+    member_id: Uuid,
+    password_hash: &str,
+    actor: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("update member set password_hash = $2, updated_at = now() where member_id = $1")
+        .bind(member_id)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        actor,
+        Some(member_id),
+        "member.password_set",
+        json!({}),
+    )
+    .await?;
+    tx.commit().await
+}

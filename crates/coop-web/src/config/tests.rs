@@ -1,0 +1,231 @@
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::*;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct SsoExtra {
+    #[serde(default)]
+    bookkeeper_appointment: Option<String>,
+}
+
+fn sample() -> Value {
+    json!({
+        "organisation": { "name": "Röstånga Matkooperativ" },
+        "domain": "coop.example.org",
+        "locale": { "default": "sv" },
+        "currency": "SEK",
+        "vat_classes": {
+            "food": { "rates": [ { "from": "2024-01-01", "percent": "12" }, { "from": "2026-04-01", "percent": "6" } ] },
+            "standard": { "rates": [ { "from": "1990-07-01", "percent": "25" } ] }
+        },
+        "services": { "sso": { "bookkeeper_appointment": "members" }, "buyers_club": {} }
+    })
+}
+
+fn no_env() -> BTreeMap<String, String> {
+    BTreeMap::new()
+}
+
+fn err_of(v: Value, env: &BTreeMap<String, String>) -> String {
+    parse::<SsoExtra>(v, ServiceName::Sso, env)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn a_minimal_config_resolves_with_derived_values() {
+    let l = parse::<SsoExtra>(sample(), ServiceName::Sso, &no_env()).unwrap();
+    assert_eq!(l.coop.issuer().as_deref(), Some("https://coop.example.org"));
+    assert_eq!(l.service.listen.to_string(), "127.0.0.1:8101");
+    assert_eq!(
+        l.service.database_url.expose(),
+        "postgres:///coop_sso?host=/run/postgresql"
+    );
+    assert_eq!(l.service.base_path(), "/");
+    let club = l.coop.service(ServiceName::BuyersClub).unwrap();
+    assert_eq!(
+        club.public_url.as_str(),
+        "https://coop.example.org/buyers-club"
+    );
+    assert_eq!(club.base_path(), "/buyers-club");
+    assert_eq!(
+        club.url("/auth/callback"),
+        "https://coop.example.org/buyers-club/auth/callback"
+    );
+    assert_eq!(l.coop.cash_rounding, Decimal::ONE);
+    assert_eq!(l.extra.bookkeeper_appointment.as_deref(), Some("members"));
+    assert!(l.service.secure_cookies());
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_path() {
+    let mut v = sample();
+    v["organisation"]["nmae"] = json!("x");
+    let e = err_of(v, &no_env());
+    assert!(
+        e.contains("organisation") && e.contains("unknown field `nmae`"),
+        "{e}"
+    );
+
+    let mut v = sample();
+    v["services"]["sso"]["lisen"] = json!("x");
+    let e = err_of(v, &no_env());
+    assert!(
+        e.contains("services.sso") && e.contains("unknown field `lisen`"),
+        "{e}"
+    );
+
+    let mut v = sample();
+    v["services"]["kitchen"] = json!({});
+    let e = err_of(v, &no_env());
+    assert!(
+        e.contains("services.kitchen") && e.contains("unknown service"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_types_and_missing_values_name_the_key() {
+    let mut v = sample();
+    v["member_only_shop"] = json!("yes");
+    let e = err_of(v, &no_env());
+    assert!(
+        e.contains("`member_only_shop`") && e.contains("expected a boolean"),
+        "{e}"
+    );
+
+    let mut v = sample();
+    v.as_object_mut().unwrap().remove("currency");
+    let e = err_of(v, &no_env());
+    assert!(e.contains("missing field `currency`"), "{e}");
+
+    let mut v = sample();
+    v["currency"] = json!("KRONOR");
+    assert!(err_of(v, &no_env()).contains("`currency`"));
+
+    let mut v = sample();
+    v["services"]["sso"]["listen"] = json!("localhost");
+    let e = err_of(v, &no_env());
+    assert!(
+        e.contains("services.sso.listen") && e.contains("host:port"),
+        "{e}"
+    );
+
+    let mut v = sample();
+    v["domain"] = json!("not a domain");
+    assert!(err_of(v, &no_env()).contains("`domain`"));
+
+    let mut v = sample();
+    v["locale"]["default"] = json!("de");
+    assert!(err_of(v, &no_env()).contains("locale.default"));
+
+    let mut v = sample();
+    v["vat_classes"]["food"]["rates"] = json!([]);
+    assert!(err_of(v, &no_env()).contains("vat_classes"));
+
+    let mut v = sample();
+    v["services"].as_object_mut().unwrap().remove("sso");
+    let e = err_of(v, &no_env());
+    assert!(e.contains("services.sso") && e.contains("missing"), "{e}");
+}
+
+#[test]
+fn environment_overrides_replace_values() {
+    let mut env = no_env();
+    env.insert(
+        "COOPERAGE__SERVICES__SSO__LISTEN".into(),
+        "unix:/run/coop-sso/http.sock".into(),
+    );
+    env.insert("COOPERAGE__MEMBER_ONLY_SHOP".into(), "false".into());
+    env.insert("COOPERAGE__ORGANISATION__NAME".into(), "Other Co-op".into());
+    env.insert("UNRELATED".into(), "x".into());
+    let l = parse::<SsoExtra>(sample(), ServiceName::Sso, &env).unwrap();
+    assert_eq!(
+        l.service.listen,
+        ListenAddr::Unix("/run/coop-sso/http.sock".into())
+    );
+    assert!(!l.coop.member_only_shop);
+    assert_eq!(l.coop.organisation.name, "Other Co-op");
+
+    let mut env = no_env();
+    env.insert("COOPERAGE__SERVICES__SSO__NOPE".into(), "1".into());
+    assert!(err_of(sample(), &env).contains("unknown field `nope`"));
+}
+
+#[test]
+fn secret_files_resolve_against_the_credentials_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("smtp-password"), "hunter2\n").unwrap();
+    let mut v = sample();
+    v["mail"] = json!({ "from": "Co-op <noreply@coop.example.org>", "smtp_host": "localhost",
+                        "smtp_security": "none", "smtp_password_file": "smtp-password" });
+    let mut env = no_env();
+    env.insert(
+        "CREDENTIALS_DIRECTORY".into(),
+        dir.path().display().to_string(),
+    );
+    let l = parse::<SsoExtra>(v, ServiceName::Sso, &env).unwrap();
+    let mail = l.coop.mail.as_ref().unwrap();
+    assert_eq!(mail.smtp_port, 25);
+    let secret = mail.smtp_password_file.as_ref().unwrap().read().unwrap();
+    assert_eq!(secret.expose(), "hunter2");
+    assert_eq!(format!("{secret:?}"), "Secret(*****)");
+
+    // The resolved view names the file, never the secret.
+    let view = resolved_view(&l).to_string();
+    assert!(
+        view.contains("smtp-password") && !view.contains("hunter2"),
+        "{view}"
+    );
+}
+
+#[test]
+fn missing_secret_file_names_the_key() {
+    let f = SecretFile::resolve("mail.smtp_password_file", "/nonexistent/x", None);
+    let e = f.read().unwrap_err().to_string();
+    assert!(
+        e.contains("mail.smtp_password_file") && e.contains("/nonexistent/x"),
+        "{e}"
+    );
+}
+
+#[test]
+fn database_url_never_shows_its_password() {
+    let u = DatabaseUrl::parse("postgres://coop:s3cret@db.example.org/coop_sso").unwrap();
+    assert!(!format!("{u:?}").contains("s3cret"));
+    assert!(!u.to_string().contains("s3cret"));
+    assert!(u.expose().contains("s3cret"));
+    let u =
+        DatabaseUrl::parse("postgres:///coop_sso?host=/run/postgresql&password=s3cret").unwrap();
+    assert!(!u.to_string().contains("s3cret"), "{u}");
+    assert!(DatabaseUrl::parse("mysql://x/y").is_err());
+}
+
+#[test]
+fn state_directory_comes_from_systemd_when_not_configured() {
+    let mut env = no_env();
+    env.insert("STATE_DIRECTORY".into(), "/var/lib/private/coop-sso".into());
+    let l = parse::<SsoExtra>(sample(), ServiceName::Sso, &env).unwrap();
+    assert_eq!(
+        l.service.state_directory,
+        PathBuf::from("/var/lib/private/coop-sso")
+    );
+}
+
+#[test]
+fn the_check_config_view_masks_database_passwords() {
+    let mut v = sample();
+    v["services"]["sso"]["database_url"] = json!("postgres://coop:s3cret@localhost/coop_sso");
+    let l = parse::<SsoExtra>(v, ServiceName::Sso, &no_env()).unwrap();
+    let view = resolved_view(&l);
+    let text = view.to_string();
+    assert!(!text.contains("s3cret"), "{text}");
+    assert_eq!(
+        view["services"]["buyers_club"]["redirect_uri"],
+        "https://coop.example.org/buyers-club/auth/callback"
+    );
+    assert_eq!(view["issuer"], "https://coop.example.org");
+}

@@ -1,0 +1,26 @@
+//! The shared web kit of the Cooperage services.
+//!
+//! A service supplies its routes, templates, translations and migrations ([`cli::Service`]); the
+//! kit supplies the rest: config loading ([`config`]), PostgreSQL ([`db`]), error pages
+//! ([`error`]), sessions and CSRF ([`session`]), templates and Fluent translations
+//! ([`templates`], [`i18n`]), `/healthz` `/readyz` `/metrics`, request tracing, logging to
+//! journald or stderr, and graceful shutdown ([`app`]).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod landing;
+pub mod logging;
+pub mod metrics;
+pub mod session;
+pub mod templates;
+
+pub use app::{Kit, Page, RequestLang};
+pub use config::{CoopConfig, Loaded, ServiceConfig, ServiceName};
+pub use error::{Error, ErrorKind, Result, ResultExt};
+pub use i18n::{FtlSource, Lang, Translations};
+pub use session::{CsrfForm, Session};
+pub use templates::TemplateSource;

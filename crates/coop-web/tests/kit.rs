@@ -1,0 +1,377 @@
+//! The web kit end to end: a tiny service on a real PostgreSQL database, driven over HTTP.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use coop_testkit::http::{client, hidden_input, serve, Served};
+use coop_web::config::{self, ServiceName};
+use coop_web::metrics::Metrics;
+use coop_web::session::SessionConfig;
+use coop_web::templates::Templates;
+use coop_web::{CsrfForm, Kit, Lang, Page, Translations};
+use serde::Deserialize;
+use sqlx::migrate::Migrator;
+
+static MIGRATOR: Migrator = sqlx::migrate!("tests/migrations");
+
+struct TestApp {
+    served: Served,
+    kit: Kit,
+    _state: tempfile::TempDir,
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    note: String,
+}
+
+async fn form_page(page: Page) -> Html<String> {
+    let token = page.ctx.csrf_token.clone().unwrap_or_default();
+    Html(format!(
+        "<form method=\"post\" action=\"/note\"><input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\
+         <input name=\"note\"></form>"
+    ))
+}
+
+async fn post_note(
+    State(kit): State<Kit>,
+    CsrfForm(form): CsrfForm<NoteForm>,
+) -> Result<Response, coop_web::Error> {
+    sqlx::query("insert into probe (note) values ($1)")
+        .bind(&form.note)
+        .execute(&kit.db)
+        .await?;
+    Ok(Redirect::to("/note").into_response())
+}
+
+async fn boom() -> Result<(), coop_web::Error> {
+    Err(coop_web::Error::Internal(anyhow::anyhow!(
+        "secret internal detail: password=hunter2"
+    )))
+}
+
+async fn spawn(migrate: bool) -> TestApp {
+    let db = coop_testkit::fresh_database().await;
+    let state = tempfile::tempdir().unwrap();
+    let value =
+        coop_testkit::config::coop_config("sso", &db.url, state.path(), "http://127.0.0.1:1");
+    let loaded = config::parse::<serde_json::Value>(
+        value,
+        ServiceName::Sso,
+        &std::collections::BTreeMap::new(),
+    )
+    .unwrap();
+    let translations = Translations::new(&[], Lang::En).unwrap();
+    let templates = Templates::new(&[], translations).unwrap();
+    let key = coop_web::session::load_or_create_key(state.path()).unwrap();
+    let pool = coop_web::db::connect(&loaded.service.database_url, 4)
+        .await
+        .unwrap();
+    if migrate {
+        coop_web::db::migrate(&pool, &MIGRATOR).await.unwrap();
+    }
+    let kit = Kit {
+        coop: Arc::new(loaded.coop.clone()),
+        service: Arc::new(loaded.service.clone()),
+        templates,
+        metrics: Metrics::new("coop-test"),
+        session: Arc::new(SessionConfig::new(
+            key,
+            "test",
+            false,
+            "http://127.0.0.1:1".into(),
+        )),
+        db: pool,
+        migrator: &MIGRATOR,
+    };
+    let routes = Router::new()
+        .route("/note", get(form_page).post(post_note))
+        .route("/boom", get(boom))
+        .with_state(kit.clone())
+        .merge(coop_web::landing::routes(&kit));
+    let served = serve(coop_web::app::build(&kit, routes)).await;
+    TestApp {
+        served,
+        kit,
+        _state: state,
+    }
+}
+
+#[tokio::test]
+async fn probes_report_health_readiness_and_metrics() {
+    let app = spawn(true).await;
+    let c = client();
+    let r = c.get(app.served.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok");
+    let r = c.get(app.served.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = c.get(app.served.url("/")).send().await.unwrap();
+    let metrics = c
+        .get(app.served.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("route=\"/\",status=\"200\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn readiness_fails_until_migrations_are_applied() {
+    let app = spawn(false).await;
+    let c = client();
+    let r = c.get(app.served.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    coop_web::db::migrate(&app.kit.db, &MIGRATOR).await.unwrap();
+    let r = c.get(app.served.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn forms_need_the_session_csrf_token() {
+    let app = spawn(true).await;
+    let c = client();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from probe")
+            .fetch_one(&app.kit.db)
+            .await
+            .unwrap()
+    };
+
+    // No token at all: refused, nothing written, an error page in the member's language.
+    let r = c
+        .post(app.served.url("/note"))
+        .form(&[("note", "x")])
+        .header("accept-language", "sv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Formuläret har gått ut"), "{body}");
+    assert!(body.contains("lang=\"sv\""));
+    assert_eq!(count().await, 0);
+
+    // The page's token works.
+    let page = c
+        .get(app.served.url("/note"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden_input(&page, "csrf_token").expect("a csrf token on the page");
+    let r = c
+        .post(app.served.url("/note"))
+        .form(&[("csrf_token", token.as_str()), ("note", "hello")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(count().await, 1);
+
+    // A wrong token, or the right one from another site, is refused.
+    let r = c
+        .post(app.served.url("/note"))
+        .form(&[("csrf_token", "forged"), ("note", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.served.url("/note"))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf_token", token.as_str()), ("note", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Another browser (no session cookie) cannot reuse the token either.
+    let r = client()
+        .post(app.served.url("/note"))
+        .form(&[("csrf_token", token.as_str()), ("note", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(count().await, 1);
+}
+
+#[tokio::test]
+async fn oversize_and_malformed_bodies_are_refused_and_change_nothing() {
+    let app = spawn(true).await;
+    let c = client();
+    let page = c
+        .get(app.served.url("/note"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden_input(&page, "csrf_token").unwrap();
+    let big = "x".repeat(200 * 1024);
+    let r = c
+        .post(app.served.url("/note"))
+        .form(&[("csrf_token", token.as_str()), ("note", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = c
+        .post(app.served.url("/note"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .post(app.served.url("/note"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let n: i64 = sqlx::query_scalar("select count(*) from probe")
+        .fetch_one(&app.kit.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn internal_errors_never_reach_the_client() {
+    let app = spawn(true).await;
+    let r = client().get(app.served.url("/boom")).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    let id = r
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = r.text().await.unwrap();
+    assert!(
+        !body.contains("hunter2") && !body.contains("secret internal"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&id),
+        "the page gives the request id as a reference"
+    );
+
+    let r = client()
+        .get(app.served.url("/boom"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.text().await.unwrap(), "{\"error\":\"internal\"}");
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_translated_not_found_page_with_security_headers() {
+    let app = spawn(true).await;
+    let r = client()
+        .get(app.served.url("/no/such/page?lang=sv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let h = r.headers().clone();
+    assert!(h
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+    assert!(h.get("x-request-id").is_some());
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Sidan hittades inte"), "{body}");
+}
+
+#[tokio::test]
+async fn the_language_choice_is_remembered() {
+    let app = spawn(true).await;
+    let c = client();
+    let r = c.get(app.served.url("/?lang=sv")).send().await.unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        cookie.iter().any(|c| c.starts_with("coop-lang=sv")),
+        "{cookie:?}"
+    );
+    let body = c
+        .get(app.served.url("/"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("<html lang=\"sv\">"),
+        "cookie beats Accept-Language"
+    );
+    let body = client()
+        .get(app.served.url("/"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("<html lang=\"en\">"));
+}
+
+fn check_snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}; run with UPDATE_SNAPSHOTS=1 and review it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} differs; if the change is intended, run with UPDATE_SNAPSHOTS=1"
+    );
+}
+
+#[tokio::test]
+async fn the_landing_page_in_every_language_matches_its_snapshot() {
+    let app = spawn(true).await;
+    for lang in Lang::ALL {
+        let body = client()
+            .get(app.served.url(&format!("/?lang={}", lang.code())))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        check_snapshot(&format!("landing.{}.html", lang.code()), &body);
+    }
+}

@@ -1,0 +1,161 @@
+# nix-check: other shapes of a co-op server than the demo's, each a named
+# evaluation with its own tests. Run: ../shared/nix-check/nix-check tests/nix/variants.nix
+{ lib, eval }:
+let
+  flake = import ./flake-outputs.nix { inherit lib eval; };
+
+  base = {
+    networking.hostName = "coop";
+    system.stateVersion = "26.05";
+    nixpkgs.hostPlatform = "x86_64-linux";
+    security.acme = {
+      acceptTerms = true;
+      defaults.email = "it@coop.example.org";
+    };
+    services.cooperage = {
+      enable = true;
+      domain = "coop.example.org";
+      organisation.name = "Test Co-op";
+    };
+  };
+
+  check =
+    config: tests:
+    eval {
+      modules = [
+        flake.self.nixosModules.default
+        ./nixos-extra.nix
+      ];
+      config = {
+        imports = [
+          base
+          config
+        ];
+      };
+      inherit tests;
+    };
+
+  rendered = c: builtins.fromJSON c.environment.etc."cooperage/cooperage.json".source.text;
+  sc = c: name: c.systemd.services.${name}.serviceConfig;
+in
+{
+  # only what a co-op must say: no Matrix, no mail
+  minimal = check { } {
+    "without Matrix there is no Synapse, no generated secret and no matrix host" =
+      c:
+      !c.services.matrix-synapse.enable
+      && !(c.systemd.services ? cooperage-secrets)
+      && !(c.systemd.services ? cooperage-synapse-database)
+      && !(c.services.nginx.virtualHosts ? "matrix.coop.example.org")
+      && (sc c "coop-sso").LoadCredential == [ ];
+    "cooperage.json says matrix is off and has no mail section" =
+      c:
+      let
+        j = rendered c;
+      in
+      j.matrix == { enable = false; } && !(j ? mail) && j.services.sso.clients == [ ] && !(j ? cash_rounding);
+    "cooperage.json carries the defaults: sv, SEK, member-only, 5-digit numbers" =
+      c:
+      let
+        j = rendered c;
+      in
+      j.locale.default == "sv" && j.currency == "SEK" && j.member_only_shop && j.member_number.digits == 5;
+    "only coop_sso is dumped" = c: c.services.postgresqlBackup.databases == [ "coop_sso" ];
+  };
+
+  # secrets from a secret manager (agenix, sops-nix): nothing generated
+  provided-secrets = check {
+    services.cooperage = {
+      matrix.enable = true;
+      sso.clients.synapse.secretFile = "/run/agenix/synapse-oidc-client-secret";
+      sso.signingKeyFile = "/run/agenix/sso-signing-key";
+    };
+  } {
+    "a provided client secret is loaded as is and nothing is generated" =
+      c:
+      !(c.systemd.services ? cooperage-secrets)
+      && lib.elem "synapse-oidc-client-secret:/run/agenix/synapse-oidc-client-secret" (sc c "coop-sso").LoadCredential
+      && (sc c "matrix-synapse").LoadCredential == [
+        "synapse-oidc-client-secret:/run/agenix/synapse-oidc-client-secret"
+      ]
+      && !(lib.elem "cooperage-secrets.service" c.systemd.services.coop-sso.after)
+      && !(lib.elem "cooperage-secrets.service" c.systemd.services.matrix-synapse.wants);
+    "a provided signing key is a credential named in cooperage.json" =
+      c:
+      (rendered c).services.sso.signing_key_file == "sso-signing-key"
+      && lib.elem "sso-signing-key:/run/agenix/sso-signing-key" (sc c "coop-sso").LoadCredential;
+  };
+
+  # an external OIDC client (a forum), a Unix socket, free-form settings
+  extended = check {
+    services.cooperage = {
+      sso.listen = "unix:/run/coop-sso/http.sock";
+      sso.clients.forum = {
+        name = "Forum";
+        redirectUris = [ "https://forum.coop.example.org/auth/oidc/callback" ];
+      };
+      sso.settings.bookkeeper_appointment = "admins";
+      cashRounding = "0.5";
+      memberNumber.prefix = "M";
+      settings.services.sso.log_filter = "info,coop_sso=debug";
+      openFirewall = false;
+      backup.startAt = "*-*-* 03:30:00";
+    };
+  } {
+    "nginx reaches coop-sso on its Unix socket" =
+      c: c.services.nginx.virtualHosts."coop.example.org".locations."/".proxyPass == "http://unix:/run/coop-sso/http.sock:";
+    "the forum is a client of coop-sso with a generated secret" =
+      c:
+      (rendered c).services.sso.clients == [
+        {
+          client_id = "forum";
+          name = "Forum";
+          redirect_uris = [ "https://forum.coop.example.org/auth/oidc/callback" ];
+          post_logout_redirect_uris = [ ];
+          secret_file = "forum-oidc-client-secret";
+        }
+      ]
+      && lib.hasInfix "forum-oidc-client-secret" c.systemd.services.cooperage-secrets.script
+      && lib.elem "forum-oidc-client-secret:/var/lib/cooperage-secrets/forum-oidc-client-secret" (sc c "coop-sso").LoadCredential;
+    "free-form settings land in cooperage.json beside the options' keys" =
+      c:
+      let
+        j = rendered c;
+      in
+      j.services.sso == {
+        listen = "unix:/run/coop-sso/http.sock";
+        bookkeeper_appointment = "admins";
+        log_filter = "info,coop_sso=debug";
+        clients = j.services.sso.clients;
+      }
+      && j.cash_rounding == "0.5"
+      && j.member_number.prefix == "M";
+    "openFirewall = false leaves the firewall closed" = c: !(lib.elem 443 c.networking.firewall.allowedTCPPorts);
+    "the dump time follows backup.startAt" =
+      c: c.systemd.timers."postgresqlBackup-coop_sso".timerConfig.OnCalendar == [ "*-*-* 03:30:00" ];
+  };
+
+  # backups are the operator's to turn off
+  no-backup = check { services.cooperage.backup.enable = false; } {
+    "without backup.enable no dump runs" =
+      c: !c.services.postgresqlBackup.enable && !(c.systemd.timers ? "postgresqlBackup-coop_sso");
+  };
+
+  # the bare module, with pkgs.cooperage from the flake's overlay
+  overlay = eval {
+    modules = [
+      flake.self.nixosModules.cooperage
+      ./nixos-extra.nix
+    ];
+    config = {
+      imports = [ base ];
+      nixpkgs.overlays = [ flake.self.overlays.default ];
+    };
+    tests = {
+      "nixosModules.cooperage with overlays.default runs the overlay's package" =
+        c:
+        c.services.cooperage.package.name == "cooperage-0.1.0"
+        && lib.hasInfix "-cooperage-0.1.0/bin/coop-sso" (sc c "coop-sso").ExecStart;
+    };
+  };
+}

@@ -1,0 +1,324 @@
+# NixOS VM test of a co-op server (flake: checks.<system>.vm-server):
+#
+#   1. the server boots with every unit up (PostgreSQL, coop-sso, Synapse, nginx);
+#   2. an admin is bootstrapped with `cooperage-manage sso bootstrap-admin`,
+#      accepts the invitation and invites a member;
+#   3. the member accepts the invitation and signs in through coop-sso, with
+#      curl and a cookie jar, as a browser would;
+#   4. the member signs in to Synapse through coop-sso (m.login.sso redirect ->
+#      coop-sso's form -> Synapse's OIDC callback -> m.login.token) and gets an
+#      access token, with the display name coop-sso gave;
+#   5. the nightly dump runs, and the documented restore procedure brings the
+#      database back (the member can still sign in).
+#
+# Certificates: the vhosts use a certificate from a test CA made at build
+# time, which the machine trusts (so Synapse accepts coop-sso's issuer URL);
+# ACME itself is nixpkgs' business and tested there.
+#
+# This test has not yet run on real NixOS (it was written where no Nix builds
+# can run). The lines marked "coop-sso interface" are what it assumes of
+# coop-sso's web pages; see docs/operators.md.
+{ self }:
+{ lib, pkgs, ... }:
+let
+  domain = "coop.test";
+  matrixHost = "matrix.${domain}";
+
+  certs =
+    pkgs.runCommand "cooperage-test-certs"
+      {
+        nativeBuildInputs = [ pkgs.openssl ];
+      }
+      ''
+        mkdir $out
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
+          -subj "/CN=Cooperage test CA" -keyout ca.key -out $out/ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=${domain}" \
+          -keyout $out/key.pem -out server.csr
+        cat > ext.cnf <<EOF
+        subjectAltName = DNS:${domain}, DNS:${matrixHost}
+        basicConstraints = CA:FALSE
+        keyUsage = digitalSignature, keyEncipherment
+        extendedKeyUsage = serverAuth
+        EOF
+        openssl x509 -req -in server.csr -CA $out/ca.pem -CAkey ca.key -CAcreateserial \
+          -days 3650 -extfile ext.cnf -out $out/cert.pem
+      '';
+in
+{
+  name = "cooperage-server";
+
+  nodes.server =
+    { lib, pkgs, ... }:
+    {
+      imports = [ self.nixosModules.default ];
+
+      virtualisation.memorySize = 3072;
+      virtualisation.cores = 2;
+
+      networking.hosts."127.0.0.1" = [
+        domain
+        matrixHost
+      ];
+      security.pki.certificateFiles = [ "${certs}/ca.pem" ];
+
+      services.cooperage = {
+        enable = true;
+        inherit domain;
+        organisation.name = "Test Co-op";
+        locale.default = "en";
+        matrix.enable = true;
+      };
+
+      # the test CA's certificate instead of Let's Encrypt
+      services.nginx.virtualHosts = lib.genAttrs [ domain matrixHost ] (_: {
+        enableACME = lib.mkForce false;
+        sslCertificate = "${certs}/cert.pem";
+        sslCertificateKey = "${certs}/key.pem";
+      });
+
+      services.matrix-synapse.settings = {
+        # no matrix.org in a VM without network
+        trusted_key_servers = [ ];
+        # redirect straight to the client after sign-in (no confirmation page)
+        sso.client_whitelist = [ "https://client.invalid/" ];
+      };
+      # Synapse's HTTP client reads the system's CA bundle through OpenSSL
+      systemd.services.matrix-synapse.environment.SSL_CERT_FILE = "/etc/ssl/certs/ca-certificates.crt";
+
+      environment.systemPackages = [
+        pkgs.curl
+        pkgs.jq
+      ];
+    };
+
+  testScript = ''
+    import html
+    import json
+    import re
+    import shlex
+    import urllib.parse
+    from html.parser import HTMLParser
+
+    DOMAIN = "${domain}"
+    MATRIX = "${matrixHost}"
+    # coop-sso interface: the paths of its sign-in, admin-invite and account pages
+    LOGIN_PATH = "/login"
+    INVITE_MEMBER_PATH = "/admin/members/invite"
+    ACCOUNT_PATH = "/account"
+    ADMIN = {"email": "ada@coop.test", "name": "Ada Admin", "password": "correct horse battery staple"}
+    MEMBER = {"email": "mia@coop.test", "name": "Mia Member", "password": "a long member passphrase 42"}
+    # where Synapse sends the member back after sign-in; never fetched
+    CLIENT = "https://client.invalid/after-login"
+
+
+    def http(jar, url, form=None):
+        """One request through curl with a cookie jar, redirects not followed.
+        With `form`, a POST of those fields. Returns (status, location, body)."""
+        args = ["curl", "--silent", "--show-error", "--cookie", jar, "--cookie-jar", jar,
+                "--output", "/tmp/body", "--write-out", "%{http_code} %{redirect_url}"]
+        for name, value in (form or {}).items():
+            args += ["--data-urlencode", f"{name}={value}"]
+        status, _, location = server.succeed(shlex.join(args + [url])).strip().partition(" ")
+        return int(status), location, server.succeed("cat /tmp/body")
+
+
+    def browse(jar, url, form=None, stop=lambda url: False):
+        """Follow redirects as a browser does, but not to a URL for which
+        stop(url) holds. Returns (url, status, body) of the last answer."""
+        for _ in range(20):
+            status, location, body = http(jar, url, form)
+            form = None
+            if 300 <= status < 400 and location:
+                if stop(location):
+                    return location, status, body
+                url = location
+                continue
+            assert status < 400, f"{url} answered {status}:\n{body}"
+            return url, status, body
+        raise AssertionError(f"more than 20 redirects from {url}")
+
+
+    class Forms(HTMLParser):
+        """The forms of a page: action, method, fields with their values."""
+
+        def __init__(self, page):
+            super().__init__()
+            self.forms: list[dict] = []
+            self.feed(page)
+
+        def handle_starttag(self, tag, attrs):
+            a = {k: v or "" for k, v in attrs}
+            if tag == "form":
+                self.forms.append({"action": a.get("action", ""), "method": a.get("method", "get").lower(),
+                                   "fields": {}, "passwords": []})
+            elif self.forms and tag in ("input", "textarea", "select") and a.get("name"):
+                kind = a.get("type", "text").lower()
+                if kind in ("submit", "button", "image", "reset"):
+                    return
+                if kind in ("checkbox", "radio") and "checked" not in a:
+                    return
+                self.forms[-1]["fields"].setdefault(a["name"], a.get("value", ""))
+                if kind == "password":
+                    self.forms[-1]["passwords"].append(a["name"])
+
+
+    def submit(jar, url, page, fill, password=None, stop=lambda url: False):
+        """Fill in the page's form that has the fields in `fill` (and, given a
+        password, password fields: all get it) and submit it, keeping hidden
+        fields such as a CSRF token, as a browser does."""
+        forms = [f for f in Forms(page).forms
+                 if all(k in f["fields"] for k in fill) and (password is None or f["passwords"])]
+        wanted = sorted(fill) + (["a password"] if password else [])
+        assert forms, f"{url}: no form with {wanted}:\n{page}"
+        form = forms[0]
+        assert form["method"] == "post", f"{url}: the form is not POSTed"
+        fields = dict(form["fields"], **fill)
+        for name in form["passwords"]:
+            fields[name] = password
+        return browse(jar, urllib.parse.urljoin(url, form["action"]), fields, stop)
+
+
+    def invite_link(text):
+        """An invitation link of coop-sso in a page, a mail or command output."""
+        # coop-sso interface: invitation links are https://<domain>/...invite...
+        links = re.findall(r"https://" + re.escape(DOMAIN) + r"/[^\s\"'<>]*invite[^\s\"'<>]*", text)
+        return html.unescape(links[-1]) if links else None
+
+
+    def accept_invitation(jar, link, who):
+        """Open the invitation as the invitee and choose a password."""
+        url, _, page = browse(jar, link)
+        submit(jar, url, page, {}, password=who["password"])
+
+
+    def sign_in(jar, who):
+        """Sign in on coop-sso's form; check the account page shows the member."""
+        url, _, page = browse(jar, f"https://{DOMAIN}{LOGIN_PATH}")
+        submit(jar, url, page, {"email": who["email"]}, password=who["password"])
+        url, _, page = browse(jar, f"https://{DOMAIN}{ACCOUNT_PATH}")
+        assert urllib.parse.urlparse(url).path == ACCOUNT_PATH, f"not signed in: ended on {url}"
+        assert who["name"] in html.unescape(page), f"the account page does not show {who['name']}:\n{page}"
+
+
+    def matrix(path, token=None, data=None):
+        args = ["curl", "--silent", "--show-error", "--fail-with-body"]
+        if token:
+            args += ["-H", f"Authorization: Bearer {token}"]
+        if data is not None:
+            args += ["-H", "Content-Type: application/json", "--data", json.dumps(data)]
+        return json.loads(server.succeed(shlex.join(args + [f"https://{MATRIX}{path}"])))
+
+
+    start_all()
+
+    with subtest("the server boots with every unit up"):
+        server.wait_for_unit("multi-user.target")
+        for unit in ["postgresql.target", "cooperage-secrets.service", "coop-sso.service",
+                     "cooperage-synapse-database.service", "matrix-synapse.service", "nginx.service"]:
+            server.wait_for_unit(unit)
+        server.wait_for_open_port(8101)
+        server.wait_for_open_port(8008)
+        server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
+        server.succeed("test -z \"$(systemctl list-units --failed --plain --no-legend)\"")
+
+    with subtest("coop-sso runs sandboxed, as the database role's name"):
+        props = server.succeed("systemctl show coop-sso.service -p User -p DynamicUser -p ProtectSystem -p NoNewPrivileges")
+        for expected in ["User=coop_sso", "DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes"]:
+            assert expected in props, props
+        server.succeed("curl -sSf http://127.0.0.1:8101/healthz")
+        server.succeed("curl -sSf http://127.0.0.1:8101/metrics")
+        server.fail(f"curl -sSf https://{DOMAIN}/metrics")
+
+    with subtest("secrets: the shared client secret was generated, root-only, outside the store"):
+        server.succeed("test \"$(stat -c '%a %U' /var/lib/cooperage-secrets)\" = '700 root'")
+        server.succeed("test \"$(stat -c '%a %U' /var/lib/cooperage-secrets/synapse-oidc-client-secret)\" = '600 root'")
+        server.succeed("test \"$(wc -c < /var/lib/cooperage-secrets/synapse-oidc-client-secret)\" -eq 64")
+        server.fail("grep -R \"$(cat /var/lib/cooperage-secrets/synapse-oidc-client-secret)\" /etc/cooperage/")
+
+    with subtest("Synapse's database has C collation"):
+        collation = server.succeed(
+            "runuser -u postgres -- psql -tAc \"SELECT datcollate || ' ' || datctype FROM pg_database WHERE datname = 'matrix-synapse'\""
+        ).strip()
+        assert collation == "C C", collation
+
+    with subtest("discovery and Matrix delegation are served on the domain"):
+        discovery = json.loads(server.succeed(f"curl -sSf https://{DOMAIN}/.well-known/openid-configuration"))
+        assert discovery["issuer"] == f"https://{DOMAIN}", discovery
+        assert "S256" in discovery.get("code_challenge_methods_supported", []), discovery
+        assert json.loads(server.succeed(f"curl -sSf https://{DOMAIN}/.well-known/matrix/server")) == {"m.server": f"{MATRIX}:443"}
+        client = json.loads(server.succeed(f"curl -sSf https://{DOMAIN}/.well-known/matrix/client"))
+        assert client["m.homeserver"]["base_url"] == f"https://{MATRIX}", client
+
+    with subtest("an admin is bootstrapped and invites a member"):
+        out = server.succeed(
+            "cooperage-manage sso bootstrap-admin --email "
+            + shlex.quote(ADMIN["email"]) + " --name " + shlex.quote(ADMIN["name"])
+        )
+        link = invite_link(out)
+        assert link, f"bootstrap-admin printed no invitation link:\n{out}"
+        accept_invitation("/tmp/admin.jar", link, ADMIN)
+        sign_in("/tmp/admin.jar", ADMIN)
+
+        url, _, page = browse("/tmp/admin.jar", f"https://{DOMAIN}{INVITE_MEMBER_PATH}")
+        _, _, page = submit("/tmp/admin.jar", url, page, {"email": MEMBER["email"], "name": MEMBER["name"]})
+        # without services.cooperage.mail, the invitation mail goes to the journal
+        member_link = invite_link(page)
+        if member_link is None:
+            member_link = invite_link(server.wait_until_succeeds(
+                f"journalctl -u coop-sso.service -o cat | grep -F {shlex.quote(MEMBER['email'])} -A 20 | grep -F invite"
+            ))
+        assert member_link and member_link != link, member_link
+
+    with subtest("the member accepts the invitation and signs in through coop-sso"):
+        accept_invitation("/tmp/member.jar", member_link, MEMBER)
+        sign_in("/tmp/member-fresh.jar", MEMBER)
+
+    with subtest("the member signs in to Matrix through coop-sso and gets an access token"):
+        flows = matrix("/_matrix/client/v3/login")["flows"]
+        sso = [f for f in flows if f["type"] == "m.login.sso"]
+        assert sso and [p["id"] for p in sso[0]["identity_providers"]] == ["oidc-cooperage"], flows
+        assert not [f for f in flows if f["type"] == "m.login.password"], flows
+
+        jar = "/tmp/member-matrix.jar"  # a browser that has not signed in yet
+        done = lambda url: url.startswith(CLIENT)
+        url, _, page = browse(
+            jar,
+            f"https://{MATRIX}/_matrix/client/v3/login/sso/redirect/oidc-cooperage?redirectUrl="
+            + urllib.parse.quote(CLIENT, safe=""),
+            stop=done,
+        )
+        assert urllib.parse.urlparse(url).hostname == DOMAIN, f"Synapse did not send us to coop-sso: {url}"
+        url, _, page = submit(jar, url, page, {"email": MEMBER["email"]}, password=MEMBER["password"], stop=done)
+        if not done(url) and urllib.parse.urlparse(url).hostname == DOMAIN:
+            # coop-sso interface: a consent page, if it shows one, is accepted as it is
+            url, _, page = submit(jar, url, page, {}, stop=done)
+        if not done(url):
+            # Synapse's own "continue to your client" page
+            found = re.search(r'href="([^"]*loginToken=[^"]*)"', page)
+            assert found, f"no loginToken after signing in; ended on {url}:\n{page}"
+            url = html.unescape(found.group(1))
+        token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["loginToken"][0]
+
+        login = matrix("/_matrix/client/v3/login", data={"type": "m.login.token", "token": token})
+        user_id, access_token = login["user_id"], login["access_token"]
+        assert user_id.startswith("@") and user_id.endswith(f":{DOMAIN}"), user_id
+        assert matrix("/_matrix/client/v3/account/whoami", token=access_token)["user_id"] == user_id
+        profile = matrix(f"/_matrix/client/v3/profile/{urllib.parse.quote(user_id)}", token=access_token)
+        assert profile.get("displayname") == MEMBER["name"], profile
+
+    with subtest("the nightly dump runs, and the documented restore brings the database back"):
+        server.succeed("systemctl start postgresqlBackup-coop_sso.service postgresqlBackup-matrix-synapse.service")
+        server.succeed("test -s /var/backup/postgresql/coop_sso.sql.gz")
+        server.succeed("test -s /var/backup/postgresql/matrix-synapse.sql.gz")
+        server.succeed("systemctl list-timers | grep -q postgresqlBackup-coop_sso")
+
+        # docs/operators.md, "Restore"
+        server.succeed("systemctl stop coop-sso.service")
+        server.succeed("runuser -u postgres -- dropdb coop_sso")
+        server.succeed("zcat /var/backup/postgresql/coop_sso.sql.gz | runuser -u postgres -- psql -v ON_ERROR_STOP=1 -d postgres")
+        server.succeed("systemctl start coop-sso.service")
+        server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
+        sign_in("/tmp/member-after-restore.jar", MEMBER)
+  '';
+}

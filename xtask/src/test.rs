@@ -1,0 +1,68 @@
+//! `cargo xtask test`: every test, with what it needs installed first.
+
+use std::process::Command;
+
+use anyhow::bail;
+
+use crate::prereq::{self, run_cmd};
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    if let Some(unknown) = args.iter().find(|a| a.as_str() != "--quick") {
+        bail!("unknown option {unknown}; see `cargo xtask --help`");
+    }
+    let root = prereq::repo_root();
+    let pg = prereq::ensure_postgres()?;
+    eprintln!("xtask: PostgreSQL server binaries in {}", pg.display());
+
+    let mut steps: Vec<(&str, Command)> = Vec::new();
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .current_dir(&root)
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .env("COOP_PG_BIN", &pg);
+    steps.push(("Rust tests", cargo));
+
+    if !quick {
+        let mut demo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        demo.current_dir(&root).args(["xtask", "demo", "--check"]);
+        steps.push(("demo starts and answers", demo));
+
+        let interop = root.join("tests/interop/selftest.sh");
+        if interop.is_file() {
+            for (tool, package) in [("npm", "npm"), ("python3", "python3-venv")] {
+                if !prereq::on_path(tool) {
+                    prereq::apt_install(&[package], "the interop tests")?;
+                }
+            }
+            let mut c = Command::new("bash");
+            c.arg(interop).current_dir(&root);
+            steps.push(("interop harness self-test (openid-client, authlib, Synapse)", c));
+        }
+
+        let nix_checks = root.join("tests/nix/run.sh");
+        if nix_checks.is_file() {
+            if !prereq::on_path("nix-instantiate") {
+                prereq::apt_install(&["nix-bin"], "the Nix module checks")?;
+            }
+            let mut c = Command::new("bash");
+            c.arg(nix_checks).current_dir(&root);
+            steps.push(("Nix module checks", c));
+        }
+    }
+
+    let mut failed = Vec::new();
+    for (name, mut cmd) in steps {
+        eprintln!("xtask: == {name} ==");
+        if let Err(e) = run_cmd(&mut cmd) {
+            eprintln!("xtask: {name} failed: {e:#}");
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        eprintln!("xtask: every test passed");
+        Ok(())
+    } else {
+        bail!("failed: {}", failed.join(", "))
+    }
+}
