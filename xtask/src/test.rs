@@ -37,7 +37,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             }
             let mut c = Command::new("bash");
             c.arg(interop).current_dir(&root);
-            steps.push(("interop harness self-test (openid-client, authlib, Synapse)", c));
+            steps.push((
+                "interop harness self-test (openid-client, authlib, Synapse)",
+                c,
+            ));
         }
 
         let nix_checks = root.join("tests/nix/run.sh");
