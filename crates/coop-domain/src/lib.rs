@@ -9,6 +9,7 @@ pub mod member;
 pub mod money;
 pub mod number;
 pub mod quantity;
+pub mod role;
 mod text;
 pub mod vat;
 
@@ -24,3 +25,4 @@ pub use vat::{
     split_gross, split_net, EffectiveRate, VatClassId, VatError, VatRate, VatRateTotal,
     VatSchedule, VatSplit, VatSummary, VatTable, VatTotals,
 };
+pub use role::{Role, RoleError};

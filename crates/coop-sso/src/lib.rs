@@ -1,16 +1,36 @@
 //! coop-sso: the co-op's OpenID Connect provider and member directory.
 
 pub mod cli;
+pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod domain;
+mod error;
+pub mod http;
+pub mod jwt;
+pub mod keys;
 pub mod members;
 pub mod password;
+pub mod secrets;
+pub mod signin;
+pub mod state;
+pub mod throttle;
+pub mod tokens;
+pub mod totp;
 
+use std::sync::Arc;
+
+use anyhow::Context as _;
 use axum::Router;
 use coop_web::cli::Service;
 use coop_web::config::Loaded;
 use coop_web::{FtlSource, Kit, Lang, ServiceName, TemplateSource};
 use sqlx::migrate::Migrator;
+
+pub use error::{Error, Result};
+
+use crate::clock::SharedClock;
+use crate::state::AppState;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -27,7 +47,42 @@ pub const TRANSLATIONS: &[FtlSource] = &[
     },
 ];
 
-pub const TEMPLATES: &[TemplateSource] = &[];
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(TemplateSource { name: $name, text: include_str!(concat!("../templates/", $name)) }),*]
+    };
+}
+
+pub const TEMPLATES: &[TemplateSource] = templates!["login.html", "totp.html", "account.html", "oauth_error.html", "logout.html"];
+
+/// Builds the state: clients, signing keys (created at first start), mail.
+pub async fn build_state(kit: Kit, loaded: &Loaded<config::SsoSettings>, clock: SharedClock) -> anyhow::Result<AppState> {
+    let clients = clients::ClientRegistry::from_config(loaded)?;
+    let keys = keys::KeyStore::load(&kit.db, clock.now()).await?;
+    if let Some(file) = &loaded.extra.signing_key_file {
+        let path = std::path::Path::new(file);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::var_os("CREDENTIALS_DIRECTORY")
+                .map_or_else(|| path.to_path_buf(), |d| std::path::PathBuf::from(d).join(path))
+        };
+        let pem = std::fs::read_to_string(&path)
+            .with_context(|| format!("services.sso.signing_key_file: reading {}", path.display()))?;
+        keys.import(&kit.db, &pem, clock.now()).await?;
+    }
+    let mailer = coop_web::mail::Mailer::from_config(loaded.coop.mail.as_ref())?;
+    let issuer = loaded.coop.issuer().context("no sso section")?;
+    Ok(AppState {
+        kit,
+        settings: Arc::new(loaded.extra.clone()),
+        clients: Arc::new(clients),
+        keys,
+        clock,
+        mailer: Arc::new(mailer),
+        issuer: issuer.into(),
+    })
+}
 
 /// The service as the kit sees it.
 #[derive(Debug)]
@@ -49,7 +104,8 @@ impl Service for Sso {
         TEMPLATES
     }
 
-    async fn routes(kit: Kit, _loaded: Loaded<Self::Extra>) -> anyhow::Result<Router> {
-        Ok(coop_web::landing::routes(&kit))
+    async fn routes(kit: Kit, loaded: Loaded<Self::Extra>) -> anyhow::Result<Router> {
+        let state = build_state(kit, &loaded, Arc::new(clock::SystemClock)).await?;
+        Ok(http::routes(state))
     }
 }

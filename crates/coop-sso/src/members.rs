@@ -79,9 +79,19 @@ pub async fn create(
 ) -> Result<MemberRow, MemberError> {
     let mut tx = pool.begin().await?;
     let member_id = Uuid::new_v4();
+    let username: String = sqlx::query_scalar(
+        "select c.candidate from (
+            select $1 as candidate, 1 as n
+            union all select $1 || g, g from generate_series(2, 10000) g
+         ) c where not exists (select 1 from member where username = c.candidate)
+         order by c.n limit 1",
+    )
+    .bind(username_base(&new.name))
+    .fetch_one(&mut *tx)
+    .await?;
     let row: MemberRow = sqlx::query_as(
-        "insert into member (member_id, member_number, name, email, preferred_lang, status, password_hash)
-         values ($1, nextval('member_number_seq'), $2, $3, $4, $5, $6)
+        "insert into member (member_id, member_number, name, username, email, preferred_lang, status, password_hash)
+         values ($1, nextval('member_number_seq'), $2, $7, $3, $4, $5, $6)
          returning member_id, member_number, name, email, preferred_lang, status, household_id",
     )
     .bind(member_id)
@@ -90,6 +100,7 @@ pub async fn create(
     .bind(new.preferred_lang.code())
     .bind(new.status.as_str())
     .bind(&new.password_hash)
+    .bind(&username)
     .fetch_one(&mut *tx)
     .await
     .on_constraint("member_email_key", || MemberError::EmailTaken)?;
@@ -158,4 +169,51 @@ pub async fn set_password(
     )
     .await?;
     tx.commit().await
+}
+
+/// A Matrix-friendly username from a name: `Åsa Öberg` -> `asa.oberg`.
+pub fn username_base(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().to_lowercase().chars() {
+        let mapped: &str = match c {
+            'å' | 'ä' | 'à' | 'á' | 'â' | 'ã' => "a",
+            'ö' | 'ø' | 'ó' | 'ò' | 'ô' | 'õ' => "o",
+            'é' | 'è' | 'ê' | 'ë' => "e",
+            'ü' | 'ú' | 'ù' | 'û' => "u",
+            'í' | 'ì' | 'î' | 'ï' => "i",
+            'æ' => "ae",
+            'ß' => "ss",
+            'ç' => "c",
+            'ñ' => "n",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => ".",
+        };
+        if mapped == "." && (out.is_empty() || out.ends_with('.')) {
+            continue;
+        }
+        out.push_str(mapped);
+    }
+    let out: String = out.trim_matches('.').chars().take(24).collect();
+    let out = out.trim_end_matches('.').to_owned();
+    if out.is_empty() {
+        "member".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::username_base;
+
+    #[test]
+    fn usernames_are_matrix_localparts() {
+        assert_eq!(username_base("Åsa Öberg"), "asa.oberg");
+        assert_eq!(username_base("  Bo  Berg-Lind "), "bo.berg.lind");
+        assert_eq!(username_base("李"), "member");
+        assert_eq!(username_base("Anna-Karin Sjöström Æbelø"), "anna.karin.sjostrom.aebe");
+    }
 }

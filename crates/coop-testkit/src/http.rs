@@ -55,3 +55,12 @@ pub fn hidden_input(html: &str, name: &str) -> Option<String> {
     let end = tag[v..].find('"')?;
     Some(tag[v..v + end].replace("&#x2F;", "/").replace("&amp;", "&"))
 }
+
+/// Serves `router` on an already bound listener (when the address must be known first).
+pub fn serve_on(listener: tokio::net::TcpListener, router: Router) -> Served {
+    let addr = listener.local_addr().expect("local addr");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Served { addr, task }
+}

@@ -1,0 +1,175 @@
+//! The OIDC clients: the suite's own services (derived from the config, secrets read from
+//! credential files or generated at first start) and extra clients declared in the config.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+use coop_web::config::{Secret, SecretFile, ServiceName};
+use coop_web::Loaded;
+use url::Url;
+
+use crate::config::SsoSettings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// One of the suite's services: may also use client credentials.
+    Suite(ServiceName),
+    /// Declared in `services.sso.clients` (Synapse, a forum…).
+    External,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub kind: ClientKind,
+    secret: Secret,
+}
+
+impl Client {
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        crate::secrets::equal(self.secret.expose(), presented)
+    }
+
+    /// Exact string comparison, as OAuth 2.1 requires: no prefix or pattern matching.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    pub fn may_use_client_credentials(&self) -> bool {
+        matches!(self.kind, ClientKind::Suite(_))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ClientRegistry {
+    clients: BTreeMap<String, Client>,
+}
+
+impl ClientRegistry {
+    pub fn get(&self, client_id: &str) -> Option<&Client> {
+        self.clients.get(client_id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values()
+    }
+
+    pub fn from_config(loaded: &Loaded<SsoSettings>) -> anyhow::Result<Self> {
+        let mut clients = BTreeMap::new();
+        let state = &loaded.service.state_directory;
+        for svc in loaded.coop.services.values().filter(|s| s.name != ServiceName::Sso) {
+            let client_id = svc.name.client_id();
+            let secret = match &svc.client_secret_file {
+                Some(f) => f.read()?,
+                None => generated_secret(state, &client_id)?,
+            };
+            clients.insert(
+                client_id.clone(),
+                Client {
+                    client_id,
+                    name: svc.name.binary().to_owned(),
+                    redirect_uris: vec![svc.url("/auth/callback")],
+                    post_logout_redirect_uris: vec![svc.url("/")],
+                    kind: ClientKind::Suite(svc.name),
+                    secret,
+                },
+            );
+        }
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+        for (i, c) in loaded.extra.clients.iter().enumerate() {
+            let key = format!("services.sso.clients[{i}]");
+            if c.client_id.is_empty() || !c.client_id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+                bail!("{key}.client_id: use letters, digits, `-`, `_` and `.` only, got `{}`", c.client_id);
+            }
+            if clients.contains_key(&c.client_id) {
+                bail!("{key}.client_id: `{}` is already taken by a suite service", c.client_id);
+            }
+            if c.redirect_uris.is_empty() {
+                bail!("{key}.redirect_uris: at least one redirect URI is needed");
+            }
+            for (j, uri) in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris).enumerate() {
+                check_redirect_uri(uri).with_context(|| format!("{key}: URI {j} `{uri}`"))?;
+            }
+            let path = Path::new(&c.secret_file);
+            let path = if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                credentials.as_deref().map_or_else(|| path.to_path_buf(), |d| d.join(path))
+            };
+            let secret = read_secret(&format!("{key}.secret_file"), &path)?;
+            clients.insert(
+                c.client_id.clone(),
+                Client {
+                    client_id: c.client_id.clone(),
+                    name: c.name.clone(),
+                    redirect_uris: c.redirect_uris.clone(),
+                    post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+                    kind: ClientKind::External,
+                    secret,
+                },
+            );
+        }
+        Ok(Self { clients })
+    }
+}
+
+fn read_secret(key: &str, path: &Path) -> anyhow::Result<Secret> {
+    let raw = std::fs::read_to_string(path).with_context(|| format!("{key}: reading {}", path.display()))?;
+    let s = raw.trim_end_matches(['\n', '\r']);
+    if s.len() < 16 {
+        bail!("{key}: the secret in {} is shorter than 16 characters", path.display());
+    }
+    Ok(Secret::new(s))
+}
+
+/// A suite service without a configured secret gets one generated into coop-sso's state
+/// directory, where the local demo and single-host installs can read it.
+fn generated_secret(state: &Path, client_id: &str) -> anyhow::Result<Secret> {
+    let dir = state.join("client-secrets");
+    let path = dir.join(client_id);
+    if path.exists() {
+        return read_secret(client_id, &path);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let secret = crate::secrets::new_token();
+    coop_web::session::write_private_file(&path, secret.as_bytes())?;
+    Ok(Secret::new(secret))
+}
+
+/// Redirect URIs must be absolute, without fragment, and https unless on this machine.
+pub fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
+    let url = Url::parse(uri).context("not an absolute URL")?;
+    if url.fragment().is_some() {
+        bail!("a redirect URI has no fragment");
+    }
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        other => bail!("scheme `{other}` is not allowed; use https (http only on loopback)"),
+    }
+}
+
+/// For `check-config`: the secret file a suite client uses.
+pub fn describe_secret(file: Option<&SecretFile>) -> String {
+    file.map_or_else(|| "generated in the state directory".into(), |f| f.path().display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_redirect_uri;
+
+    #[test]
+    fn redirect_uris_must_be_https_or_loopback() {
+        assert!(check_redirect_uri("https://matrix.coop.example.org/_synapse/client/oidc/callback").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:8008/cb").is_ok());
+        assert!(check_redirect_uri("http://matrix.coop.example.org/cb").is_err());
+        assert!(check_redirect_uri("https://x.example.org/cb#frag").is_err());
+        assert!(check_redirect_uri("/relative").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! The member's own page: details, roles, household, and the browsers signed in, each of which
+//! can be signed out from here.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use coop_web::{CsrfForm, Page};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::signin::{self, SignedIn};
+use crate::state::AppState;
+use crate::Result;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(account_page))
+        .route("/account/sessions/{id}/revoke", post(revoke_session))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(rename = "web_session_id")]
+    id: Uuid,
+    user_agent: String,
+    #[serde(skip)]
+    created: DateTime<Utc>,
+    #[serde(skip)]
+    last_seen: DateTime<Utc>,
+}
+
+async fn account_page(page: Page, State(state): State<AppState>, me: SignedIn) -> Result<Response> {
+    let rows: Vec<SessionRow> = sqlx::query_as(
+        "select web_session_id, user_agent, created_at as created, last_seen_at as last_seen
+         from web_session where member_id = $1 and revoked_at is null and expires_at > $2
+         order by last_seen_at desc",
+    )
+    .bind(me.member.member_id)
+    .bind(state.now())
+    .fetch_all(state.db())
+    .await?;
+    let sessions: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id,
+                "user_agent": if s.user_agent.is_empty() { "–".to_owned() } else { s.user_agent.clone() },
+                "created_at": s.created.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "last_seen_at": s.last_seen.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "current": s.id == me.web_session_id,
+            })
+        })
+        .collect();
+    let member_number = u32::try_from(me.member.member_number)
+        .ok()
+        .and_then(|n| state.kit.coop.member_number.number(n).ok())
+        .map(|n| n.to_string());
+    let html = page.render(
+        "account.html",
+        &serde_json::json!({
+            "member": me.member,
+            "member_number": member_number,
+            "sessions": sessions,
+            "is_admin": me.member.has(Role::Admin),
+            "notice": page.session.get::<String>("sso_notice"),
+        }),
+    )?;
+    page.session.remove("sso_notice");
+    Ok(html.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response> {
+    // Only the member's own sessions: someone else's id is simply not found.
+    let owned: Option<Uuid> = sqlx::query_scalar("select web_session_id from web_session where web_session_id = $1 and member_id = $2")
+        .bind(id)
+        .bind(me.member.member_id)
+        .fetch_optional(state.db())
+        .await?;
+    let Some(id) = owned else {
+        return Err(coop_web::Error::NotFound.into());
+    };
+    signin::revoke(state.db(), id, state.now()).await?;
+    Ok(Redirect::to("/account").into_response())
+}

@@ -1,0 +1,314 @@
+//! The token endpoint: code exchange (PKCE S256), refresh with rotation and reuse detection,
+//! and client credentials for the suite's services. No password grant, no implicit flow.
+
+use axum::extract::State;
+use axum::http::header::{self, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{authenticate_client, OAuthError};
+use crate::clients::Client;
+use crate::secrets;
+use crate::signin::{self, Member};
+use crate::state::AppState;
+use crate::tokens::{self, ClaimSet, IdTokenInput, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    match handle(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::new("invalid_request", "send the parameters as a form"));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::new("invalid_request", "the form could not be read"))?;
+    let mut seen = std::collections::HashSet::new();
+    if !pairs.iter().all(|(k, _)| seen.insert(k.as_str())) {
+        return Err(OAuthError::new("invalid_request", "a parameter was given more than once"));
+    }
+    let form: TokenForm = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::new("invalid_request", "the form could not be read"))?;
+    let client = authenticate_client(state, headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+    match form.grant_type.as_deref() {
+        Some("authorization_code") => code_grant(state, client, &form).await,
+        Some("refresh_token") => refresh_grant(state, client, &form).await,
+        Some("client_credentials") => client_credentials(state, client, &form),
+        Some(_) => Err(OAuthError::new("unsupported_grant_type", "this grant type is not supported")),
+        None => Err(OAuthError::new("invalid_request", "grant_type is missing")),
+    }
+}
+
+fn no_store(body: serde_json::Value) -> Response {
+    ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
+}
+
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    client_id: String,
+    member_id: Uuid,
+    web_session_id: Option<Uuid>,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: String,
+    auth_time: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+async fn code_grant(state: &AppState, client: &Client, form: &TokenForm) -> Result<Response, OAuthError> {
+    let code = form.code.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "code is missing"))?;
+    let verifier = form
+        .code_verifier
+        .as_deref()
+        .ok_or_else(|| OAuthError::new("invalid_request", "code_verifier is missing (PKCE is required)"))?;
+    let code_hash = secrets::hash(code);
+    let now = state.now();
+    let mut tx = state.db().begin().await?;
+    let row: Option<CodeRow> = sqlx::query_as(
+        "select client_id, member_id, web_session_id, redirect_uri, scope, nonce, code_challenge, auth_time,
+                expires_at, used_at
+         from authorization_code where code_hash = $1 for update",
+    )
+    .bind(&code_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(OAuthError::invalid_grant("the code is not valid"));
+    };
+    if row.used_at.is_some() {
+        // A code used twice was probably stolen: whatever it gave out is withdrawn (RFC 6749 §4.1.2).
+        sqlx::query(
+            "update token_family set revoked_at = $2, revoke_reason = 'authorization code reused'
+             where code_hash = $1 and revoked_at is null",
+        )
+        .bind(&code_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(client_id = %client.client_id, "authorization code reused; its tokens are revoked");
+        return Err(OAuthError::invalid_grant("the code has already been used"));
+    }
+    sqlx::query("update authorization_code set used_at = $2 where code_hash = $1")
+        .bind(&code_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if row.client_id != client.client_id {
+        tx.commit().await?;
+        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+    }
+    if row.expires_at <= now {
+        tx.commit().await?;
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    if form.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
+        tx.commit().await?;
+        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+    }
+    if !secrets::equal(&secrets::pkce_s256(verifier), &row.code_challenge) {
+        tx.commit().await?;
+        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+    }
+    let member = signin::load_member(state.db(), row.member_id).await?;
+    let Some(member) = member.filter(|m| m.status == "active") else {
+        tx.commit().await?;
+        return Err(OAuthError::invalid_grant("the member cannot sign in"));
+    };
+    let family = Uuid::new_v4();
+    sqlx::query(
+        "insert into token_family (token_family_id, client_id, member_id, web_session_id, code_hash, scope, auth_time, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(family)
+    .bind(&client.client_id)
+    .bind(member.member_id)
+    .bind(row.web_session_id)
+    .bind(&code_hash)
+    .bind(&row.scope)
+    .bind(row.auth_time)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let refresh = new_refresh_token(&mut tx, family, now).await?;
+    tx.commit().await?;
+    issue(state, client, &member, &row.scope, family, row.nonce.as_deref(), row.auth_time, refresh)
+}
+
+async fn new_refresh_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
+    let token = secrets::new_token();
+    sqlx::query("insert into refresh_token (token_hash, token_family_id, created_at, expires_at) values ($1, $2, $3, $4)")
+        .bind(secrets::hash(&token))
+        .bind(family)
+        .bind(now)
+        .bind(now + REFRESH_TOKEN_TTL)
+        .execute(&mut **tx)
+        .await?;
+    Ok(token)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn issue(
+    state: &AppState,
+    client: &Client,
+    member: &Member,
+    scope: &str,
+    family: Uuid,
+    nonce: Option<&str>,
+    auth_time: DateTime<Utc>,
+    refresh: String,
+) -> Result<Response, OAuthError> {
+    let access = tokens::access_token(
+        state,
+        &member.member_id.to_string(),
+        &client.client_id,
+        scope,
+        Some(&member.roles),
+        Some(family),
+    )?;
+    let id_token = tokens::id_token(
+        state,
+        &IdTokenInput {
+            member,
+            client_id: &client.client_id,
+            nonce,
+            auth_time,
+            access_token: &access,
+            claims: ClaimSet::from_scope(scope),
+        },
+    )?;
+    Ok(no_store(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_TTL.num_seconds(),
+        "refresh_token": refresh,
+        "id_token": id_token,
+        "scope": scope,
+    })))
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    token_family_id: Uuid,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    client_id: String,
+    member_id: Uuid,
+    scope: String,
+    auth_time: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> Result<Response, OAuthError> {
+    let presented = form
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is missing"))?;
+    let hash = secrets::hash(presented);
+    let now = state.now();
+    let mut tx = state.db().begin().await?;
+    let row: Option<RefreshRow> = sqlx::query_as(
+        "select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.scope, f.auth_time, f.revoked_at
+         from refresh_token r join token_family f using (token_family_id)
+         where r.token_hash = $1 for update of r, f",
+    )
+    .bind(&hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(OAuthError::invalid_grant("the refresh token is not valid"));
+    };
+    if row.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    }
+    if row.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+    }
+    let revoke_family = |reason: &'static str| {
+        sqlx::query("update token_family set revoked_at = $2, revoke_reason = $3 where token_family_id = $1")
+            .bind(row.token_family_id)
+            .bind(now)
+            .bind(reason)
+    };
+    if row.used_at.is_some() {
+        // Rotation means each refresh token works once; a second use means two holders.
+        revoke_family("refresh token reused").execute(&mut *tx).await?;
+        tx.commit().await?;
+        tracing::warn!(client_id = %client.client_id, "refresh token reused; the family is revoked");
+        return Err(OAuthError::invalid_grant("the refresh token has already been used"));
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    let member = signin::load_member(state.db(), row.member_id).await?;
+    let Some(member) = member.filter(|m| m.status == "active") else {
+        revoke_family("member not active").execute(&mut *tx).await?;
+        tx.commit().await?;
+        return Err(OAuthError::invalid_grant("the member cannot sign in"));
+    };
+    // A narrower scope may be asked for, never a wider one.
+    let scope = match form.scope.as_deref() {
+        None => row.scope.clone(),
+        Some(asked) => {
+            let granted: Vec<&str> = row.scope.split(' ').collect();
+            if !asked.split(' ').filter(|s| !s.is_empty()).all(|s| granted.contains(&s)) {
+                return Err(OAuthError::new("invalid_scope", "the scope is wider than the one granted"));
+            }
+            asked.to_owned()
+        }
+    };
+    sqlx::query("update refresh_token set used_at = $2 where token_hash = $1")
+        .bind(&hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let refresh = new_refresh_token(&mut tx, row.token_family_id, now).await?;
+    tx.commit().await?;
+    issue(state, client, &member, &scope, row.token_family_id, None, row.auth_time, refresh)
+}
+
+fn client_credentials(state: &AppState, client: &Client, form: &TokenForm) -> Result<Response, OAuthError> {
+    if !client.may_use_client_credentials() {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "this client may not use the client credentials grant",
+        ));
+    }
+    let scope = form.scope.clone().unwrap_or_default();
+    let access = tokens::access_token(state, &client.client_id, &client.client_id, &scope, None, None)?;
+    Ok(no_store(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_TTL.num_seconds(),
+        "scope": scope,
+    })))
+}

@@ -1,0 +1,156 @@
+//! The RSA keys that sign ID tokens and access tokens, kept in the database so a restart keeps
+//! them. `rotate` makes a new key current; the old one stays in the JWKS until every token it
+//! signed has expired.
+
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Duration, Utc};
+use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+use openidconnect::{JsonWebKeyId, PrivateSigningKey as _};
+use rsa::pkcs1::{EncodeRsaPrivateKey as _, LineEnding};
+use sqlx::PgPool;
+
+/// How long a retired key stays published: longer than any token lives.
+pub const PUBLISH_AFTER_RETIREMENT: Duration = Duration::hours(25);
+
+pub struct SigningKey {
+    pub kid: String,
+    key: CoreRsaPrivateSigningKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    fn from_pem(kid: &str, pem: &str) -> anyhow::Result<Self> {
+        let key = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.to_owned())))
+            .map_err(|e| anyhow::anyhow!("signing key {kid}: {e}"))?;
+        Ok(Self { kid: kid.to_owned(), key })
+    }
+
+    pub fn inner(&self) -> &CoreRsaPrivateSigningKey {
+        &self.key
+    }
+
+    /// RS256 over `message`.
+    pub fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        self.key
+            .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, message)
+            .map_err(|e| anyhow::anyhow!("signing: {e}"))
+    }
+
+    fn public(&self) -> CoreJsonWebKey {
+        self.key.as_verification_key()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Keys {
+    current: Option<Arc<SigningKey>>,
+    published: Vec<Arc<SigningKey>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KeyStore(Arc<RwLock<Keys>>);
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    private_key_pem: String,
+    retired_at: Option<DateTime<Utc>>,
+}
+
+impl KeyStore {
+    /// Loads the keys, creating the first one if there is none.
+    pub async fn load(db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Self> {
+        let store = Self::default();
+        store.reload(db, now).await?;
+        if store.current().is_err() {
+            store.rotate(db, now).await?;
+        }
+        Ok(store)
+    }
+
+    pub async fn reload(&self, db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "select kid, private_key_pem, retired_at from signing_key
+             where retired_at is null or publish_until > $1
+             order by created_at desc",
+        )
+        .bind(now)
+        .fetch_all(db)
+        .await?;
+        let mut keys = Keys::default();
+        for row in rows {
+            let key = Arc::new(SigningKey::from_pem(&row.kid, &row.private_key_pem)?);
+            if row.retired_at.is_none() && keys.current.is_none() {
+                keys.current = Some(key.clone());
+            }
+            keys.published.push(key);
+        }
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        Ok(())
+    }
+
+    pub fn current(&self) -> anyhow::Result<Arc<SigningKey>> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .current
+            .clone()
+            .context("no current signing key")
+    }
+
+    pub fn jwks(&self) -> CoreJsonWebKeySet {
+        let keys = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        CoreJsonWebKeySet::new(keys.published.iter().map(|k| k.public()).collect())
+    }
+
+    /// Makes the operator's own key (PEM, PKCS#1) current unless it already is.
+    pub async fn import(&self, db: &PgPool, pem: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let kid = crate::secrets::b64url(&crate::secrets::hash(pem.trim()))[..16].to_owned();
+        SigningKey::from_pem(&kid, pem.trim())?;
+        if self.current().is_ok_and(|k| k.kid == kid) {
+            return Ok(());
+        }
+        self.install(db, kid, pem.trim().to_owned(), now).await
+    }
+
+    /// Makes a new key current and retires the others (still published for a while).
+    pub async fn rotate(&self, db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<String> {
+        let pem = tokio::task::spawn_blocking(|| -> anyhow::Result<String> {
+            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).context("generating an RSA key")?;
+            Ok(key.to_pkcs1_pem(LineEnding::LF).context("encoding the key")?.to_string())
+        })
+        .await??;
+        let kid = crate::secrets::new_token()[..16].to_owned();
+        self.install(db, kid.clone(), pem, now).await?;
+        Ok(kid)
+    }
+
+    async fn install(&self, db: &PgPool, kid: String, pem: String, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut tx = db.begin().await?;
+        sqlx::query(
+            "update signing_key set retired_at = $1, publish_until = $2 where retired_at is null",
+        )
+        .bind(now)
+        .bind(now + PUBLISH_AFTER_RETIREMENT)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("insert into signing_key (kid, private_key_pem, created_at) values ($1, $2, $3)
+             on conflict (kid) do update set retired_at = null, publish_until = null")
+            .bind(&kid)
+            .bind(&pem)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.reload(db, now).await?;
+        tracing::info!(kid, "new signing key is current");
+        Ok(())
+    }
+}

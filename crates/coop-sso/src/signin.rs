@@ -1,0 +1,261 @@
+//! Who is signed in to coop-sso itself: a row in `web_session` per browser, its id in the
+//! kit's encrypted cookie. Other services learn who is signed in through OIDC, not from this.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Duration, Utc};
+use coop_web::Session;
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::state::AppState;
+
+/// The kit-session key holding the `web_session_id`.
+pub const SESSION_KEY: &str = "sso_session";
+/// How long a sign-in lasts without activity limits; members of a co-op sign in on shared
+/// computers too, so not forever.
+pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub member_id: Uuid,
+    pub member_number: i32,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub preferred_lang: String,
+    pub household_id: Option<Uuid>,
+    pub household_name: Option<String>,
+    pub status: String,
+    pub roles: BTreeSet<Role>,
+    pub totp_enabled: bool,
+}
+
+impl Member {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn needs_totp(&self) -> bool {
+        self.roles.iter().any(|r| r.requires_totp())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    member_id: Uuid,
+    member_number: i32,
+    name: String,
+    username: String,
+    email: String,
+    email_verified: bool,
+    preferred_lang: String,
+    household_id: Option<Uuid>,
+    household_name: Option<String>,
+    status: String,
+    roles: Vec<String>,
+    totp_enabled: bool,
+}
+
+const MEMBER_SELECT: &str = "select m.member_id, m.member_number, m.name, m.username, m.email, m.email_verified,
+        m.preferred_lang, m.household_id, h.name as household_name, m.status,
+        coalesce(array(select role from member_role r where r.member_id = m.member_id order by role), '{}') as roles,
+        m.totp_secret is not null as totp_enabled
+    from member m left join household h using (household_id)";
+
+fn to_member(row: MemberRow) -> Member {
+    Member {
+        member_id: row.member_id,
+        member_number: row.member_number,
+        name: row.name,
+        username: row.username,
+        email: row.email,
+        email_verified: row.email_verified,
+        preferred_lang: row.preferred_lang,
+        household_id: row.household_id,
+        household_name: row.household_name,
+        status: row.status,
+        roles: row.roles.iter().filter_map(|r| r.parse().ok()).collect(),
+        totp_enabled: row.totp_enabled,
+    }
+}
+
+pub async fn load_member(db: &PgPool, member_id: Uuid) -> Result<Option<Member>, sqlx::Error> {
+    let row: Option<MemberRow> = sqlx::query_as(&format!("{MEMBER_SELECT} where m.member_id = $1"))
+        .bind(member_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(to_member))
+}
+
+pub async fn load_member_by_email(db: &PgPool, email: &str) -> Result<Option<Member>, sqlx::Error> {
+    let row: Option<MemberRow> = sqlx::query_as(&format!("{MEMBER_SELECT} where m.email = $1"))
+        .bind(email)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(to_member))
+}
+
+/// A signed-in member of coop-sso.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub member: Member,
+    pub web_session_id: Uuid,
+    pub auth_time: DateTime<Utc>,
+}
+
+/// Starts a session for `member_id` in this browser; renews the cookie session (fixation).
+pub async fn start(
+    state: &AppState,
+    session: &Session,
+    member_id: Uuid,
+    user_agent: &str,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::new_v4();
+    let now = state.now();
+    let ua: String = user_agent.chars().take(300).collect();
+    sqlx::query(
+        "insert into web_session (web_session_id, member_id, created_at, last_seen_at, expires_at, user_agent)
+         values ($1, $2, $3, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(member_id)
+    .bind(now)
+    .bind(now + SESSION_LIFETIME)
+    .bind(ua)
+    .execute(state.db())
+    .await?;
+    session.renew();
+    session.insert(SESSION_KEY, &id);
+    Ok(id)
+}
+
+pub async fn end(state: &AppState, session: &Session) -> Result<(), sqlx::Error> {
+    if let Some(id) = session.get::<Uuid>(SESSION_KEY) {
+        revoke(state.db(), id, state.now()).await?;
+    }
+    session.renew();
+    Ok(())
+}
+
+/// Revokes a browser session and every token family issued through it.
+pub async fn revoke(db: &PgPool, web_session_id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("update web_session set revoked_at = $2 where web_session_id = $1 and revoked_at is null")
+        .bind(web_session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "update token_family set revoked_at = $2, revoke_reason = 'signed out'
+         where web_session_id = $1 and revoked_at is null",
+    )
+    .bind(web_session_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// The signed-in member, if the browser has a live session and the member is active.
+pub async fn current(state: &AppState, session: &Session) -> Result<Option<SignedIn>, sqlx::Error> {
+    let Some(id) = session.get::<Uuid>(SESSION_KEY) else {
+        return Ok(None);
+    };
+    let now = state.now();
+    let row: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+        "select member_id, created_at from web_session
+         where web_session_id = $1 and revoked_at is null and expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(state.db())
+    .await?;
+    let Some((member_id, auth_time)) = row else {
+        return Ok(None);
+    };
+    let Some(member) = load_member(state.db(), member_id).await? else {
+        return Ok(None);
+    };
+    if member.status != "active" {
+        return Ok(None);
+    }
+    // Refresh last-seen at most once a minute: the session list shows it, nothing else needs it.
+    sqlx::query(
+        "update web_session set last_seen_at = $2 where web_session_id = $1 and last_seen_at < $2 - interval '1 minute'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(state.db())
+    .await?;
+    Ok(Some(SignedIn {
+        member,
+        web_session_id: id,
+        auth_time,
+    }))
+}
+
+/// A relative path on this site that is safe to send a browser back to; anything else
+/// (absolute URLs, `//host`, backslashes) becomes `/account`.
+pub fn safe_return_to(candidate: Option<&str>) -> String {
+    match candidate {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains(['\r', '\n']) => {
+            p.to_owned()
+        }
+        _ => "/account".to_owned(),
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match current(state, &session).await {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => {
+                let uri = parts
+                    .extensions
+                    .get::<OriginalUri>()
+                    .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+                let here = uri.path_and_query().map_or("/account", |p| p.as_str());
+                let q = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("return_to", here)
+                    .finish();
+                Err(Redirect::to(&format!("/login?{q}")).into_response())
+            }
+            Err(e) => Err(crate::Error::from(e).into_response()),
+        }
+    }
+}
+
+/// Requires a role; a member without it gets the kit's 403 page.
+pub fn require(signed_in: &SignedIn, role: Role) -> Result<(), crate::Error> {
+    if signed_in.member.has(role) {
+        Ok(())
+    } else {
+        Err(coop_web::Error::Forbidden.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn return_to_never_leaves_the_site() {
+        assert_eq!(safe_return_to(Some("/authorize?client_id=x")), "/authorize?client_id=x");
+        assert_eq!(safe_return_to(Some("https://evil.example/")), "/account");
+        assert_eq!(safe_return_to(Some("//evil.example/")), "/account");
+        assert_eq!(safe_return_to(Some("/\\evil.example")), "/account");
+        assert_eq!(safe_return_to(None), "/account");
+    }
+}
