@@ -15,6 +15,24 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let pg = prereq::ensure_postgres()?;
     eprintln!("xtask: PostgreSQL server binaries in {}", pg.display());
 
+    // The interop harnesses (npm and a Python venv) are used by Rust tests too.
+    let interop_setup = root.join("tests/interop/setup.sh");
+    if interop_setup.is_file() {
+        for (tool, package) in [("npm", "npm"), ("python3", "python3-venv")] {
+            if !prereq::on_path(tool) {
+                prereq::apt_install(&[package], "the interop tests")?;
+            }
+        }
+        if std::process::Command::new("python3")
+            .args(["-c", "import venv, ensurepip"])
+            .status()
+            .is_ok_and(|s| !s.success())
+        {
+            prereq::apt_install(&["python3-venv"], "the interop tests")?;
+        }
+        run_cmd(Command::new("bash").arg(&interop_setup).current_dir(&root))?;
+    }
+
     let mut steps: Vec<(&str, Command)> = Vec::new();
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo
@@ -30,11 +48,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
         let interop = root.join("tests/interop/selftest.sh");
         if interop.is_file() {
-            for (tool, package) in [("npm", "npm"), ("python3", "python3-venv")] {
-                if !prereq::on_path(tool) {
-                    prereq::apt_install(&[package], "the interop tests")?;
-                }
-            }
             let mut c = Command::new("bash");
             c.arg(interop).current_dir(&root);
             steps.push((

@@ -1,0 +1,185 @@
+//! coop-sso, the real binary, against independent software: `openid-client` (a certified
+//! relying-party library), `authlib`'s metadata validation, and Synapse signing a member in.
+//! The harnesses live in tests/interop (see its README); `bash tests/interop/setup.sh`
+//! installs them (`cargo xtask test` does it first).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use coop_sso::domain::{MemberStatus, Role};
+use coop_sso::members::{self, NewMember};
+
+const PASSWORD: &str = "interop test password";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn setup_harness() {
+    let status = Command::new("bash")
+        .arg(repo().join("tests/interop/setup.sh"))
+        .stdout(Stdio::null())
+        .status()
+        .expect("running tests/interop/setup.sh");
+    assert!(status.success(), "tests/interop/setup.sh failed: node/npm and python3-venv are needed (cargo xtask test installs them)");
+}
+
+fn run_harness(name: &str, program: &str, script: &str, env: &[(&str, String)]) {
+    let out = Command::new(program)
+        .arg(repo().join("tests/interop").join(script))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("running {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("--- {name}\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{name} failed:\n{stdout}");
+    assert!(stdout.contains(" passed, 0 failed"), "{name} printed no summary");
+}
+
+struct Setup {
+    _server: Running,
+    issuer: String,
+    rp_secret: String,
+    synapse_secret_file: PathBuf,
+    synapse_port: u16,
+}
+
+async fn start(dir: &Path, synapse_port: u16) -> Setup {
+    let db = coop_testkit::fresh_database().await;
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let rp_secret = "interop-rp-secret-0123456789".to_owned();
+    std::fs::write(dir.join("rp-secret"), &rp_secret).unwrap();
+    let synapse_secret_file = dir.join("synapse-secret");
+    std::fs::write(&synapse_secret_file, "interop-synapse-secret-0123456789").unwrap();
+    let mut config = coop_testkit::config::coop_config("sso", &db.url, &dir.join("state"), &issuer);
+    config["services"]["sso"]["listen"] = serde_json::json!(format!("127.0.0.1:{port}"));
+    config["services"]["sso"]["clients"] = serde_json::json!([
+        { "client_id": "interop-rp", "name": "openid-client", "redirect_uris": ["http://127.0.0.1:9/rp/callback"],
+          "secret_file": dir.join("rp-secret") },
+        { "client_id": "synapse", "name": "Matrix", "secret_file": synapse_secret_file,
+          "redirect_uris": [format!("http://127.0.0.1:{synapse_port}/_synapse/client/oidc/callback")] },
+    ]);
+    let config_path = dir.join("cooperage.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let bin = env!("CARGO_BIN_EXE_coop-sso");
+    let status = Command::new(bin).args(["migrate", "--config"]).arg(&config_path).status().unwrap();
+    assert!(status.success());
+
+    let pool = coop_web::db::connect(&coop_web::config::DatabaseUrl::parse(&db.url).unwrap(), 2).await.unwrap();
+    let hash = coop_sso::password::hash(PASSWORD.into()).await.unwrap();
+    members::create(
+        &pool,
+        &coop_domain::MemberNumberFormat::default(),
+        NewMember {
+            name: "Åsa Öberg".into(),
+            email: coop_domain::EmailAddress::parse("asa@example.org").unwrap(),
+            preferred_lang: coop_web::Lang::Sv,
+            roles: vec![Role::Member, Role::Cashier],
+            status: MemberStatus::Active,
+            password_hash: Some(hash),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+
+    let child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Running(child);
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("{issuer}/readyz")).await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "coop-sso did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Setup {
+        _server: server,
+        issuer,
+        rp_secret,
+        synapse_secret_file,
+        synapse_port,
+    }
+}
+
+#[tokio::test]
+async fn independent_relying_parties_accept_coop_sso() {
+    setup_harness();
+    let dir = tempfile::tempdir().unwrap();
+    let synapse_port = free_port();
+    let s = start(dir.path(), synapse_port).await;
+    let python = repo().join("tests/interop/.venv/bin/python").display().to_string();
+
+    let common = |extra: &[(&'static str, String)]| {
+        let mut v: Vec<(&str, String)> = vec![
+            ("ISSUER", s.issuer.clone()),
+            ("USER", "asa@example.org".into()),
+            ("PASSWORD", PASSWORD.into()),
+        ];
+        v.extend(extra.iter().cloned());
+        v
+    };
+    for auth in ["client_secret_basic", "client_secret_post"] {
+        run_harness(
+            &format!("openid-client ({auth})"),
+            "node",
+            "rp-openid-client.mjs",
+            &common(&[
+                ("CLIENT_ID", "interop-rp".into()),
+                ("CLIENT_SECRET", s.rp_secret.clone()),
+                ("CLIENT_AUTH", auth.into()),
+                ("REDIRECT_URI", "http://127.0.0.1:9/rp/callback".into()),
+                ("SCOPE", "openid profile email roles".into()),
+                ("EXPECT_PREFERRED_USERNAME", "asa.oberg".into()),
+                ("EXPECT_NAME", "Åsa Öberg".into()),
+                ("EXPECT_ROLES", "member,cashier".into()),
+                ("EXPECT_MEMBER_NUMBER", "00001".into()),
+                ("EXPECT_LOCALE", "sv".into()),
+                ("EXPECT_REFRESH_ROTATION", "1".into()),
+                ("EXPECT_REUSE_REVOKES_FAMILY", "1".into()),
+            ]),
+        );
+    }
+    run_harness(
+        "authlib metadata",
+        &python,
+        "authlib_metadata.py",
+        &common(&[("REQUIRE_S256_ONLY", "1".into())]),
+    );
+    run_harness(
+        "Synapse SSO",
+        &python,
+        "synapse_sso.py",
+        &common(&[
+            ("CLIENT_ID", "synapse".into()),
+            ("CLIENT_SECRET_FILE", s.synapse_secret_file.display().to_string()),
+            ("SYNAPSE_PORT", s.synapse_port.to_string()),
+            ("EXPECT_LOCALPART", "asa.oberg".into()),
+            ("EXPECT_DISPLAYNAME", "Åsa Öberg".into()),
+        ]),
+    );
+}
