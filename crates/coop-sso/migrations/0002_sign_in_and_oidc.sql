@@ -73,18 +73,30 @@ create table authorization_code (
     used_at timestamptz
 );
 
--- Everything issued from one code exchange: refresh rotation and reuse detection work on it.
+-- A till paired through the device authorization grant: it gets tokens of its own.
+create table till_device (
+    till_device_id uuid primary key,
+    name text not null check (char_length(btrim(name)) between 1 and 100),
+    paired_by uuid references member on delete set null,
+    paired_at timestamptz not null default now(),
+    revoked_at timestamptz
+);
+
+-- Everything issued from one code exchange or pairing: refresh rotation and reuse detection
+-- work on it. It belongs to a member or to a till.
 create table token_family (
     token_family_id uuid primary key,
     client_id text not null,
-    member_id uuid not null references member on delete cascade,
+    member_id uuid references member on delete cascade,
+    till_device_id uuid references till_device on delete cascade,
     web_session_id uuid references web_session on delete set null,
     code_hash bytea,
     scope text not null,
     auth_time timestamptz not null,
     created_at timestamptz not null default now(),
     revoked_at timestamptz,
-    revoke_reason text
+    revoke_reason text,
+    check ((member_id is null) <> (till_device_id is null))
 );
 
 create index token_family_code_idx on token_family (code_hash);
@@ -117,6 +129,7 @@ create table device_authorization (
     last_polled_at timestamptz,
     approved_by uuid references member on delete cascade,
     approved_at timestamptz,
+    till_device_id uuid references till_device on delete cascade,
     denied_at timestamptz,
     used_at timestamptz,
     constraint device_authorization_user_code_key unique (user_code)

@@ -17,7 +17,12 @@ pub enum ClientKind {
     Suite(ServiceName),
     /// Declared in `services.sso.clients` (Synapse, a forum…).
     External,
+    /// The till software: a public client that pairs with the device grant (RFC 8628).
+    Till,
 }
+
+/// The till's public client id; it exists when the co-op runs coop-pos.
+pub const TILL_CLIENT_ID: &str = "coop-till";
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -26,12 +31,17 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub kind: ClientKind,
-    secret: Secret,
+    /// None for a public client, which cannot keep a secret.
+    secret: Option<Secret>,
 }
 
 impl Client {
     pub fn verify_secret(&self, presented: &str) -> bool {
-        crate::secrets::equal(self.secret.expose(), presented)
+        self.secret.as_ref().is_some_and(|s| crate::secrets::equal(s.expose(), presented))
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none()
     }
 
     /// Exact string comparison, as OAuth 2.1 requires: no prefix or pattern matching.
@@ -75,9 +85,22 @@ impl ClientRegistry {
                     redirect_uris: vec![svc.url("/auth/callback")],
                     post_logout_redirect_uris: vec![svc.url("/")],
                     kind: ClientKind::Suite(svc.name),
-                    secret,
+                    secret: Some(secret),
                 },
             );
+            if svc.name == ServiceName::Pos {
+                clients.insert(
+                    TILL_CLIENT_ID.to_owned(),
+                    Client {
+                        client_id: TILL_CLIENT_ID.to_owned(),
+                        name: "Till".to_owned(),
+                        redirect_uris: Vec::new(),
+                        post_logout_redirect_uris: Vec::new(),
+                        kind: ClientKind::Till,
+                        secret: None,
+                    },
+                );
+            }
         }
         let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
         for (i, c) in loaded.extra.clients.iter().enumerate() {
@@ -109,7 +132,7 @@ impl ClientRegistry {
                     redirect_uris: c.redirect_uris.clone(),
                     post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
                     kind: ClientKind::External,
-                    secret,
+                    secret: Some(secret),
                 },
             );
         }

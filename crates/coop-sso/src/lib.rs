@@ -53,7 +53,7 @@ macro_rules! templates {
     };
 }
 
-pub const TEMPLATES: &[TemplateSource] = templates!["login.html", "totp.html", "account.html", "oauth_error.html", "logout.html"];
+pub const TEMPLATES: &[TemplateSource] = templates!["login.html", "totp.html", "account.html", "oauth_error.html", "logout.html", "device.html"];
 
 /// Builds the state: clients, signing keys (created at first start), mail.
 pub async fn build_state(kit: Kit, loaded: &Loaded<config::SsoSettings>, clock: SharedClock) -> anyhow::Result<AppState> {

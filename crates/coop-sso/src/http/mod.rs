@@ -1,7 +1,7 @@
 //! coop-sso's routes.
 
 mod account;
-mod forms;
+pub(crate) mod forms;
 mod login;
 pub mod oidc;
 

@@ -1,6 +1,7 @@
 //! The OpenID Provider's endpoints.
 
 mod authorize;
+mod device;
 mod logout;
 mod token;
 mod userinfo;
@@ -29,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/token", post(token::token))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/revoke", post(userinfo::revoke))
+        .route("/device/authorize", post(device::device_authorization))
+        .route("/device", get(device::approve_page).post(device::approve_submit))
 }
 
 async fn discovery(State(state): State<AppState>) -> Response {
@@ -40,11 +43,13 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "userinfo_endpoint": format!("{i}/userinfo"),
         "jwks_uri": format!("{i}/jwks"),
         "revocation_endpoint": format!("{i}/revoke"),
+        "device_authorization_endpoint": format!("{i}/device/authorize"),
         "end_session_endpoint": format!("{i}/logout"),
         "scopes_supported": ["openid", "profile", "email", "roles", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
+                                  "urn:ietf:params:oauth:grant-type:device_code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -160,7 +165,11 @@ pub fn authenticate_client<'a>(
             (id, decode(secret).ok_or_else(invalid)?)
         }
         (None, Some(secret)) => (form_id.ok_or_else(invalid)?.to_owned(), secret.to_owned()),
-        (None, None) => return Err(invalid()),
+        (None, None) => {
+            // Only a public client may come without a secret.
+            let id = form_id.ok_or_else(invalid)?;
+            return state.clients.get(id).filter(|c| c.is_public()).ok_or_else(invalid);
+        }
     };
     let client = state.clients.get(&id).ok_or_else(invalid)?;
     if client.verify_secret(&secret) {

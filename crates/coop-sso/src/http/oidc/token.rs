@@ -27,6 +27,7 @@ pub struct TokenForm {
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    device_code: Option<String>,
 }
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
@@ -57,12 +58,13 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         Some("authorization_code") => code_grant(state, client, &form).await,
         Some("refresh_token") => refresh_grant(state, client, &form).await,
         Some("client_credentials") => client_credentials(state, client, &form),
+        Some(super::device::GRANT_TYPE) => super::device::device_grant(state, client, form.device_code.as_deref()).await,
         Some(_) => Err(OAuthError::new("unsupported_grant_type", "this grant type is not supported")),
         None => Err(OAuthError::new("invalid_request", "grant_type is missing")),
     }
 }
 
-fn no_store(body: serde_json::Value) -> Response {
+pub(super) fn no_store(body: serde_json::Value) -> Response {
     ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
 }
 
@@ -160,7 +162,7 @@ async fn code_grant(state: &AppState, client: &Client, form: &TokenForm) -> Resu
     issue(state, client, &member, &row.scope, family, row.nonce.as_deref(), row.auth_time, refresh)
 }
 
-async fn new_refresh_token(
+pub(super) async fn new_refresh_token(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     family: Uuid,
     now: DateTime<Utc>,
@@ -222,7 +224,8 @@ struct RefreshRow {
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     client_id: String,
-    member_id: Uuid,
+    member_id: Option<Uuid>,
+    till_device_id: Option<Uuid>,
     scope: String,
     auth_time: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
@@ -237,7 +240,8 @@ async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> R
     let now = state.now();
     let mut tx = state.db().begin().await?;
     let row: Option<RefreshRow> = sqlx::query_as(
-        "select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.scope, f.auth_time, f.revoked_at
+        "select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.till_device_id, f.scope,
+                f.auth_time, f.revoked_at
          from refresh_token r join token_family f using (token_family_id)
          where r.token_hash = $1 for update of r, f",
     )
@@ -269,7 +273,29 @@ async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> R
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
-    let member = signin::load_member(state.db(), row.member_id).await?;
+    if let Some(till) = row.till_device_id {
+        let live: bool = sqlx::query_scalar("select revoked_at is null from till_device where till_device_id = $1")
+            .bind(till)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !live {
+            revoke_family("till unpaired").execute(&mut *tx).await?;
+            tx.commit().await?;
+            return Err(OAuthError::invalid_grant("the till has been unpaired"));
+        }
+        sqlx::query("update refresh_token set used_at = $2 where token_hash = $1")
+            .bind(&hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let refresh = new_refresh_token(&mut tx, row.token_family_id, now).await?;
+        tx.commit().await?;
+        return super::device::till_tokens(state, client, till, &row.scope, row.token_family_id, refresh);
+    }
+    let member = match row.member_id {
+        Some(id) => signin::load_member(state.db(), id).await?,
+        None => None,
+    };
     let Some(member) = member.filter(|m| m.status == "active") else {
         revoke_family("member not active").execute(&mut *tx).await?;
         tx.commit().await?;
