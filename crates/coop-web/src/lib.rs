@@ -14,6 +14,7 @@ pub mod error;
 pub mod i18n;
 pub mod landing;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod session;
 pub mod templates;
