@@ -37,7 +37,9 @@ pub struct Client {
 
 impl Client {
     pub fn verify_secret(&self, presented: &str) -> bool {
-        self.secret.as_ref().is_some_and(|s| crate::secrets::equal(s.expose(), presented))
+        self.secret
+            .as_ref()
+            .is_some_and(|s| crate::secrets::equal(s.expose(), presented))
     }
 
     pub fn is_public(&self) -> bool {
@@ -71,7 +73,12 @@ impl ClientRegistry {
     pub fn from_config(loaded: &Loaded<SsoSettings>) -> anyhow::Result<Self> {
         let mut clients = BTreeMap::new();
         let state = &loaded.service.state_directory;
-        for svc in loaded.coop.services.values().filter(|s| s.name != ServiceName::Sso) {
+        for svc in loaded
+            .coop
+            .services
+            .values()
+            .filter(|s| s.name != ServiceName::Sso)
+        {
             let client_id = svc.name.client_id();
             let secret = match &svc.client_secret_file {
                 Some(f) => f.read()?,
@@ -105,23 +112,41 @@ impl ClientRegistry {
         let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
         for (i, c) in loaded.extra.clients.iter().enumerate() {
             let key = format!("services.sso.clients[{i}]");
-            if c.client_id.is_empty() || !c.client_id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
-                bail!("{key}.client_id: use letters, digits, `-`, `_` and `.` only, got `{}`", c.client_id);
+            if c.client_id.is_empty()
+                || !c
+                    .client_id
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            {
+                bail!(
+                    "{key}.client_id: use letters, digits, `-`, `_` and `.` only, got `{}`",
+                    c.client_id
+                );
             }
             if clients.contains_key(&c.client_id) {
-                bail!("{key}.client_id: `{}` is already taken by a suite service", c.client_id);
+                bail!(
+                    "{key}.client_id: `{}` is already taken by a suite service",
+                    c.client_id
+                );
             }
             if c.redirect_uris.is_empty() {
                 bail!("{key}.redirect_uris: at least one redirect URI is needed");
             }
-            for (j, uri) in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris).enumerate() {
+            for (j, uri) in c
+                .redirect_uris
+                .iter()
+                .chain(&c.post_logout_redirect_uris)
+                .enumerate()
+            {
                 check_redirect_uri(uri).with_context(|| format!("{key}: URI {j} `{uri}`"))?;
             }
             let path = Path::new(&c.secret_file);
             let path = if path.is_absolute() {
                 path.to_path_buf()
             } else {
-                credentials.as_deref().map_or_else(|| path.to_path_buf(), |d| d.join(path))
+                credentials
+                    .as_deref()
+                    .map_or_else(|| path.to_path_buf(), |d| d.join(path))
             };
             let secret = read_secret(&format!("{key}.secret_file"), &path)?;
             clients.insert(
@@ -141,10 +166,14 @@ impl ClientRegistry {
 }
 
 fn read_secret(key: &str, path: &Path) -> anyhow::Result<Secret> {
-    let raw = std::fs::read_to_string(path).with_context(|| format!("{key}: reading {}", path.display()))?;
+    let raw = std::fs::read_to_string(path)
+        .with_context(|| format!("{key}: reading {}", path.display()))?;
     let s = raw.trim_end_matches(['\n', '\r']);
     if s.len() < 16 {
-        bail!("{key}: the secret in {} is shorter than 16 characters", path.display());
+        bail!(
+            "{key}: the secret in {} is shorter than 16 characters",
+            path.display()
+        );
     }
     Ok(Secret::new(s))
 }
@@ -179,7 +208,10 @@ pub fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
 
 /// For `check-config`: the secret file a suite client uses.
 pub fn describe_secret(file: Option<&SecretFile>) -> String {
-    file.map_or_else(|| "generated in the state directory".into(), |f| f.path().display().to_string())
+    file.map_or_else(
+        || "generated in the state directory".into(),
+        |f| f.path().display().to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -188,7 +220,10 @@ mod tests {
 
     #[test]
     fn redirect_uris_must_be_https_or_loopback() {
-        assert!(check_redirect_uri("https://matrix.coop.example.org/_synapse/client/oidc/callback").is_ok());
+        assert!(check_redirect_uri(
+            "https://matrix.coop.example.org/_synapse/client/oidc/callback"
+        )
+        .is_ok());
         assert!(check_redirect_uri("http://127.0.0.1:8008/cb").is_ok());
         assert!(check_redirect_uri("http://matrix.coop.example.org/cb").is_err());
         assert!(check_redirect_uri("https://x.example.org/cb#frag").is_err());

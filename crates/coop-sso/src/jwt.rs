@@ -16,7 +16,11 @@ fn b64(bytes: &[u8]) -> String {
 /// Signs `claims` with `typ` in the header (`at+jwt` for access tokens, RFC 9068).
 pub fn sign(key: &SigningKey, typ: &str, claims: &Value) -> anyhow::Result<String> {
     let header = serde_json::json!({ "alg": "RS256", "typ": typ, "kid": key.kid });
-    let input = format!("{}.{}", b64(&serde_json::to_vec(&header)?), b64(&serde_json::to_vec(claims)?));
+    let input = format!(
+        "{}.{}",
+        b64(&serde_json::to_vec(&header)?),
+        b64(&serde_json::to_vec(claims)?)
+    );
     let sig = key.sign(input.as_bytes())?;
     Ok(format!("{input}.{}", b64(&sig)))
 }
@@ -39,10 +43,16 @@ pub enum JwtError {
 /// Claims (exp, iss, aud…) are the caller's to check.
 pub fn verify(keys: &KeyStore, token: &str) -> Result<(Value, Value), JwtError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Malformed);
     };
-    let decode = |p: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).map_err(|_| JwtError::Malformed);
+    let decode = |p: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p)
+            .map_err(|_| JwtError::Malformed)
+    };
     let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| JwtError::Malformed)?;
     if header["alg"] != "RS256" {
         return Err(JwtError::Algorithm);
@@ -56,8 +66,12 @@ pub fn verify(keys: &KeyStore, token: &str) -> Result<(Value, Value), JwtError> 
         .ok_or(JwtError::UnknownKey)?;
     let sig = decode(s)?;
     let signed = &token[..h.len() + 1 + c.len()];
-    key.verify_signature(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, signed.as_bytes(), &sig)
-        .map_err(|_| JwtError::Signature)?;
+    key.verify_signature(
+        &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        signed.as_bytes(),
+        &sig,
+    )
+    .map_err(|_| JwtError::Signature)?;
     let claims: Value = serde_json::from_slice(&decode(c)?).map_err(|_| JwtError::Malformed)?;
     Ok((header, claims))
 }

@@ -6,7 +6,9 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Duration, Utc};
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+use openidconnect::core::{
+    CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey,
+};
 use openidconnect::{JsonWebKeyId, PrivateSigningKey as _};
 use rsa::pkcs1::{EncodeRsaPrivateKey as _, LineEnding};
 use sqlx::PgPool;
@@ -21,7 +23,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -29,7 +33,10 @@ impl SigningKey {
     fn from_pem(kid: &str, pem: &str) -> anyhow::Result<Self> {
         let key = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.to_owned())))
             .map_err(|e| anyhow::anyhow!("signing key {kid}: {e}"))?;
-        Ok(Self { kid: kid.to_owned(), key })
+        Ok(Self {
+            kid: kid.to_owned(),
+            key,
+        })
     }
 
     pub fn inner(&self) -> &CoreRsaPrivateSigningKey {
@@ -92,7 +99,10 @@ impl KeyStore {
             }
             keys.published.push(key);
         }
-        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
         Ok(())
     }
 
@@ -106,7 +116,10 @@ impl KeyStore {
     }
 
     pub fn jwks(&self) -> CoreJsonWebKeySet {
-        let keys = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let keys = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         CoreJsonWebKeySet::new(keys.published.iter().map(|k| k.public()).collect())
     }
 
@@ -123,8 +136,12 @@ impl KeyStore {
     /// Makes a new key current and retires the others (still published for a while).
     pub async fn rotate(&self, db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<String> {
         let pem = tokio::task::spawn_blocking(|| -> anyhow::Result<String> {
-            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).context("generating an RSA key")?;
-            Ok(key.to_pkcs1_pem(LineEnding::LF).context("encoding the key")?.to_string())
+            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+                .context("generating an RSA key")?;
+            Ok(key
+                .to_pkcs1_pem(LineEnding::LF)
+                .context("encoding the key")?
+                .to_string())
         })
         .await??;
         let kid = crate::secrets::new_token()[..16].to_owned();
@@ -132,7 +149,13 @@ impl KeyStore {
         Ok(kid)
     }
 
-    async fn install(&self, db: &PgPool, kid: String, pem: String, now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn install(
+        &self,
+        db: &PgPool,
+        kid: String,
+        pem: String,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let mut tx = db.begin().await?;
         sqlx::query(
             "update signing_key set retired_at = $1, publish_until = $2 where retired_at is null",
@@ -141,13 +164,15 @@ impl KeyStore {
         .bind(now + PUBLISH_AFTER_RETIREMENT)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("insert into signing_key (kid, private_key_pem, created_at) values ($1, $2, $3)
-             on conflict (kid) do update set retired_at = null, publish_until = null")
-            .bind(&kid)
-            .bind(&pem)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "insert into signing_key (kid, private_key_pem, created_at) values ($1, $2, $3)
+             on conflict (kid) do update set retired_at = null, publish_until = null",
+        )
+        .bind(&kid)
+        .bind(&pem)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.reload(db, now).await?;
         tracing::info!(kid, "new signing key is current");

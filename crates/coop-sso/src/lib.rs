@@ -53,10 +53,21 @@ macro_rules! templates {
     };
 }
 
-pub const TEMPLATES: &[TemplateSource] = templates!["login.html", "totp.html", "account.html", "oauth_error.html", "logout.html", "device.html"];
+pub const TEMPLATES: &[TemplateSource] = templates![
+    "login.html",
+    "totp.html",
+    "account.html",
+    "oauth_error.html",
+    "logout.html",
+    "device.html"
+];
 
 /// Builds the state: clients, signing keys (created at first start), mail.
-pub async fn build_state(kit: Kit, loaded: &Loaded<config::SsoSettings>, clock: SharedClock) -> anyhow::Result<AppState> {
+pub async fn build_state(
+    kit: Kit,
+    loaded: &Loaded<config::SsoSettings>,
+    clock: SharedClock,
+) -> anyhow::Result<AppState> {
     let clients = clients::ClientRegistry::from_config(loaded)?;
     let keys = keys::KeyStore::load(&kit.db, clock.now()).await?;
     if let Some(file) = &loaded.extra.signing_key_file {
@@ -64,11 +75,14 @@ pub async fn build_state(kit: Kit, loaded: &Loaded<config::SsoSettings>, clock: 
         let path = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            std::env::var_os("CREDENTIALS_DIRECTORY")
-                .map_or_else(|| path.to_path_buf(), |d| std::path::PathBuf::from(d).join(path))
+            std::env::var_os("CREDENTIALS_DIRECTORY").map_or_else(
+                || path.to_path_buf(),
+                |d| std::path::PathBuf::from(d).join(path),
+            )
         };
-        let pem = std::fs::read_to_string(&path)
-            .with_context(|| format!("services.sso.signing_key_file: reading {}", path.display()))?;
+        let pem = std::fs::read_to_string(&path).with_context(|| {
+            format!("services.sso.signing_key_file: reading {}", path.display())
+        })?;
         keys.import(&kit.db, &pem, clock.now()).await?;
     }
     let mailer = coop_web::mail::Mailer::from_config(loaded.coop.mail.as_ref())?;

@@ -214,6 +214,9 @@ mod tests {
         assert_eq!(username_base("Åsa Öberg"), "asa.oberg");
         assert_eq!(username_base("  Bo  Berg-Lind "), "bo.berg.lind");
         assert_eq!(username_base("李"), "member");
-        assert_eq!(username_base("Anna-Karin Sjöström Æbelø"), "anna.karin.sjostrom.aebe");
+        assert_eq!(
+            username_base("Anna-Karin Sjöström Æbelø"),
+            "anna.karin.sjostrom.aebe"
+        );
     }
 }

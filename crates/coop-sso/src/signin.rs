@@ -145,13 +145,19 @@ pub async fn end(state: &AppState, session: &Session) -> Result<(), sqlx::Error>
 }
 
 /// Revokes a browser session and every token family issued through it.
-pub async fn revoke(db: &PgPool, web_session_id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn revoke(
+    db: &PgPool,
+    web_session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    sqlx::query("update web_session set revoked_at = $2 where web_session_id = $1 and revoked_at is null")
-        .bind(web_session_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "update web_session set revoked_at = $2 where web_session_id = $1 and revoked_at is null",
+    )
+    .bind(web_session_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "update token_family set revoked_at = $2, revoke_reason = 'signed out'
          where web_session_id = $1 and revoked_at is null",
@@ -205,7 +211,12 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<Signe
 /// (absolute URLs, `//host`, backslashes) becomes `/account`.
 pub fn safe_return_to(candidate: Option<&str>) -> String {
     match candidate {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains(['\r', '\n']) => {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && !p.contains(['\r', '\n']) =>
+        {
             p.to_owned()
         }
         _ => "/account".to_owned(),
@@ -215,7 +226,10 @@ pub fn safe_return_to(candidate: Option<&str>) -> String {
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -252,7 +266,10 @@ mod tests {
 
     #[test]
     fn return_to_never_leaves_the_site() {
-        assert_eq!(safe_return_to(Some("/authorize?client_id=x")), "/authorize?client_id=x");
+        assert_eq!(
+            safe_return_to(Some("/authorize?client_id=x")),
+            "/authorize?client_id=x"
+        );
         assert_eq!(safe_return_to(Some("https://evil.example/")), "/account");
         assert_eq!(safe_return_to(Some("//evil.example/")), "/account");
         assert_eq!(safe_return_to(Some("/\\evil.example")), "/account");

@@ -10,7 +10,12 @@ pub const MAX_PER_ACCOUNT: i64 = 5;
 pub const MAX_PER_ADDRESS: i64 = 30;
 
 /// Whether a sign-in for `email` from `ip` may be tried now.
-pub async fn allowed(db: &PgPool, email: &str, ip: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn allowed(
+    db: &PgPool,
+    email: &str,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let since = now - WINDOW;
     let (by_account, by_address): (i64, i64) = sqlx::query_as(
         "select
@@ -25,7 +30,12 @@ pub async fn allowed(db: &PgPool, email: &str, ip: &str, now: DateTime<Utc>) -> 
     Ok(by_account < MAX_PER_ACCOUNT && by_address < MAX_PER_ADDRESS)
 }
 
-pub async fn record_failure(db: &PgPool, email: &str, ip: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn record_failure(
+    db: &PgPool,
+    email: &str,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("insert into login_failure (email, client_ip, occurred_at) values ($1, $2, $3)")
         .bind(email)
         .bind(ip)

@@ -4,10 +4,13 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use openidconnect::core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm};
+use openidconnect::core::{
+    CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+};
 use openidconnect::{
-    AccessToken, AdditionalClaims, Audience, EndUserEmail, EndUserName, EndUserUsername, IdToken, IdTokenClaims,
-    IssuerUrl, LanguageTag, LocalizedClaim, Nonce, StandardClaims, SubjectIdentifier,
+    AccessToken, AdditionalClaims, Audience, EndUserEmail, EndUserName, EndUserUsername, IdToken,
+    IdTokenClaims, IssuerUrl, LanguageTag, LocalizedClaim, Nonce, StandardClaims,
+    SubjectIdentifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -36,7 +39,12 @@ pub struct CoopClaims {
 
 impl AdditionalClaims for CoopClaims {}
 
-type CoopIdToken = IdToken<CoopClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type CoopIdToken = IdToken<
+    CoopClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 
 /// What the scopes let a client see.
 #[derive(Debug, Clone, Copy)]
@@ -110,8 +118,15 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>) -> anyhow::Result<St
             .set_email_verified(Some(m.email_verified));
     }
     let extra = CoopClaims {
-        member_number: input.claims.profile.then(|| member_number(state, m)).flatten(),
-        household: input.claims.profile.then(|| m.household_id.map(|h| h.to_string())),
+        member_number: input
+            .claims
+            .profile
+            .then(|| member_number(state, m))
+            .flatten(),
+        household: input
+            .claims
+            .profile
+            .then(|| m.household_id.map(|h| h.to_string())),
         roles: input.claims.roles.then(|| m.roles.clone()),
     };
     let claims = IdTokenClaims::new(

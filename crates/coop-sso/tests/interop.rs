@@ -14,18 +14,28 @@ use coop_sso::members::{self, NewMember};
 const PASSWORD: &str = "interop test password";
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -47,9 +57,15 @@ fn run_harness(name: &str, program: &str, script: &str, env: &[(&str, String)]) 
         .output()
         .unwrap_or_else(|e| panic!("running {script}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("--- {name}\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    println!(
+        "--- {name}\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{name} failed:\n{stdout}");
-    assert!(stdout.contains(" passed, 0 failed"), "{name} printed no summary");
+    assert!(
+        stdout.contains(" passed, 0 failed"),
+        "{name} printed no summary"
+    );
 }
 
 struct Setup {
@@ -79,10 +95,16 @@ async fn start(dir: &Path, synapse_port: u16) -> Setup {
     let config_path = dir.join("cooperage.json");
     std::fs::write(&config_path, config.to_string()).unwrap();
     let bin = env!("CARGO_BIN_EXE_coop-sso");
-    let status = Command::new(bin).args(["migrate", "--config"]).arg(&config_path).status().unwrap();
+    let status = Command::new(bin)
+        .args(["migrate", "--config"])
+        .arg(&config_path)
+        .status()
+        .unwrap();
     assert!(status.success());
 
-    let pool = coop_web::db::connect(&coop_web::config::DatabaseUrl::parse(&db.url).unwrap(), 2).await.unwrap();
+    let pool = coop_web::db::connect(&coop_web::config::DatabaseUrl::parse(&db.url).unwrap(), 2)
+        .await
+        .unwrap();
     let hash = coop_sso::password::hash(PASSWORD.into()).await.unwrap();
     members::create(
         &pool,
@@ -114,7 +136,10 @@ async fn start(dir: &Path, synapse_port: u16) -> Setup {
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "coop-sso did not become ready");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "coop-sso did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Setup {
@@ -132,7 +157,10 @@ async fn independent_relying_parties_accept_coop_sso() {
     let dir = tempfile::tempdir().unwrap();
     let synapse_port = free_port();
     let s = start(dir.path(), synapse_port).await;
-    let python = repo().join("tests/interop/.venv/bin/python").display().to_string();
+    let python = repo()
+        .join("tests/interop/.venv/bin/python")
+        .display()
+        .to_string();
 
     let common = |extra: &[(&'static str, String)]| {
         let mut v: Vec<(&str, String)> = vec![
@@ -176,7 +204,10 @@ async fn independent_relying_parties_accept_coop_sso() {
         "synapse_sso.py",
         &common(&[
             ("CLIENT_ID", "synapse".into()),
-            ("CLIENT_SECRET_FILE", s.synapse_secret_file.display().to_string()),
+            (
+                "CLIENT_SECRET_FILE",
+                s.synapse_secret_file.display().to_string(),
+            ),
             ("SYNAPSE_PORT", s.synapse_port.to_string()),
             ("EXPECT_LOCALPART", "asa.oberg".into()),
             ("EXPECT_DISPLAYNAME", "Åsa Öberg".into()),

@@ -1,48 +1,92 @@
 //! Signing-key rotation: the new key signs at once, the old one stays published until every
 //! token it signed has expired, then leaves the JWKS.
 
+#![allow(clippy::many_single_char_names)] // short names for the browser, tokens and responses read best here
+
 mod common;
 
 use common::*;
 use coop_sso::domain::Role;
 
 fn kids(jwks: &serde_json::Value) -> Vec<String> {
-    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
 async fn rotation_keeps_old_tokens_valid_until_they_expire() {
     let sso = spawn().await;
-    sso.member("Nils Ek", "nils@example.org", &[Role::Member]).await;
+    sso.member("Nils Ek", "nils@example.org", &[Role::Member])
+        .await;
     let b = browser();
     let p = pkce();
     let code = query_param(&get_code(&sso, &b, "nils@example.org", &p).await, "code").unwrap();
-    let t: serde_json::Value = exchange(&sso, &code, &p.verifier).await.json().await.unwrap();
+    let t: serde_json::Value = exchange(&sso, &code, &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     let old_access = t["access_token"].as_str().unwrap().to_owned();
-    let jwks: serde_json::Value = reqwest::get(sso.url("/jwks")).await.unwrap().json().await.unwrap();
+    let jwks: serde_json::Value = reqwest::get(sso.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let before = kids(&jwks);
     assert_eq!(before.len(), 1);
 
-    let new_kid = sso.state.keys.rotate(sso.state.db(), sso.clock.now_for_tests()).await.unwrap();
-    let jwks: serde_json::Value = reqwest::get(sso.url("/jwks")).await.unwrap().json().await.unwrap();
+    let new_kid = sso
+        .state
+        .keys
+        .rotate(sso.state.db(), sso.clock.now_for_tests())
+        .await
+        .unwrap();
+    let jwks: serde_json::Value = reqwest::get(sso.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let after = kids(&jwks);
     assert_eq!(after.len(), 2, "old and new key both published");
     assert!(after.contains(&before[0]) && after.contains(&new_kid));
 
     // Tokens signed with the old key still work; new ones are signed with the new key.
     assert_eq!(userinfo(&sso, &old_access).await.status(), 200);
-    let r: serde_json::Value = refresh(&sso, t["refresh_token"].as_str().unwrap()).await.json().await.unwrap();
-    let (header, _) = coop_sso::jwt::verify(&sso.state.keys, r["access_token"].as_str().unwrap()).unwrap();
+    let r: serde_json::Value = refresh(&sso, t["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (header, _) =
+        coop_sso::jwt::verify(&sso.state.keys, r["access_token"].as_str().unwrap()).unwrap();
     assert_eq!(header["kid"], new_kid);
 
     // A restart (a fresh key store from the database) sees the same keys.
-    let reloaded = coop_sso::keys::KeyStore::load(sso.state.db(), sso.clock.now_for_tests()).await.unwrap();
+    let reloaded = coop_sso::keys::KeyStore::load(sso.state.db(), sso.clock.now_for_tests())
+        .await
+        .unwrap();
     assert_eq!(reloaded.current().unwrap().kid, new_kid);
 
     // After the publication window the old key is gone.
-    sso.clock.advance(coop_sso::keys::PUBLISH_AFTER_RETIREMENT + chrono::Duration::minutes(1));
-    sso.state.keys.reload(sso.state.db(), sso.clock.now_for_tests()).await.unwrap();
-    let jwks: serde_json::Value = reqwest::get(sso.url("/jwks")).await.unwrap().json().await.unwrap();
+    sso.clock
+        .advance(coop_sso::keys::PUBLISH_AFTER_RETIREMENT + chrono::Duration::minutes(1));
+    sso.state
+        .keys
+        .reload(sso.state.db(), sso.clock.now_for_tests())
+        .await
+        .unwrap();
+    let jwks: serde_json::Value = reqwest::get(sso.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(kids(&jwks), vec![new_kid]);
 }
 
@@ -54,7 +98,10 @@ async fn malformed_and_oversize_token_requests_change_nothing() {
     let r = c
         .post(sso.url("/token"))
         .basic_auth("coop-pos", Some(sso.pos_secret()))
-        .form(&[("grant_type", "client_credentials"), ("scope", big.as_str())])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", big.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -68,7 +115,10 @@ async fn malformed_and_oversize_token_requests_change_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
     let r = c
         .post(sso.url("/token"))
         .basic_auth("coop-pos", Some(sso.pos_secret()))
@@ -77,7 +127,10 @@ async fn malformed_and_oversize_token_requests_change_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
     let r = c
         .post(sso.url("/token"))
         .header("authorization", "Basic !!!not-base64")
@@ -86,6 +139,9 @@ async fn malformed_and_oversize_token_requests_change_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let families: i64 = sqlx::query_scalar("select count(*) from token_family").fetch_one(sso.state.db()).await.unwrap();
+    let families: i64 = sqlx::query_scalar("select count(*) from token_family")
+        .fetch_one(sso.state.db())
+        .await
+        .unwrap();
     assert_eq!(families, 0);
 }

@@ -82,11 +82,13 @@ async fn revoke_session(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response> {
     // Only the member's own sessions: someone else's id is simply not found.
-    let owned: Option<Uuid> = sqlx::query_scalar("select web_session_id from web_session where web_session_id = $1 and member_id = $2")
-        .bind(id)
-        .bind(me.member.member_id)
-        .fetch_optional(state.db())
-        .await?;
+    let owned: Option<Uuid> = sqlx::query_scalar(
+        "select web_session_id from web_session where web_session_id = $1 and member_id = $2",
+    )
+    .bind(id)
+    .bind(me.member.member_id)
+    .fetch_optional(state.db())
+    .await?;
     let Some(id) = owned else {
         return Err(coop_web::Error::NotFound.into());
     };

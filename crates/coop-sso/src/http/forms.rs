@@ -27,7 +27,10 @@ impl FormErrors {
     }
 
     pub fn general(&mut self, message: String) {
-        self.errors.push(FieldError { field: None, message });
+        self.errors.push(FieldError {
+            field: None,
+            message,
+        });
     }
 
     pub fn is_empty(&self) -> bool {

@@ -20,7 +20,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_submit))
         .route("/login/totp", get(totp_page).post(totp_submit))
-        .route("/logout", post(super::oidc::logout_submit).get(super::oidc::logout_page))
+        .route(
+            "/logout",
+            post(super::oidc::logout_submit).get(super::oidc::logout_page),
+        )
 }
 
 /// A password check passed; the second factor is still to come.
@@ -41,16 +44,35 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
-async fn login_page(page: Page, State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Result<Response> {
+async fn login_page(
+    page: Page,
+    State(state): State<AppState>,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response> {
     let return_to = safe_return_to(q.return_to.as_deref());
     if signin::current(&state, &page.session).await?.is_some() {
         return Ok(Redirect::to(&return_to).into_response());
     }
-    Ok(render_login(&page, &FormErrors::default(), "", &return_to, StatusCode::OK)?)
+    render_login(
+        &page,
+        &FormErrors::default(),
+        "",
+        &return_to,
+        StatusCode::OK,
+    )
 }
 
-fn render_login(page: &Page, errors: &FormErrors, email: &str, return_to: &str, status: StatusCode) -> Result<Response> {
-    let html = page.render("login.html", &errors.with(serde_json::json!({ "email": email, "return_to": return_to })))?;
+fn render_login(
+    page: &Page,
+    errors: &FormErrors,
+    email: &str,
+    return_to: &str,
+    status: StatusCode,
+) -> Result<Response> {
+    let html = page.render(
+        "login.html",
+        &errors.with(serde_json::json!({ "email": email, "return_to": return_to })),
+    )?;
     Ok((status, html).into_response())
 }
 
@@ -87,18 +109,36 @@ async fn login_submit(
     let mut errors = FormErrors::default();
     let Ok(email) = EmailAddress::parse(&form.email) else {
         errors.field("email", page.t("login-error-email"));
-        return render_login(&page, &errors, &form.email, &return_to, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_login(
+            &page,
+            &errors,
+            &form.email,
+            &return_to,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     };
     if form.password.is_empty() {
         errors.field("password", page.t("login-error-password-empty"));
-        return render_login(&page, &errors, email.as_str(), &return_to, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_login(
+            &page,
+            &errors,
+            email.as_str(),
+            &return_to,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let ip = client_ip(&headers);
     let now = state.now();
     if !throttle::allowed(state.db(), email.as_str(), &ip, now).await? {
         state.kit.metrics.incr("coop_sso_logins_total", "throttled");
         errors.general(page.t("login-error-throttled"));
-        return render_login(&page, &errors, email.as_str(), &return_to, StatusCode::TOO_MANY_REQUESTS);
+        return render_login(
+            &page,
+            &errors,
+            email.as_str(),
+            &return_to,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
     }
     let row: Option<(Uuid, Option<String>, String)> =
         sqlx::query_as("select member_id, password_hash, status from member where email = $1")
@@ -114,15 +154,29 @@ async fn login_submit(
         throttle::record_failure(state.db(), email.as_str(), &ip, now).await?;
         state.kit.metrics.incr("coop_sso_logins_total", "failed");
         errors.general(page.t("login-error-wrong"));
-        return render_login(&page, &errors, email.as_str(), &return_to, StatusCode::UNAUTHORIZED);
+        return render_login(
+            &page,
+            &errors,
+            email.as_str(),
+            &return_to,
+            StatusCode::UNAUTHORIZED,
+        );
     };
     if status != "active" {
         state.kit.metrics.incr("coop_sso_logins_total", "inactive");
         errors.general(page.t("login-error-inactive"));
-        return render_login(&page, &errors, email.as_str(), &return_to, StatusCode::FORBIDDEN);
+        return render_login(
+            &page,
+            &errors,
+            email.as_str(),
+            &return_to,
+            StatusCode::FORBIDDEN,
+        );
     }
     throttle::clear(state.db(), email.as_str()).await?;
-    let member = signin::load_member(state.db(), member_id).await?.ok_or(coop_web::Error::Unauthorized)?;
+    let member = signin::load_member(state.db(), member_id)
+        .await?
+        .ok_or(coop_web::Error::Unauthorized)?;
     if member.needs_totp() {
         let new_secret = (!member.totp_enabled).then(|| TotpSecret::generate().to_base32());
         page.session.insert(
@@ -160,7 +214,13 @@ async fn totp_page(page: Page, State(state): State<AppState>) -> Result<Response
     render_totp(&page, &state, &p, &FormErrors::default(), StatusCode::OK)
 }
 
-fn render_totp(page: &Page, state: &AppState, p: &PendingLogin, errors: &FormErrors, status: StatusCode) -> Result<Response> {
+fn render_totp(
+    page: &Page,
+    state: &AppState,
+    p: &PendingLogin,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<Response> {
     let setup = p.new_secret.as_ref().and_then(|s| secret_from_base32(s));
     let data = errors.with(serde_json::json!({
         "action": "/login/totp",
@@ -201,7 +261,8 @@ async fn totp_submit(
     let enrolling = p.new_secret.as_ref().and_then(|s| secret_from_base32(s));
     let secret = match (&enrolling, secret) {
         (Some(new), _) => new.clone(),
-        (None, Some(bytes)) => TotpSecret::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("stored TOTP secret: {e}"))?,
+        (None, Some(bytes)) => TotpSecret::from_bytes(&bytes)
+            .map_err(|e| anyhow::anyhow!("stored TOTP secret: {e}"))?,
         (None, None) => return Ok(Redirect::to("/login").into_response()),
     };
     let step = totp::verify(&secret, &form.code, now.timestamp(), last_step);
@@ -228,7 +289,14 @@ async fn totp_submit(
     }
     if enrolling.is_some() {
         let mut tx = state.db().begin().await?;
-        crate::members::audit(&mut tx, Some(p.member_id), Some(p.member_id), "member.totp_enrolled", serde_json::json!({})).await?;
+        crate::members::audit(
+            &mut tx,
+            Some(p.member_id),
+            Some(p.member_id),
+            "member.totp_enrolled",
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
     }
     page.session.remove(PENDING_KEY);

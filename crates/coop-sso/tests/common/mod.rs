@@ -64,25 +64,35 @@ pub async fn spawn() -> Sso {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let public = format!("http://{addr}");
-    let mut value = coop_testkit::config::coop_config("sso", &db.url, &dir.path().join("state"), &public);
+    let mut value =
+        coop_testkit::config::coop_config("sso", &db.url, &dir.path().join("state"), &public);
     value["services"]["sso"]["clients"] = serde_json::json!([{
         "client_id": RP_ID, "name": "Test RP",
         "redirect_uris": [RP_REDIRECT], "post_logout_redirect_uris": [RP_LOGOUT],
         "secret_file": dir.path().join("rp-secret"),
     }]);
     value["services"]["pos"] = serde_json::json!({ "public_url": format!("{public}/pos") });
-    let loaded = coop_web::config::parse::<coop_sso::config::SsoSettings>(value, ServiceName::Sso, &BTreeMap::new()).unwrap();
-    let (kit, _) = {
-        let kit = coop_web::cli::kit::<coop_sso::Sso>(&loaded).await.unwrap();
-        coop_web::db::migrate(&kit.db, kit.migrator).await.unwrap();
-        (kit, ())
-    };
+    let loaded = coop_web::config::parse::<coop_sso::config::SsoSettings>(
+        value,
+        ServiceName::Sso,
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let kit = coop_web::cli::kit::<coop_sso::Sso>(&loaded).await.unwrap();
+    coop_web::db::migrate(&kit.db, kit.migrator).await.unwrap();
     let clock = TestClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
-    let state = coop_sso::build_state(kit.clone(), &loaded, Arc::new(clock.clone())).await.unwrap();
+    let state = coop_sso::build_state(kit.clone(), &loaded, Arc::new(clock.clone()))
+        .await
+        .unwrap();
     let app = coop_web::app::build(&kit, coop_sso::http::routes(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let served = coop_testkit::http::serve_on(listener, app);
-    Sso { served, state, clock, dir }
+    Sso {
+        served,
+        state,
+        clock,
+        dir,
+    }
 }
 
 /// A browser: cookies kept, redirects not followed.
@@ -91,15 +101,36 @@ pub fn browser() -> reqwest::Client {
 }
 
 pub fn location(r: &reqwest::Response) -> String {
-    r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 /// Signs in through the login form; returns the redirect target.
-pub async fn sign_in(sso: &Sso, b: &reqwest::Client, email: &str, password: &str, return_to: &str) -> reqwest::Response {
-    let page = b.get(sso.url(&format!("/login?return_to={}", urlencode(return_to)))).send().await.unwrap().text().await.unwrap();
+pub async fn sign_in(
+    sso: &Sso,
+    b: &reqwest::Client,
+    email: &str,
+    password: &str,
+    return_to: &str,
+) -> reqwest::Response {
+    let page = b
+        .get(sso.url(&format!("/login?return_to={}", urlencode(return_to))))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden_input(&page, "csrf_token").expect("csrf token on the login page");
     b.post(sso.url("/login"))
-        .form(&[("csrf_token", csrf.as_str()), ("email", email), ("password", password), ("return_to", return_to)])
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+            ("return_to", return_to),
+        ])
         .send()
         .await
         .unwrap()
@@ -111,7 +142,9 @@ pub fn urlencode(s: &str) -> String {
 
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
-    u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 pub struct Pkce {
@@ -122,10 +155,18 @@ pub struct Pkce {
 pub fn pkce() -> Pkce {
     let verifier = coop_sso::secrets::new_token();
     let challenge = coop_sso::secrets::pkce_s256(&verifier);
-    Pkce { verifier, challenge }
+    Pkce {
+        verifier,
+        challenge,
+    }
 }
 
-pub fn authorize_path(client_id: &str, redirect: &str, challenge: Option<(&str, &str)>, extra: &[(&str, &str)]) -> String {
+pub fn authorize_path(
+    client_id: &str,
+    redirect: &str,
+    challenge: Option<(&str, &str)>,
+    extra: &[(&str, &str)],
+) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
     s.append_pair("response_type", "code")
         .append_pair("client_id", client_id)
@@ -134,7 +175,8 @@ pub fn authorize_path(client_id: &str, redirect: &str, challenge: Option<(&str, 
         .append_pair("state", "st-123")
         .append_pair("nonce", "n-456");
     if let Some((c, m)) = challenge {
-        s.append_pair("code_challenge", c).append_pair("code_challenge_method", m);
+        s.append_pair("code_challenge", c)
+            .append_pair("code_challenge_method", m);
     }
     for (k, v) in extra {
         s.append_pair(k, v);
@@ -149,11 +191,18 @@ pub async fn get_code(sso: &Sso, b: &reqwest::Client, email: &str, p: &Pkce) -> 
     let mut loc = location(&r);
     if loc.starts_with("/login") {
         let r = sign_in(sso, b, email, PASSWORD, &path).await;
-        assert_eq!(r.status(), 303, "sign-in should redirect back to /authorize");
+        assert_eq!(
+            r.status(),
+            303,
+            "sign-in should redirect back to /authorize"
+        );
         let r = b.get(sso.url(&location(&r))).send().await.unwrap();
         loc = location(&r);
     }
-    assert!(loc.starts_with(RP_REDIRECT), "expected a redirect to the RP, got {loc}");
+    assert!(
+        loc.starts_with(RP_REDIRECT),
+        "expected a redirect to the RP, got {loc}"
+    );
     loc
 }
 
@@ -161,7 +210,12 @@ pub async fn exchange(sso: &Sso, code: &str, verifier: &str) -> reqwest::Respons
     reqwest::Client::new()
         .post(sso.url("/token"))
         .basic_auth(RP_ID, Some(RP_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", RP_REDIRECT), ("code_verifier", verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", verifier),
+        ])
         .send()
         .await
         .unwrap()
@@ -178,12 +232,22 @@ pub async fn refresh(sso: &Sso, token: &str) -> reqwest::Response {
 }
 
 pub async fn userinfo(sso: &Sso, access: &str) -> reqwest::Response {
-    reqwest::Client::new().get(sso.url("/userinfo")).bearer_auth(access).send().await.unwrap()
+    reqwest::Client::new()
+        .get(sso.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Decodes a JWT's claims without checking it (the checks are the test's).
 pub fn jwt_claims(token: &str) -> serde_json::Value {
     use base64::Engine as _;
     let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }

@@ -18,15 +18,25 @@ use crate::tokens::CODE_TTL;
 use crate::Result;
 
 fn error_page(page: &Page, message_key: &str) -> Result<Response> {
-    let html = page.render("oauth_error.html", &serde_json::json!({ "message_key": message_key }))?;
+    let html = page.render(
+        "oauth_error.html",
+        &serde_json::json!({ "message_key": message_key }),
+    )?;
     Ok((StatusCode::BAD_REQUEST, html).into_response())
 }
 
-fn redirect_error(state: &AppState, redirect_uri: &str, error: &str, description: &str, st: Option<&str>) -> Response {
+fn redirect_error(
+    state: &AppState,
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    st: Option<&str>,
+) -> Response {
     let mut url = Url::parse(redirect_uri).expect("registered redirect URIs are valid URLs");
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("error", error).append_pair("error_description", description);
+        q.append_pair("error", error)
+            .append_pair("error_description", description);
         if let Some(s) = st {
             q.append_pair("state", s);
         }
@@ -36,10 +46,16 @@ fn redirect_error(state: &AppState, redirect_uri: &str, error: &str, description
 }
 
 fn is_pkce_value(s: &str) -> bool {
-    (43..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-pub async fn authorize(page: Page, State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response> {
+pub async fn authorize(
+    page: Page,
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
     let raw = raw.unwrap_or_default();
     // Parameters given twice are an error (RFC 6749 §3.1), not "last one wins".
     let mut params: HashMap<String, String> = HashMap::new();
@@ -58,7 +74,9 @@ pub async fn authorize(page: Page, State(state): State<AppState>, RawQuery(raw):
         return error_page(&page, "oauth-error-redirect-uri");
     };
     let st = get("state");
-    let fail = |error: &str, description: &str| Ok(redirect_error(&state, redirect_uri, error, description, st));
+    let fail = |error: &str, description: &str| {
+        Ok(redirect_error(&state, redirect_uri, error, description, st))
+    };
 
     if duplicated {
         return fail("invalid_request", "a parameter was given more than once");
@@ -67,7 +85,10 @@ pub async fn authorize(page: Page, State(state): State<AppState>, RawQuery(raw):
         return fail("request_not_supported", "request objects are not supported");
     }
     if get("response_type") != Some("code") {
-        return fail("unsupported_response_type", "only the authorization code flow is supported");
+        return fail(
+            "unsupported_response_type",
+            "only the authorization code flow is supported",
+        );
     }
     if let Some(mode) = get("response_mode") {
         if mode != "query" {
@@ -80,12 +101,23 @@ pub async fn authorize(page: Page, State(state): State<AppState>, RawQuery(raw):
         return fail("invalid_scope", "the openid scope is required");
     }
     let known = ["openid", "profile", "email", "roles", "offline_access"];
-    let scope: String = scopes.iter().filter(|s| known.contains(s)).copied().collect::<Vec<_>>().join(" ");
+    let scope: String = scopes
+        .iter()
+        .filter(|s| known.contains(s))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
     let Some(challenge) = get("code_challenge") else {
-        return fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256");
+        return fail(
+            "invalid_request",
+            "PKCE is required: send code_challenge with code_challenge_method=S256",
+        );
     };
     if get("code_challenge_method") != Some("S256") {
-        return fail("invalid_request", "only code_challenge_method=S256 is accepted");
+        return fail(
+            "invalid_request",
+            "only code_challenge_method=S256 is accepted",
+        );
     }
     if !is_pkce_value(challenge) {
         return fail("invalid_request", "code_challenge is malformed");
@@ -96,7 +128,10 @@ pub async fn authorize(page: Page, State(state): State<AppState>, RawQuery(raw):
     }
     let prompt = get("prompt").unwrap_or("");
     if prompt.split(' ').any(|p| p == "none") && prompt != "none" {
-        return fail("invalid_request", "prompt=none cannot be combined with other values");
+        return fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
     }
 
     let signed_in = signin::current(&state, &page.session).await?;
@@ -105,7 +140,10 @@ pub async fn authorize(page: Page, State(state): State<AppState>, RawQuery(raw):
         max_age.is_none_or(|m| (state.now() - s.auth_time).num_seconds() <= m)
     };
     let signed_in = match signed_in {
-        Some(s) if prompt.split(' ').any(|p| p == "login") && !page.session.get::<bool>("sso_reauthed").unwrap_or(false) => {
+        Some(s)
+            if prompt.split(' ').any(|p| p == "login")
+                && !page.session.get::<bool>("sso_reauthed").unwrap_or(false) =>
+        {
             // Force a fresh sign-in, once: the flag is cleared when the code is issued.
             signin::end(&state, &page.session).await?;
             drop(s);
@@ -151,7 +189,8 @@ pub async fn authorize(page: Page, State(state): State<AppState>, RawQuery(raw):
     .bind(now + CODE_TTL)
     .execute(state.db())
     .await?;
-    let mut url = Url::parse(redirect_uri).map_err(|e| anyhow::anyhow!("registered redirect URI: {e}"))?;
+    let mut url =
+        Url::parse(redirect_uri).map_err(|e| anyhow::anyhow!("registered redirect URI: {e}"))?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("code", &code);

@@ -32,7 +32,9 @@ const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 
 fn new_user_code() -> String {
     let mut rng = rand::thread_rng();
-    (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..8)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Accepts what people type: lower case, a dash, spaces.
@@ -55,20 +57,37 @@ pub struct DeviceForm {
     scope: Option<String>,
 }
 
-pub async fn device_authorization(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn device_authorization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<DeviceForm>(&body) else {
         return OAuthError::new("invalid_request", "the form could not be read").into_response();
     };
-    let client = match authenticate_client(&state, &headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
+    let client = match authenticate_client(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    ) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     if client.kind != ClientKind::Till {
-        return OAuthError::new("unauthorized_client", "this client may not use the device grant").into_response();
+        return OAuthError::new(
+            "unauthorized_client",
+            "this client may not use the device grant",
+        )
+        .into_response();
     }
     let scope = form.scope.unwrap_or_else(|| "till".into());
-    if scope.split(' ').any(|s| s != "till" && s != "offline_access") {
-        return OAuthError::new("invalid_scope", "a till asks for the `till` scope").into_response();
+    if scope
+        .split(' ')
+        .any(|s| s != "till" && s != "offline_access")
+    {
+        return OAuthError::new("invalid_scope", "a till asks for the `till` scope")
+            .into_response();
     }
     let device_code = secrets::new_token();
     let now = state.now();
@@ -118,11 +137,19 @@ struct DeviceRow {
     used_at: Option<DateTime<Utc>>,
 }
 
-pub async fn device_grant(state: &AppState, client: &Client, device_code: Option<&str>) -> std::result::Result<Response, OAuthError> {
+pub async fn device_grant(
+    state: &AppState,
+    client: &Client,
+    device_code: Option<&str>,
+) -> std::result::Result<Response, OAuthError> {
     if client.kind != ClientKind::Till {
-        return Err(OAuthError::new("unauthorized_client", "this client may not use the device grant"));
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "this client may not use the device grant",
+        ));
     }
-    let code = device_code.ok_or_else(|| OAuthError::new("invalid_request", "device_code is missing"))?;
+    let code =
+        device_code.ok_or_else(|| OAuthError::new("invalid_request", "device_code is missing"))?;
     let now = state.now();
     let mut tx = state.db().begin().await?;
     let row: Option<DeviceRow> = sqlx::query_as(
@@ -140,13 +167,23 @@ pub async fn device_grant(state: &AppState, client: &Client, device_code: Option
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let too_fast = row.last_polled_at.is_some_and(|t| now - t < Duration::seconds(INTERVAL_SECONDS));
+    let too_fast = row
+        .last_polled_at
+        .is_some_and(|t| now - t < Duration::seconds(INTERVAL_SECONDS));
     let answer = if row.used_at.is_some() {
-        Err(OAuthError::invalid_grant("the device code has already been used"))
+        Err(OAuthError::invalid_grant(
+            "the device code has already been used",
+        ))
     } else if row.expires_at <= now {
-        Err(OAuthError::new("expired_token", "the code has expired; start pairing again"))
+        Err(OAuthError::new(
+            "expired_token",
+            "the code has expired; start pairing again",
+        ))
     } else if row.denied_at.is_some() {
-        Err(OAuthError::new("access_denied", "a manager declined the pairing"))
+        Err(OAuthError::new(
+            "access_denied",
+            "a manager declined the pairing",
+        ))
     } else if too_fast {
         Err(OAuthError::new("slow_down", "poll less often"))
     } else if let Some(till) = row.till_device_id {
@@ -171,7 +208,10 @@ pub async fn device_grant(state: &AppState, client: &Client, device_code: Option
         tx.commit().await?;
         return till_tokens(state, client, till, &row.scope, family, refresh);
     } else {
-        Err(OAuthError::new("authorization_pending", "waiting for a manager to approve"))
+        Err(OAuthError::new(
+            "authorization_pending",
+            "waiting for a manager to approve",
+        ))
     };
     tx.commit().await?;
     answer
@@ -186,7 +226,14 @@ pub fn till_tokens(
     family: Uuid,
     refresh: String,
 ) -> std::result::Result<Response, OAuthError> {
-    let access = crate::tokens::access_token(state, &format!("till:{till}"), &client.client_id, scope, None, Some(family))?;
+    let access = crate::tokens::access_token(
+        state,
+        &format!("till:{till}"),
+        &client.client_id,
+        scope,
+        None,
+        Some(family),
+    )?;
     Ok(no_store(json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -205,15 +252,36 @@ pub struct ApproveQuery {
     user_code: Option<String>,
 }
 
-pub async fn approve_page(page: Page, me: SignedIn, Query(q): Query<ApproveQuery>) -> Result<Response> {
+pub async fn approve_page(
+    page: Page,
+    me: SignedIn,
+    Query(q): Query<ApproveQuery>,
+) -> Result<Response> {
     if !may_pair(&me) {
         return Err(coop_web::Error::Forbidden.into());
     }
-    let code = q.user_code.map(|c| normalise_user_code(&c)).unwrap_or_default();
-    render(&page, &FormErrors::default(), &code, "", None, StatusCode::OK)
+    let code = q
+        .user_code
+        .map(|c| normalise_user_code(&c))
+        .unwrap_or_default();
+    render(
+        &page,
+        &FormErrors::default(),
+        &code,
+        "",
+        None,
+        StatusCode::OK,
+    )
 }
 
-fn render(page: &Page, errors: &FormErrors, code: &str, name: &str, done: Option<&str>, status: StatusCode) -> Result<Response> {
+fn render(
+    page: &Page,
+    errors: &FormErrors,
+    code: &str,
+    name: &str,
+    done: Option<&str>,
+    status: StatusCode,
+) -> Result<Response> {
     let html = page.render(
         "device.html",
         &errors.with(json!({ "user_code": code, "name": name, "done": done })),
@@ -248,7 +316,14 @@ pub async fn approve_submit(
         errors.field("name", page.t("device-error-name"));
     }
     if !errors.is_empty() {
-        return render(&page, &errors, &form.user_code, name, None, StatusCode::UNPROCESSABLE_ENTITY);
+        return render(
+            &page,
+            &errors,
+            &form.user_code,
+            name,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let now = state.now();
     let mut tx = state.db().begin().await?;
@@ -263,7 +338,14 @@ pub async fn approve_submit(
     .await?;
     let Some(hash) = pending else {
         errors.field("user_code", page.t("device-error-code-unknown"));
-        return render(&page, &errors, &form.user_code, name, None, StatusCode::UNPROCESSABLE_ENTITY);
+        return render(
+            &page,
+            &errors,
+            &form.user_code,
+            name,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     };
     if approve {
         let till = Uuid::new_v4();
@@ -284,8 +366,14 @@ pub async fn approve_submit(
         .bind(till)
         .execute(&mut *tx)
         .await?;
-        crate::members::audit(&mut tx, Some(me.member.member_id), None, "till.paired", json!({ "till": till, "name": name }))
-            .await?;
+        crate::members::audit(
+            &mut tx,
+            Some(me.member.member_id),
+            None,
+            "till.paired",
+            json!({ "till": till, "name": name }),
+        )
+        .await?;
     } else {
         sqlx::query("update device_authorization set denied_at = $2 where device_code_hash = $1")
             .bind(&hash)
@@ -294,8 +382,19 @@ pub async fn approve_submit(
             .await?;
     }
     tx.commit().await?;
-    let done = if approve { "device-approved" } else { "device-denied" };
-    render(&page, &FormErrors::default(), "", name, Some(done), StatusCode::OK)
+    let done = if approve {
+        "device-approved"
+    } else {
+        "device-denied"
+    };
+    render(
+        &page,
+        &FormErrors::default(),
+        "",
+        name,
+        Some(done),
+        StatusCode::OK,
+    )
 }
 
 #[cfg(test)]

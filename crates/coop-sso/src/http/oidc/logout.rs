@@ -20,8 +20,15 @@ pub struct LogoutQuery {
 }
 
 /// The client named by `client_id` or by the hint's audience, and the redirect if registered.
-fn checked_redirect(state: &AppState, q: &LogoutQuery) -> std::result::Result<Option<String>, &'static str> {
-    let Some(uri) = q.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) else {
+fn checked_redirect(
+    state: &AppState,
+    q: &LogoutQuery,
+) -> std::result::Result<Option<String>, &'static str> {
+    let Some(uri) = q
+        .post_logout_redirect_uri
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    else {
         return Ok(None);
     };
     let hint_aud = q
@@ -33,8 +40,15 @@ fn checked_redirect(state: &AppState, q: &LogoutQuery) -> std::result::Result<Op
             serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_owned),
             _ => None,
         });
-    let client_id = q.client_id.clone().or(hint_aud).ok_or("oauth-error-logout-client")?;
-    let client = state.clients.get(&client_id).ok_or("oauth-error-logout-client")?;
+    let client_id = q
+        .client_id
+        .clone()
+        .or(hint_aud)
+        .ok_or("oauth-error-logout-client")?;
+    let client = state
+        .clients
+        .get(&client_id)
+        .ok_or("oauth-error-logout-client")?;
     if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
         return Err("oauth-error-logout-redirect");
     }
@@ -46,11 +60,18 @@ fn checked_redirect(state: &AppState, q: &LogoutQuery) -> std::result::Result<Op
 }
 
 fn error(page: &Page, key: &str) -> Result<Response> {
-    let html = page.render("oauth_error.html", &serde_json::json!({ "message_key": key }))?;
+    let html = page.render(
+        "oauth_error.html",
+        &serde_json::json!({ "message_key": key }),
+    )?;
     Ok((axum::http::StatusCode::BAD_REQUEST, html).into_response())
 }
 
-pub async fn logout_page(page: Page, State(state): State<AppState>, Query(q): Query<LogoutQuery>) -> Result<Response> {
+pub async fn logout_page(
+    page: Page,
+    State(state): State<AppState>,
+    Query(q): Query<LogoutQuery>,
+) -> Result<Response> {
     let redirect = match checked_redirect(&state, &q) {
         Ok(r) => r,
         Err(key) => return error(&page, key),
@@ -62,14 +83,18 @@ pub async fn logout_page(page: Page, State(state): State<AppState>, Query(q): Qu
         q.id_token_hint
             .as_deref()
             .and_then(|t| crate::jwt::verify(&state.keys, t).ok())
-            .is_some_and(|(_, c)| c["sub"].as_str() == Some(m.member.member_id.to_string().as_str()))
+            .is_some_and(|(_, c)| {
+                c["sub"].as_str() == Some(m.member.member_id.to_string().as_str())
+            })
     });
     if me.is_none() || hinted_self {
         signin::end(&state, &page.session).await?;
         if let Some(r) = redirect {
             return Ok(Redirect::to(&r).into_response());
         }
-        return Ok(page.render("logout.html", &serde_json::json!({ "done": true }))?.into_response());
+        return Ok(page
+            .render("logout.html", &serde_json::json!({ "done": true }))?
+            .into_response());
     }
     Ok(page
         .render(
@@ -90,7 +115,11 @@ pub struct LogoutForm {
     client_id: Option<String>,
 }
 
-pub async fn logout_submit(page: Page, State(state): State<AppState>, CsrfForm(form): CsrfForm<LogoutForm>) -> Result<Response> {
+pub async fn logout_submit(
+    page: Page,
+    State(state): State<AppState>,
+    CsrfForm(form): CsrfForm<LogoutForm>,
+) -> Result<Response> {
     // Without a client id the registered URI is looked for among every client.
     let client_id = form.client_id.clone().or_else(|| {
         let uri = form.post_logout_redirect_uri.as_deref()?;
@@ -110,7 +139,9 @@ pub async fn logout_submit(page: Page, State(state): State<AppState>, CsrfForm(f
     signin::end(&state, &page.session).await?;
     match redirect {
         Ok(Some(r)) => Ok(Redirect::to(&r).into_response()),
-        Ok(None) => Ok(page.render("logout.html", &serde_json::json!({ "done": true }))?.into_response()),
+        Ok(None) => Ok(page
+            .render("logout.html", &serde_json::json!({ "done": true }))?
+            .into_response()),
         Err(key) => error(&page, key),
     }
 }

@@ -28,10 +28,16 @@ pub fn routes() -> Router<AppState> {
         .route("/jwks", get(jwks))
         .route("/authorize", get(authorize::authorize))
         .route("/token", post(token::token))
-        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route("/revoke", post(userinfo::revoke))
         .route("/device/authorize", post(device::device_authorization))
-        .route("/device", get(device::approve_page).post(device::approve_submit))
+        .route(
+            "/device",
+            get(device::approve_page).post(device::approve_submit),
+        )
 }
 
 async fn discovery(State(state): State<AppState>) -> Response {
@@ -111,7 +117,12 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut res = (self.status, [(header::CACHE_CONTROL, "no-store")], Json(&self)).into_response();
+        let mut res = (
+            self.status,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(&self),
+        )
+            .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -148,9 +159,16 @@ pub fn authenticate_client<'a>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "));
     let (id, secret) = match (basic, form_secret) {
-        (Some(_), Some(_)) => return Err(OAuthError::new("invalid_request", "use one client authentication method")),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "use one client authentication method",
+            ))
+        }
         (Some(b64), None) => {
-            let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|_| invalid())?;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| invalid())?;
             let raw = String::from_utf8(raw).map_err(|_| invalid())?;
             let (id, secret) = raw.split_once(':').ok_or_else(invalid)?;
             let decode = |s: &str| {
@@ -168,7 +186,11 @@ pub fn authenticate_client<'a>(
         (None, None) => {
             // Only a public client may come without a secret.
             let id = form_id.ok_or_else(invalid)?;
-            return state.clients.get(id).filter(|c| c.is_public()).ok_or_else(invalid);
+            return state
+                .clients
+                .get(id)
+                .filter(|c| c.is_public())
+                .ok_or_else(invalid);
         }
     };
     let client = state.clients.get(&id).ok_or_else(invalid)?;

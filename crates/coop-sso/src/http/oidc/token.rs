@@ -30,42 +30,73 @@ pub struct TokenForm {
     device_code: Option<String>,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     match handle(&state, &headers, &body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(OAuthError::new("invalid_request", "send the parameters as a form"));
+        return Err(OAuthError::new(
+            "invalid_request",
+            "send the parameters as a form",
+        ));
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| OAuthError::new("invalid_request", "the form could not be read"))?;
     let mut seen = std::collections::HashSet::new();
     if !pairs.iter().all(|(k, _)| seen.insert(k.as_str())) {
-        return Err(OAuthError::new("invalid_request", "a parameter was given more than once"));
+        return Err(OAuthError::new(
+            "invalid_request",
+            "a parameter was given more than once",
+        ));
     }
     let form: TokenForm = serde_urlencoded::from_bytes(body)
         .map_err(|_| OAuthError::new("invalid_request", "the form could not be read"))?;
-    let client = authenticate_client(state, headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+    let client = authenticate_client(
+        state,
+        headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )?;
     match form.grant_type.as_deref() {
         Some("authorization_code") => code_grant(state, client, &form).await,
         Some("refresh_token") => refresh_grant(state, client, &form).await,
         Some("client_credentials") => client_credentials(state, client, &form),
-        Some(super::device::GRANT_TYPE) => super::device::device_grant(state, client, form.device_code.as_deref()).await,
-        Some(_) => Err(OAuthError::new("unsupported_grant_type", "this grant type is not supported")),
+        Some(super::device::GRANT_TYPE) => {
+            super::device::device_grant(state, client, form.device_code.as_deref()).await
+        }
+        Some(_) => Err(OAuthError::new(
+            "unsupported_grant_type",
+            "this grant type is not supported",
+        )),
         None => Err(OAuthError::new("invalid_request", "grant_type is missing")),
     }
 }
 
 pub(super) fn no_store(body: serde_json::Value) -> Response {
-    ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(body),
+    )
+        .into_response()
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,12 +113,21 @@ struct CodeRow {
     used_at: Option<DateTime<Utc>>,
 }
 
-async fn code_grant(state: &AppState, client: &Client, form: &TokenForm) -> Result<Response, OAuthError> {
-    let code = form.code.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "code is missing"))?;
-    let verifier = form
-        .code_verifier
+async fn code_grant(
+    state: &AppState,
+    client: &Client,
+    form: &TokenForm,
+) -> Result<Response, OAuthError> {
+    let code = form
+        .code
         .as_deref()
-        .ok_or_else(|| OAuthError::new("invalid_request", "code_verifier is missing (PKCE is required)"))?;
+        .ok_or_else(|| OAuthError::new("invalid_request", "code is missing"))?;
+    let verifier = form.code_verifier.as_deref().ok_or_else(|| {
+        OAuthError::new(
+            "invalid_request",
+            "code_verifier is missing (PKCE is required)",
+        )
+    })?;
     let code_hash = secrets::hash(code);
     let now = state.now();
     let mut tx = state.db().begin().await?;
@@ -123,7 +163,9 @@ async fn code_grant(state: &AppState, client: &Client, form: &TokenForm) -> Resu
         .await?;
     if row.client_id != client.client_id {
         tx.commit().await?;
-        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     if row.expires_at <= now {
         tx.commit().await?;
@@ -131,11 +173,15 @@ async fn code_grant(state: &AppState, client: &Client, form: &TokenForm) -> Resu
     }
     if form.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
         tx.commit().await?;
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
     if !secrets::equal(&secrets::pkce_s256(verifier), &row.code_challenge) {
         tx.commit().await?;
-        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
     }
     let member = signin::load_member(state.db(), row.member_id).await?;
     let Some(member) = member.filter(|m| m.status == "active") else {
@@ -159,7 +205,16 @@ async fn code_grant(state: &AppState, client: &Client, form: &TokenForm) -> Resu
     .await?;
     let refresh = new_refresh_token(&mut tx, family, now).await?;
     tx.commit().await?;
-    issue(state, client, &member, &row.scope, family, row.nonce.as_deref(), row.auth_time, refresh)
+    issue(
+        state,
+        client,
+        &member,
+        &row.scope,
+        family,
+        row.nonce.as_deref(),
+        row.auth_time,
+        refresh,
+    )
 }
 
 pub(super) async fn new_refresh_token(
@@ -231,7 +286,11 @@ struct RefreshRow {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> Result<Response, OAuthError> {
+async fn refresh_grant(
+    state: &AppState,
+    client: &Client,
+    form: &TokenForm,
+) -> Result<Response, OAuthError> {
     let presented = form
         .refresh_token
         .as_deref()
@@ -252,10 +311,14 @@ async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> R
         return Err(OAuthError::invalid_grant("the refresh token is not valid"));
     };
     if row.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
     }
     if row.revoked_at.is_some() {
-        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
     }
     let revoke_family = |reason: &'static str| {
         sqlx::query("update token_family set revoked_at = $2, revoke_reason = $3 where token_family_id = $1")
@@ -265,19 +328,25 @@ async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> R
     };
     if row.used_at.is_some() {
         // Rotation means each refresh token works once; a second use means two holders.
-        revoke_family("refresh token reused").execute(&mut *tx).await?;
+        revoke_family("refresh token reused")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         tracing::warn!(client_id = %client.client_id, "refresh token reused; the family is revoked");
-        return Err(OAuthError::invalid_grant("the refresh token has already been used"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has already been used",
+        ));
     }
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
     if let Some(till) = row.till_device_id {
-        let live: bool = sqlx::query_scalar("select revoked_at is null from till_device where till_device_id = $1")
-            .bind(till)
-            .fetch_one(&mut *tx)
-            .await?;
+        let live: bool = sqlx::query_scalar(
+            "select revoked_at is null from till_device where till_device_id = $1",
+        )
+        .bind(till)
+        .fetch_one(&mut *tx)
+        .await?;
         if !live {
             revoke_family("till unpaired").execute(&mut *tx).await?;
             tx.commit().await?;
@@ -290,7 +359,14 @@ async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> R
             .await?;
         let refresh = new_refresh_token(&mut tx, row.token_family_id, now).await?;
         tx.commit().await?;
-        return super::device::till_tokens(state, client, till, &row.scope, row.token_family_id, refresh);
+        return super::device::till_tokens(
+            state,
+            client,
+            till,
+            &row.scope,
+            row.token_family_id,
+            refresh,
+        );
     }
     let member = match row.member_id {
         Some(id) => signin::load_member(state.db(), id).await?,
@@ -306,8 +382,15 @@ async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> R
         None => row.scope.clone(),
         Some(asked) => {
             let granted: Vec<&str> = row.scope.split(' ').collect();
-            if !asked.split(' ').filter(|s| !s.is_empty()).all(|s| granted.contains(&s)) {
-                return Err(OAuthError::new("invalid_scope", "the scope is wider than the one granted"));
+            if !asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .all(|s| granted.contains(&s))
+            {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "the scope is wider than the one granted",
+                ));
             }
             asked.to_owned()
         }
@@ -319,10 +402,23 @@ async fn refresh_grant(state: &AppState, client: &Client, form: &TokenForm) -> R
         .await?;
     let refresh = new_refresh_token(&mut tx, row.token_family_id, now).await?;
     tx.commit().await?;
-    issue(state, client, &member, &scope, row.token_family_id, None, row.auth_time, refresh)
+    issue(
+        state,
+        client,
+        &member,
+        &scope,
+        row.token_family_id,
+        None,
+        row.auth_time,
+        refresh,
+    )
 }
 
-fn client_credentials(state: &AppState, client: &Client, form: &TokenForm) -> Result<Response, OAuthError> {
+fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    form: &TokenForm,
+) -> Result<Response, OAuthError> {
     if !client.may_use_client_credentials() {
         return Err(OAuthError::new(
             "unauthorized_client",
@@ -330,7 +426,14 @@ fn client_credentials(state: &AppState, client: &Client, form: &TokenForm) -> Re
         ));
     }
     let scope = form.scope.clone().unwrap_or_default();
-    let access = tokens::access_token(state, &client.client_id, &client.client_id, &scope, None, None)?;
+    let access = tokens::access_token(
+        state,
+        &client.client_id,
+        &client.client_id,
+        &scope,
+        None,
+        None,
+    )?;
     Ok(no_store(json!({
         "access_token": access,
         "token_type": "Bearer",

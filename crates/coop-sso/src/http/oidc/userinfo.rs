@@ -16,7 +16,11 @@ use crate::state::AppState;
 use crate::tokens::{self, ClaimSet, ACCESS_TOKEN_AUDIENCE};
 
 fn bearer_error(error: &'static str) -> Response {
-    let mut res = (StatusCode::UNAUTHORIZED, Json(serde_json::json!({ "error": error }))).into_response();
+    let mut res = (
+        StatusCode::UNAUTHORIZED,
+        Json(serde_json::json!({ "error": error })),
+    )
+        .into_response();
     let v = format!("Bearer error=\"{error}\"");
     if let Ok(v) = HeaderValue::from_str(&v) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -26,7 +30,10 @@ fn bearer_error(error: &'static str) -> Response {
 
 /// Checks one of our access tokens: signature, type, issuer, audience, expiry, early revocation
 /// and the state of its refresh-token family. Returns its claims.
-pub async fn verify_access_token(state: &AppState, token: &str) -> Result<Option<Value>, sqlx::Error> {
+pub async fn verify_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<Value>, sqlx::Error> {
     let Ok((header, claims)) = crate::jwt::verify(&state.keys, token) else {
         return Ok(None);
     };
@@ -94,11 +101,20 @@ pub struct RevokeForm {
 
 /// RFC 7009: answers 200 whether or not the token was known, so it reveals nothing; only the
 /// client a token was issued to can revoke it.
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<RevokeForm>(&body) else {
         return OAuthError::new("invalid_request", "the form could not be read").into_response();
     };
-    let client = match authenticate_client(&state, &headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
+    let client = match authenticate_client(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    ) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
