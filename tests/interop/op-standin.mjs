@@ -14,10 +14,17 @@
 // Env: PORT (default 0 = any free port), STANDIN_CLIENT_ID (cooperage-rp),
 // STANDIN_CLIENT_SECRET (required), STANDIN_REDIRECT_URIS (space-separated, required),
 // STANDIN_PASSWORD (required).
+// Optional, for the Rust relying-party tests (crates/coop-web/tests/auth.rs):
+//   STANDIN_POST_LOGOUT_REDIRECT_URIS  space-separated post_logout_redirect_uris of the client
+//   STANDIN_JWT_AUDIENCE               when set, client_credentials tokens are RFC 9068 JWTs
+//                                      (typ at+jwt, RS256) with this `aud`, for the resource
+//                                      urn:cooperage:api (the default resource of that grant)
+//   STANDIN_API_SCOPES                 scopes that resource grants (default "api")
+// Without them the stand-in behaves exactly as before (opaque access tokens).
 // Prints `ISSUER=http://127.0.0.1:<port>` on stdout once listening. Binds 127.0.0.1 only.
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 function need(name) {
   const v = process.env[name];
@@ -33,6 +40,11 @@ const CLIENT_ID = process.env.STANDIN_CLIENT_ID || 'cooperage-rp';
 const CLIENT_SECRET = need('STANDIN_CLIENT_SECRET');
 const REDIRECT_URIS = need('STANDIN_REDIRECT_URIS').split(/[\s,]+/).filter(Boolean);
 const PASSWORD = need('STANDIN_PASSWORD');
+const POST_LOGOUT_REDIRECT_URIS = (process.env.STANDIN_POST_LOGOUT_REDIRECT_URIS || '')
+  .split(/[\s,]+/).filter(Boolean);
+const JWT_AUDIENCE = process.env.STANDIN_JWT_AUDIENCE || '';
+const API_SCOPES = process.env.STANDIN_API_SCOPES || 'api';
+const API_RESOURCE = 'urn:cooperage:api';
 
 // The one demo member. `sub` is opaque and stable, not the login.
 const ACCOUNTS = new Map([
@@ -61,11 +73,12 @@ const configuration = {
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
     redirect_uris: REDIRECT_URIS,
+    ...(POST_LOGOUT_REDIRECT_URIS.length ? { post_logout_redirect_uris: POST_LOGOUT_REDIRECT_URIS } : {}),
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic', // oidc-provider accepts _post as well for secret clients
     id_token_signed_response_alg: 'RS256',
-    scope: 'openid profile email offline_access',
+    scope: 'openid profile email roles offline_access',
   }],
   jwks: { keys: [signingJwk] },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
@@ -73,11 +86,12 @@ const configuration = {
   clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
   enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
   pkce: { required: () => true },
-  scopes: ['openid', 'profile', 'email', 'offline_access'],
+  scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'],
   claims: {
     openid: ['sub'],
     profile: ['name', 'preferred_username', 'locale', 'member_number', 'household', 'roles'],
     email: ['email', 'email_verified'],
+    roles: ['roles'], // coop-sso's own scope for the roles claim
   },
   conformIdTokenClaims: false, // profile claims in the ID token too (Synapse reads only the ID token)
   // Refresh tokens for the code flow whenever the client may use them (no offline_access needed),
@@ -92,6 +106,27 @@ const configuration = {
     revocation: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     userinfo: { enabled: true },
+    ...(JWT_AUDIENCE ? {
+      // RFC 9068 access tokens for client_credentials only: code-flow access tokens stay
+      // opaque, so userinfo keeps working for the other harnesses.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (ctx, client, oneOf) => {
+          if (oneOf) return oneOf;
+          return ctx.oidc.params?.grant_type === 'client_credentials' ? API_RESOURCE : undefined;
+        },
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (ctx, resource) => {
+          if (resource !== API_RESOURCE) throw new errors.InvalidTarget();
+          return {
+            scope: API_SCOPES,
+            audience: JWT_AUDIENCE,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    } : {}),
   },
   ttl: {
     AccessToken: 3600,

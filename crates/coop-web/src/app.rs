@@ -201,11 +201,9 @@ async fn render_errors(State(kit): State<Kit>, req: Request, next: Next) -> Resp
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .map(str::to_owned);
-    let pq = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
+    // The error page's language links keep the path only: a failed request's query may carry
+    // codes or tokens that have no business being repeated in the page.
+    let pq = req.uri().path().to_owned();
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -346,8 +344,14 @@ pub fn build(kit: &Kit, routes: Router) -> Router {
     let mounted = if base == "/" {
         inner
     } else {
+        // `/pos/` is where links and the post-logout redirect point; nest serves `/pos`.
+        let home = base.clone();
         Router::new()
             .nest(&base, inner)
+            .route(
+                &format!("{base}/"),
+                get(move || async move { axum::response::Redirect::permanent(&home) }),
+            )
             .merge(probes)
             .fallback(not_found)
     };

@@ -7,6 +7,7 @@
 //! journald or stderr, and graceful shutdown ([`app`]).
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -54,10 +54,13 @@ async fn boom() -> Result<(), coop_web::Error> {
 }
 
 async fn spawn(migrate: bool) -> TestApp {
+    spawn_at(migrate, "http://127.0.0.1:1").await
+}
+
+async fn spawn_at(migrate: bool, public_url: &str) -> TestApp {
     let db = coop_testkit::fresh_database().await;
     let state = tempfile::tempdir().unwrap();
-    let value =
-        coop_testkit::config::coop_config("sso", &db.url, state.path(), "http://127.0.0.1:1");
+    let value = coop_testkit::config::coop_config("sso", &db.url, state.path(), public_url);
     let loaded = config::parse::<serde_json::Value>(
         value,
         ServiceName::Sso,
@@ -374,4 +377,71 @@ async fn the_landing_page_in_every_language_matches_its_snapshot() {
             .unwrap();
         check_snapshot(&format!("landing.{}.html", lang.code()), &body);
     }
+}
+
+#[tokio::test]
+async fn a_service_under_a_path_prefix_serves_its_routes_there() {
+    let app = spawn_at(true, "http://127.0.0.1:1/pos").await;
+    let c = client();
+    let r = c.get(app.served.url("/pos")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Tera escapes the slashes of the base path; the browser reads `/pos/static/kit.css`.
+    assert!(r.text().await.unwrap().contains("&#x2F;pos/static/kit.css"));
+    let r = c.get(app.served.url("/pos/")).send().await.unwrap();
+    assert_eq!(r.status(), 308);
+    assert_eq!(r.headers()["location"], "/pos");
+    assert_eq!(
+        c.get(app.served.url("/pos/note"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(app.served.url("/pos/static/kit.css"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Probes answer at the root too, for local health checks on the service's own port.
+    assert_eq!(
+        c.get(app.served.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(app.served.url("/pos/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(app.served.url("/note"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn error_pages_do_not_repeat_the_query() {
+    let app = spawn(true).await;
+    let r = client()
+        .get(app.served.url("/no/such?code=SECRETCODE&state=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("SECRETCODE"), "{body}");
 }
