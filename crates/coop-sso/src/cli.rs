@@ -25,12 +25,32 @@ pub enum Command {
     /// Create (or refresh) the demo members with new random passwords and print them. Only for
     /// `cargo xtask demo`; never on a real co-op's server.
     DemoSeed(ConfigArg),
+    /// Create the first admin as an invited member (roles member and admin) and print the
+    /// invite link. Refused once an active admin exists: invite further admins from /admin.
+    BootstrapAdmin(BootstrapAdminArgs),
+    /// Make a new signing key current. The old key stays published until its tokens have
+    /// expired; restart the service to start signing with the new one.
+    RotateKeys(ConfigArg),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BootstrapAdminArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The first admin's email address; the invite link is printed, not mailed.
+    #[arg(long)]
+    pub email: String,
+    /// The first admin's name.
+    #[arg(long)]
+    pub name: String,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Kit(cmd) => coop_web::cli::run::<Sso>(cmd).await,
         Command::DemoSeed(arg) => demo_seed(&arg).await,
+        Command::BootstrapAdmin(args) => bootstrap_admin(&args).await,
+        Command::RotateKeys(arg) => rotate_keys(&arg).await,
     }
 }
 
@@ -79,5 +99,45 @@ async fn demo_seed(arg: &ConfigArg) -> anyhow::Result<()> {
         let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         println!("{:<20} {password}   ({})", email.as_str(), roles.join(", "));
     }
+    Ok(())
+}
+
+async fn bootstrap_admin(args: &BootstrapAdminArgs) -> anyhow::Result<()> {
+    let loaded = coop_web::cli::load::<Sso>(&args.config.config)?;
+    let email = coop_domain::EmailAddress::parse(&args.email.to_lowercase())
+        .map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let name = args.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        anyhow::bail!("--name: give a name of 1 to 200 characters");
+    }
+    let issuer = loaded
+        .coop
+        .issuer()
+        .context("the config has no services.sso section")?;
+    let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+    coop_web::db::migrate(&db, &crate::MIGRATOR).await?;
+    let token = crate::directory::bootstrap_admin(
+        &db,
+        &loaded.coop.member_number,
+        email,
+        name.to_owned(),
+        loaded.coop.default_lang,
+        chrono::Utc::now(),
+    )
+    .await?;
+    eprintln!("Open this link within 7 days to choose the admin's password (it works once):");
+    println!("{issuer}/invite/{token}");
+    Ok(())
+}
+
+async fn rotate_keys(arg: &ConfigArg) -> anyhow::Result<()> {
+    let loaded = coop_web::cli::load::<Sso>(&arg.config)?;
+    let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+    coop_web::db::migrate(&db, &crate::MIGRATOR).await?;
+    let now = chrono::Utc::now();
+    let keys = crate::keys::KeyStore::load(&db, now).await?;
+    let kid = keys.rotate(&db, now).await?;
+    eprintln!("New signing key is current; restart coop-sso to sign with it. The old key stays published for a while.");
+    println!("{kid}");
     Ok(())
 }

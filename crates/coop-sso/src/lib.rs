@@ -4,6 +4,7 @@ pub mod cli;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod directory;
 pub mod domain;
 mod error;
 pub mod http;
@@ -45,6 +46,16 @@ pub const TRANSLATIONS: &[FtlSource] = &[
         name: "coop-sso/sv/sso.ftl",
         text: include_str!("../locales/sv/sso.ftl"),
     },
+    FtlSource {
+        lang: Lang::En,
+        name: "coop-sso/en/admin.ftl",
+        text: include_str!("../locales/en/admin.ftl"),
+    },
+    FtlSource {
+        lang: Lang::Sv,
+        name: "coop-sso/sv/admin.ftl",
+        text: include_str!("../locales/sv/admin.ftl"),
+    },
 ];
 
 macro_rules! templates {
@@ -59,7 +70,19 @@ pub const TEMPLATES: &[TemplateSource] = templates![
     "account.html",
     "oauth_error.html",
     "logout.html",
-    "device.html"
+    "device.html",
+    "admin_nav.html",
+    "admin_pages.html",
+    "admin_audit_table.html",
+    "admin_members.html",
+    "admin_member.html",
+    "admin_invite.html",
+    "admin_invite_sent.html",
+    "admin_audit.html",
+    "admin_appoint_bookkeeper.html",
+    "invite.html",
+    "forgot.html",
+    "reset.html",
 ];
 
 /// Builds the state: clients, signing keys (created at first start), mail.

@@ -178,22 +178,33 @@ async fn login_submit(
         .await?
         .ok_or(coop_web::Error::Unauthorized)?;
     if member.needs_totp() {
-        let new_secret = (!member.totp_enabled).then(|| TotpSecret::generate().to_base32());
-        page.session.insert(
-            PENDING_KEY,
-            &PendingLogin {
-                member_id,
-                email: member.email.clone(),
-                return_to,
-                started: now,
-                new_secret,
-            },
-        );
-        return Ok(Redirect::to("/login/totp").into_response());
+        return Ok(begin_second_factor(&page.session, &member, return_to, now));
     }
     signin::start(&state, &page.session, member_id, &user_agent(&headers)).await?;
     state.kit.metrics.incr("coop_sso_logins_total", "ok");
     Ok(Redirect::to(&return_to).into_response())
+}
+
+/// The password (or a mailed link and a new password) is proven; the second factor is next.
+/// Members who have none yet are shown a new key to enrol.
+pub(crate) fn begin_second_factor(
+    session: &coop_web::Session,
+    member: &crate::signin::Member,
+    return_to: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    let new_secret = (!member.totp_enabled).then(|| TotpSecret::generate().to_base32());
+    session.insert(
+        PENDING_KEY,
+        &PendingLogin {
+            member_id: member.member_id,
+            email: member.email.clone(),
+            return_to,
+            started: now,
+            new_secret,
+        },
+    );
+    Redirect::to("/login/totp").into_response()
 }
 
 fn secret_from_base32(s: &str) -> Option<TotpSecret> {

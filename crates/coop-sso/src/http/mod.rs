@@ -1,7 +1,10 @@
 //! coop-sso's routes.
 
 mod account;
+mod admin;
+mod feed;
 pub(crate) mod forms;
+mod invite;
 mod login;
 pub mod oidc;
 
@@ -14,6 +17,9 @@ pub fn routes(state: AppState) -> Router {
         .merge(login::routes())
         .merge(account::routes())
         .merge(oidc::routes())
+        .merge(admin::routes())
+        .merge(invite::routes())
+        .merge(feed::routes())
         .with_state(state.clone())
         .merge(coop_web::landing::routes(&state.kit))
 }

@@ -251,3 +251,138 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
     )
     .unwrap()
 }
+
+/// Like [`spawn`], with a chance to change the config first (mail, `bookkeeper_appointment`…).
+pub async fn spawn_with(configure: impl FnOnce(&mut serde_json::Value)) -> Sso {
+    let db = coop_testkit::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rp-secret"), RP_SECRET).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let public = format!("http://{addr}");
+    let mut value =
+        coop_testkit::config::coop_config("sso", &db.url, &dir.path().join("state"), &public);
+    value["services"]["sso"]["clients"] = serde_json::json!([{
+        "client_id": RP_ID, "name": "Test RP",
+        "redirect_uris": [RP_REDIRECT], "post_logout_redirect_uris": [RP_LOGOUT],
+        "secret_file": dir.path().join("rp-secret"),
+    }]);
+    value["services"]["pos"] = serde_json::json!({ "public_url": format!("{public}/pos") });
+    configure(&mut value);
+    let loaded = coop_web::config::parse::<coop_sso::config::SsoSettings>(
+        value,
+        ServiceName::Sso,
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let kit = coop_web::cli::kit::<coop_sso::Sso>(&loaded).await.unwrap();
+    coop_web::db::migrate(&kit.db, kit.migrator).await.unwrap();
+    let clock = TestClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+    let state = coop_sso::build_state(kit.clone(), &loaded, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let app = coop_web::app::build(&kit, coop_sso::http::routes(state.clone()));
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let served = coop_testkit::http::serve_on(listener, app);
+    Sso {
+        served,
+        state,
+        clock,
+        dir,
+    }
+}
+
+/// Signs in through the password form and, for roles that need it, the second factor
+/// (enrolling on first use, else with the stored secret). Panics unless signed in afterwards.
+pub async fn sign_in_fully(sso: &Sso, b: &reqwest::Client, email: &str) {
+    let r = sign_in(sso, b, email, PASSWORD, "/account").await;
+    assert_eq!(r.status(), 303, "sign-in of {email}");
+    if location(&r) == "/login/totp" {
+        let page = b
+            .get(sso.url("/login/totp"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let marker = "id=\"totp-secret\">";
+        let secret = if let Some(at) = page.find(marker) {
+            let start = at + marker.len();
+            let b32 = &page[start..start + page[start..].find('<').unwrap()];
+            data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap()
+        } else {
+            let (bytes, last): (Vec<u8>, Option<i64>) =
+                sqlx::query_as("select totp_secret, totp_last_step from member where email = $1")
+                    .bind(email)
+                    .fetch_one(sso.state.db())
+                    .await
+                    .unwrap();
+            // A code is good once: step past the one used last.
+            if last.is_some_and(|l| l >= sso.clock.now_for_tests().timestamp() / 30) {
+                sso.clock.advance(chrono::Duration::seconds(30));
+            }
+            bytes
+        };
+        let secret = coop_sso::totp::TotpSecret::from_bytes(&secret).unwrap();
+        let code = coop_sso::totp::code_at(&secret, sso.clock.now_for_tests().timestamp());
+        let csrf = hidden_input(&page, "csrf_token").unwrap();
+        let r = b
+            .post(sso.url("/login/totp"))
+            .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "second factor of {email}");
+    }
+    let r = b.get(sso.url("/account")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{email} should be signed in");
+}
+
+/// The browser's CSRF token, from a page every visitor can see.
+pub async fn csrf_token(sso: &Sso, b: &reqwest::Client) -> String {
+    let page = b
+        .get(sso.url("/forgot"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    hidden_input(&page, "csrf_token").expect("a csrf token on /forgot")
+}
+
+/// Posts a form with the browser's CSRF token added.
+pub async fn post_form(
+    sso: &Sso,
+    b: &reqwest::Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = csrf_token(sso, b).await;
+    let mut form: Vec<(&str, &str)> = vec![("csrf_token", csrf.as_str())];
+    form.extend_from_slice(fields);
+    b.post(sso.url(path)).form(&form).send().await.unwrap()
+}
+
+/// An access token coop-pos holds for itself (client credentials).
+pub async fn pos_service_token(sso: &Sso) -> String {
+    let r = reqwest::Client::new()
+        .post(sso.url("/token"))
+        .basic_auth("coop-pos", Some(sso.pos_secret()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t: serde_json::Value = r.json().await.unwrap();
+    t["access_token"].as_str().unwrap().to_owned()
+}
+
+pub async fn count(sso: &Sso, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(sso.state.db())
+        .await
+        .unwrap()
+}

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 
 pub use logout::{logout_page, logout_submit};
+pub(crate) use userinfo::verify_access_token;
 
 use crate::clients::Client;
 use crate::state::AppState;

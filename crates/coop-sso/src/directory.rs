@@ -1,0 +1,456 @@
+//! The member directory's administration: roles, status and households here; invite and
+//! password-reset links in `links`; what the admin pages and the member feed read in `reads`.
+//!
+//! Every change takes the member's row lock, writes its `audit_event` and, where the till's
+//! member list cares, a `member_event` with the member as it now is, all in one transaction.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use coop_domain::MemberNumberFormat;
+use serde_json::json;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::domain::{MemberStatus, Role};
+use crate::members::{audit, member_event};
+
+mod links;
+mod reads;
+
+pub use links::{
+    accept_invite, bootstrap_admin, find_link, invite, issue_reset, mark_sent_by_mail,
+    note_reset_request, reissue_invite, reset_password, BootstrapError, Invitee, LinkHolder,
+    LinkPurpose, RedeemError, INVITE_TTL, MAX_RESET_REQUESTS_PER_ADDRESS,
+    MAX_RESET_REQUESTS_PER_CLIENT, RESET_REQUEST_WINDOW, RESET_TTL,
+};
+pub use reads::{
+    audit_log, feed_after, households, search_members, AuditRow, FeedEvent, ListedMember,
+};
+
+/// Why an admin's (or a member's) change was not made. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("no such member")]
+    NotFound,
+    #[error("no such household")]
+    HouseholdNotFound,
+    #[error("the change would lock the acting admin out")]
+    SelfLockOut,
+    #[error("members cannot appoint themselves")]
+    SelfAppointment,
+    #[error("the member's status does not allow this")]
+    WrongStatus,
+    #[error("the member already holds the role")]
+    AlreadyHolds,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A member's number as printed on the card, or `None` if it does not fit the format.
+pub fn format_number(format: &MemberNumberFormat, number: i32) -> Option<String> {
+    u32::try_from(number)
+        .ok()
+        .and_then(|n| format.number(n).ok())
+        .map(|n| n.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces of every change
+
+/// The member as the till's member list sees it: the feed payload of every member event.
+async fn snapshot(
+    tx: &mut Transaction<'_, Postgres>,
+    format: &MemberNumberFormat,
+    member_id: Uuid,
+) -> Result<serde_json::Value, sqlx::Error> {
+    let (number, name, status, household, roles): (i32, String, String, Option<Uuid>, Vec<String>) = sqlx::query_as(
+        "select member_number, name, status, household_id,
+                coalesce(array(select role from member_role r where r.member_id = m.member_id), '{}')
+         from member m where member_id = $1",
+    )
+    .bind(member_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let roles: BTreeSet<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
+    Ok(json!({
+        "sub": member_id,
+        "member_number": format_number(format, number),
+        "name": name,
+        "status": status,
+        "roles": roles,
+        "household": household,
+    }))
+}
+
+async fn publish(
+    tx: &mut Transaction<'_, Postgres>,
+    format: &MemberNumberFormat,
+    kind: &str,
+    member_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let payload = snapshot(tx, format, member_id).await?;
+    member_event(tx, kind, payload).await
+}
+
+/// Locks the member's row for the rest of the transaction; returns its status.
+async fn lock_member(
+    tx: &mut Transaction<'_, Postgres>,
+    member_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select status from member where member_id = $1 for update")
+        .bind(member_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+async fn roles_of(
+    tx: &mut Transaction<'_, Postgres>,
+    member_id: Uuid,
+) -> Result<BTreeSet<Role>, sqlx::Error> {
+    let roles: Vec<String> =
+        sqlx::query_scalar("select role from member_role where member_id = $1")
+            .bind(member_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(roles.iter().filter_map(|r| r.parse().ok()).collect())
+}
+
+/// Signs the member out everywhere: every browser session and every token family.
+async fn revoke_everything(
+    tx: &mut Transaction<'_, Postgres>,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update web_session set revoked_at = $2 where member_id = $1 and revoked_at is null",
+    )
+    .bind(member_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "update token_family set revoked_at = $2, revoke_reason = $3 where member_id = $1 and revoked_at is null",
+    )
+    .bind(member_id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A member who gains their first role that needs a second factor signs in again, so no
+/// session made with a password alone carries that role.
+async fn gained_second_factor_role(
+    tx: &mut Transaction<'_, Postgres>,
+    member_id: Uuid,
+    before: &BTreeSet<Role>,
+    after: &BTreeSet<Role>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let had = before.iter().any(|r| r.requires_totp());
+    let has = after.iter().any(|r| r.requires_totp());
+    if has && !had {
+        revoke_everything(tx, member_id, now, "role needs a second factor").await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles, status, household
+
+/// Gives the member exactly `roles`. An admin cannot take their own admin role away.
+pub async fn set_roles(
+    db: &PgPool,
+    format: &MemberNumberFormat,
+    actor: Uuid,
+    member_id: Uuid,
+    roles: &BTreeSet<Role>,
+    now: DateTime<Utc>,
+) -> Result<(), ChangeError> {
+    if actor == member_id && !roles.contains(&Role::Admin) {
+        return Err(ChangeError::SelfLockOut);
+    }
+    let mut tx = db.begin().await?;
+    if lock_member(&mut tx, member_id).await?.is_none() {
+        return Err(ChangeError::NotFound);
+    }
+    let before = roles_of(&mut tx, member_id).await?;
+    let added: Vec<Role> = roles.difference(&before).copied().collect();
+    let removed: Vec<Role> = before.difference(roles).copied().collect();
+    if added.is_empty() && removed.is_empty() {
+        return Ok(());
+    }
+    for role in &removed {
+        sqlx::query("delete from member_role where member_id = $1 and role = $2")
+            .bind(member_id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for role in &added {
+        sqlx::query("insert into member_role (member_id, role, granted_by, granted_at) values ($1, $2, $3, $4)")
+            .bind(member_id)
+            .bind(role.as_str())
+            .bind(actor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    gained_second_factor_role(&mut tx, member_id, &before, roles, now).await?;
+    audit(
+        &mut tx,
+        Some(actor),
+        Some(member_id),
+        "member.roles_changed",
+        json!({ "added": added, "removed": removed }),
+    )
+    .await?;
+    publish(&mut tx, format, "member.changed", member_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What an admin can do to a member's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Suspend,
+    Reactivate,
+    Leave,
+}
+
+impl StatusChange {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "suspend" => Some(Self::Suspend),
+            "reactivate" => Some(Self::Reactivate),
+            "leave" => Some(Self::Leave),
+            _ => None,
+        }
+    }
+
+    /// Whether the change applies to a member in `status`.
+    pub fn applies_to(self, status: &str) -> bool {
+        match self {
+            StatusChange::Suspend => matches!(status, "active" | "invited"),
+            StatusChange::Leave => matches!(status, "active" | "invited" | "suspended"),
+            StatusChange::Reactivate => matches!(status, "suspended" | "left"),
+        }
+    }
+}
+
+/// Suspends, reactivates or marks a member as left; returns the new status. A suspended or
+/// departed member is signed out everywhere and their pending links stop working. Admins
+/// cannot do either to themselves.
+pub async fn change_status(
+    db: &PgPool,
+    format: &MemberNumberFormat,
+    actor: Uuid,
+    member_id: Uuid,
+    change: StatusChange,
+    now: DateTime<Utc>,
+) -> Result<MemberStatus, ChangeError> {
+    if actor == member_id && change != StatusChange::Reactivate {
+        return Err(ChangeError::SelfLockOut);
+    }
+    let mut tx = db.begin().await?;
+    let Some(from) = lock_member(&mut tx, member_id).await? else {
+        return Err(ChangeError::NotFound);
+    };
+    if !change.applies_to(&from) {
+        return Err(ChangeError::WrongStatus);
+    }
+    let to = match change {
+        StatusChange::Suspend => MemberStatus::Suspended,
+        StatusChange::Leave => MemberStatus::Left,
+        StatusChange::Reactivate => {
+            // Someone who never set a password comes back as invited (the schema insists).
+            let has_password: bool = sqlx::query_scalar(
+                "select password_hash is not null from member where member_id = $1",
+            )
+            .bind(member_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if has_password {
+                MemberStatus::Active
+            } else {
+                MemberStatus::Invited
+            }
+        }
+    };
+    sqlx::query("update member set status = $2, updated_at = $3 where member_id = $1")
+        .bind(member_id)
+        .bind(to.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if change != StatusChange::Reactivate {
+        revoke_everything(&mut tx, member_id, now, &format!("member {}", to.as_str())).await?;
+        links::spend_links(&mut tx, member_id, None, now).await?;
+    }
+    let action = match change {
+        StatusChange::Suspend => "member.suspended",
+        StatusChange::Reactivate => "member.reactivated",
+        StatusChange::Leave => "member.left",
+    };
+    audit(
+        &mut tx,
+        Some(actor),
+        Some(member_id),
+        action,
+        json!({ "from": from, "to": to.as_str() }),
+    )
+    .await?;
+    let kind = if change == StatusChange::Suspend {
+        "member.suspended"
+    } else {
+        "member.changed"
+    };
+    publish(&mut tx, format, kind, member_id).await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HouseholdChoice {
+    None,
+    Existing(Uuid),
+    /// A new household with this (already trimmed, non-empty) name.
+    New(String),
+}
+
+pub async fn set_household(
+    db: &PgPool,
+    format: &MemberNumberFormat,
+    actor: Uuid,
+    member_id: Uuid,
+    choice: HouseholdChoice,
+    now: DateTime<Utc>,
+) -> Result<(), ChangeError> {
+    let mut tx = db.begin().await?;
+    if lock_member(&mut tx, member_id).await?.is_none() {
+        return Err(ChangeError::NotFound);
+    }
+    let before: Option<Uuid> =
+        sqlx::query_scalar("select household_id from member where member_id = $1")
+            .bind(member_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let (after, created) = match choice {
+        HouseholdChoice::None => (None, None),
+        HouseholdChoice::Existing(id) => {
+            let exists: bool = sqlx::query_scalar(
+                "select exists (select 1 from household where household_id = $1)",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !exists {
+                return Err(ChangeError::HouseholdNotFound);
+            }
+            (Some(id), None)
+        }
+        HouseholdChoice::New(name) => {
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "insert into household (household_id, name, created_at) values ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(&name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            (Some(id), Some(name))
+        }
+    };
+    if before == after {
+        return Ok(());
+    }
+    sqlx::query("update member set household_id = $2, updated_at = $3 where member_id = $1")
+        .bind(member_id)
+        .bind(after)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        Some(actor),
+        Some(member_id),
+        "member.household_changed",
+        json!({ "from": before, "to": after, "created": created }),
+    )
+    .await?;
+    publish(&mut tx, format, "member.changed", member_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One member appoints another, by member number, as bookkeeper (the buyers-club rule).
+/// Returns the appointed member's id and name.
+pub async fn appoint_bookkeeper(
+    db: &PgPool,
+    format: &MemberNumberFormat,
+    actor: Uuid,
+    member_number: i32,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, String), ChangeError> {
+    let mut tx = db.begin().await?;
+    let found: Option<(Uuid, String, String)> = sqlx::query_as(
+        "select member_id, name, status from member where member_number = $1 for update",
+    )
+    .bind(member_number)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((member_id, name, status)) = found else {
+        return Err(ChangeError::NotFound);
+    };
+    if member_id == actor {
+        return Err(ChangeError::SelfAppointment);
+    }
+    if status != "active" {
+        return Err(ChangeError::WrongStatus);
+    }
+    let before = roles_of(&mut tx, member_id).await?;
+    if before.contains(&Role::Bookkeeper) {
+        return Err(ChangeError::AlreadyHolds);
+    }
+    sqlx::query("insert into member_role (member_id, role, granted_by, granted_at) values ($1, 'bookkeeper', $2, $3)")
+        .bind(member_id)
+        .bind(actor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let mut after = before.clone();
+    after.insert(Role::Bookkeeper);
+    gained_second_factor_role(&mut tx, member_id, &before, &after, now).await?;
+    audit(
+        &mut tx,
+        Some(actor),
+        Some(member_id),
+        "member.bookkeeper_appointed",
+        json!({ "added": [Role::Bookkeeper] }),
+    )
+    .await?;
+    publish(&mut tx, format, "member.changed", member_id).await?;
+    tx.commit().await?;
+    Ok((member_id, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_changes_apply_only_where_they_make_sense() {
+        use StatusChange::{Leave, Reactivate, Suspend};
+        assert!(Suspend.applies_to("active") && Suspend.applies_to("invited"));
+        assert!(!Suspend.applies_to("suspended") && !Suspend.applies_to("left"));
+        assert!(Reactivate.applies_to("suspended") && Reactivate.applies_to("left"));
+        assert!(!Reactivate.applies_to("active"));
+        assert!(Leave.applies_to("suspended") && !Leave.applies_to("left"));
+        assert_eq!(StatusChange::parse("suspend"), Some(Suspend));
+        assert_eq!(StatusChange::parse("delete"), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! What the admin pages and the member feed read.
+
+use chrono::{DateTime, Utc};
+use coop_domain::MemberNumberFormat;
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ListedMember {
+    pub member_id: Uuid,
+    pub member_number: i32,
+    pub name: String,
+    pub email: String,
+    pub status: String,
+    pub roles: Vec<String>,
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Members whose name or email contains `q`, or whose member number it is; by member number.
+/// Returns up to `limit` rows after skipping `offset`.
+pub async fn search_members(
+    db: &PgPool,
+    format: &MemberNumberFormat,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ListedMember>, sqlx::Error> {
+    let q = q.trim();
+    let number: Option<i32> = format
+        .parse(q)
+        .ok()
+        .map(|n| n.value())
+        .or_else(|| q.parse::<u32>().ok())
+        .and_then(|n| i32::try_from(n).ok());
+    sqlx::query_as(
+        "select m.member_id, m.member_number, m.name, m.email, m.status,
+                coalesce(array(select role from member_role r where r.member_id = m.member_id order by role), '{}') as roles
+         from member m
+         where $1 = '' or m.name ilike $2 or m.email ilike $2 or m.member_number = $3
+         order by m.member_number
+         limit $4 offset $5",
+    )
+    .bind(q)
+    .bind(like_pattern(q))
+    .bind(number)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditRow {
+    pub audit_event_id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub subject_id: Option<Uuid>,
+    pub subject_name: Option<String>,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+/// The audit log, newest first; only about `subject` if given.
+pub async fn audit_log(
+    db: &PgPool,
+    subject: Option<Uuid>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select e.audit_event_id, e.occurred_at, e.actor_id, a.name as actor_name, e.subject_id,
+                s.name as subject_name, e.action, e.detail
+         from audit_event e
+         left join member a on a.member_id = e.actor_id
+         left join member s on s.member_id = e.subject_id
+         where $1::uuid is null or e.subject_id = $1
+         order by e.audit_event_id desc
+         limit $2 offset $3",
+    )
+    .bind(subject)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn households(db: &PgPool) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as("select household_id, name from household order by lower(name), household_id")
+        .fetch_all(db)
+        .await
+}
+
+/// One entry of the member feed.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FeedEvent {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub version: i32,
+    pub occurred_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+}
+
+pub async fn feed_after(
+    db: &PgPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "select member_event_id as id, type as kind, version, occurred_at, payload
+         from member_event where member_event_id > $1 order by member_event_id limit $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_match_literally() {
+        assert_eq!(like_pattern("ann"), "%ann%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}
