@@ -238,7 +238,7 @@ in
     };
 
     mail = {
-      enable = mkEnableOption "sending mail (invitations, password resets, receipts). Without it, mails are written to the journal instead";
+      enable = mkEnableOption "sending mail (invitations, password resets, receipts). Without it nothing is mailed: an admin sees each invitation link on the page and hands it over, and password resets by mail are not possible";
       from = mkOption {
         type = types.str;
         default = "";
