@@ -32,6 +32,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
         run_cmd(Command::new("bash").arg(&interop_setup).current_dir(&root))?;
     }
+    // Chromium (Debian's) and axe-core for the accessibility checks.
+    let browser_setup = root.join("tests/browser/setup.sh");
+    if browser_setup.is_file() {
+        run_cmd(Command::new("bash").arg(&browser_setup).current_dir(&root))?;
+    }
 
     let mut steps: Vec<(&str, Command)> = Vec::new();
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));

@@ -21,8 +21,8 @@ pub use member::{EmailAddress, EmailError, MemberNumber, MemberNumberError, Memb
 pub use money::{CashRounding, Currency, Money, MoneyError, RoundingMode};
 pub use number::NumberError;
 pub use quantity::{Dimension, Quantity, QuantityError, Unit};
+pub use role::{Role, RoleError};
 pub use vat::{
     split_gross, split_net, EffectiveRate, VatClassId, VatError, VatRate, VatRateTotal,
     VatSchedule, VatSplit, VatSummary, VatTable, VatTotals,
 };
-pub use role::{Role, RoleError};

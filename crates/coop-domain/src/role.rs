@@ -16,7 +16,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Member, Role::Cashier, Role::Manager, Role::Bookkeeper, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Member,
+        Role::Cashier,
+        Role::Manager,
+        Role::Bookkeeper,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

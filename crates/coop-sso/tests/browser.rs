@@ -267,7 +267,7 @@ fn invite_steps(w: &Words, token: Option<&str>) -> Value {
 }
 
 #[tokio::test]
-async fn sign_in_and_invite_pages_pass_the_browser_checks() {
+async fn external_sign_in_and_invite_pages_pass_the_browser_checks() {
     setup_browser();
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;

@@ -152,7 +152,7 @@ async fn start(dir: &Path, synapse_port: u16) -> Setup {
 }
 
 #[tokio::test]
-async fn independent_relying_parties_accept_coop_sso() {
+async fn external_independent_relying_parties_accept_coop_sso() {
     setup_harness();
     let dir = tempfile::tempdir().unwrap();
     let synapse_port = free_port();

@@ -187,7 +187,7 @@ async fn invite_directly(sso: &Sso, email: &str, roles: &[Role]) -> (Uuid, Strin
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 #[tokio::test]
-async fn an_invitation_arrives_by_mail_and_its_link_makes_an_active_member() {
+async fn external_an_invitation_arrives_by_mail_and_its_link_makes_an_active_member() {
     let mail = MailCatcher::start();
     let sso = spawn_with(|c| mail.configure(c)).await;
     sso.member("Kim Admin", "kim@example.org", &[Role::Member, Role::Admin])
@@ -453,7 +453,7 @@ async fn forgot(sso: &Sso, b: &reqwest::Client, email: &str, client: &str) -> re
 }
 
 #[tokio::test]
-async fn a_password_reset_by_mail_signs_out_everywhere_else() {
+async fn external_a_password_reset_by_mail_signs_out_everywhere_else() {
     let mail = MailCatcher::start();
     let sso = spawn_with(|c| mail.configure(c)).await;
     sso.member("Eva Lind", "eva@example.org", &[Role::Member])
@@ -538,7 +538,7 @@ async fn a_password_reset_by_mail_signs_out_everywhere_else() {
 }
 
 #[tokio::test]
-async fn forgot_answers_alike_for_unknown_addresses_and_is_throttled() {
+async fn external_forgot_answers_alike_for_unknown_addresses_and_is_throttled() {
     let mail = MailCatcher::start();
     let sso = spawn_with(|c| mail.configure(c)).await;
     sso.member("Eva Lind", "eva@example.org", &[Role::Member])

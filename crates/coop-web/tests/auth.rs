@@ -533,7 +533,7 @@ fn fill_form(html: &str, login: &str, password: &str) -> (String, Vec<(String, S
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn a_member_signs_in_and_comes_back_to_the_page_they_asked_for() {
+async fn external_a_member_signs_in_and_comes_back_to_the_page_they_asked_for() {
     let rig = Rig::start().await;
     let c = client();
 
@@ -626,7 +626,7 @@ async fn a_member_signs_in_and_comes_back_to_the_page_they_asked_for() {
 }
 
 #[tokio::test]
-async fn callbacks_that_match_no_pending_sign_in_are_refused() {
+async fn external_callbacks_that_match_no_pending_sign_in_are_refused() {
     let rig = Rig::start().await;
 
     // A callback in a browser that never started a sign-in.
@@ -718,7 +718,7 @@ async fn callbacks_that_match_no_pending_sign_in_are_refused() {
 }
 
 #[tokio::test]
-async fn return_to_never_leads_off_the_service() {
+async fn external_return_to_never_leads_off_the_service() {
     let rig = Rig::start().await;
     let c = client();
     for (return_to, expected) in [
@@ -743,7 +743,7 @@ async fn return_to_never_leads_off_the_service() {
 }
 
 #[tokio::test]
-async fn logout_needs_the_csrf_token_and_signs_out_at_the_provider_too() {
+async fn external_logout_needs_the_csrf_token_and_signs_out_at_the_provider_too() {
     let rig = Rig::start().await;
     let c = client();
     assert_eq!(
@@ -821,7 +821,7 @@ async fn logout_needs_the_csrf_token_and_signs_out_at_the_provider_too() {
 }
 
 #[tokio::test]
-async fn roles_from_the_provider_decide_what_a_member_may_open() {
+async fn external_roles_from_the_provider_decide_what_a_member_may_open() {
     let rig = Rig::start().await;
     let c = client();
     rig.sign_in(&c, "/pos/auth/login").await;
@@ -906,7 +906,7 @@ async fn call(app: &Router, uri: &str, user: Option<CurrentUser>, accept: &str) 
 }
 
 #[tokio::test]
-async fn every_role_against_every_guarded_route() {
+async fn external_every_role_against_every_guarded_route() {
     let app = offline_app();
     for (route, needed) in GUARDED {
         for role in Role::ALL {
@@ -929,7 +929,7 @@ async fn every_role_against_every_guarded_route() {
 }
 
 #[tokio::test]
-async fn signed_out_pages_redirect_to_sign_in_and_apis_answer_401() {
+async fn external_signed_out_pages_redirect_to_sign_in_and_apis_answer_401() {
     let app = offline_app();
     let res = call(&app, "/pos/orders?week=12", None, "text/html").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -959,7 +959,7 @@ async fn signed_out_pages_redirect_to_sign_in_and_apis_answer_401() {
 }
 
 #[tokio::test]
-async fn a_service_whose_provider_starts_later_still_comes_up() {
+async fn external_a_service_whose_provider_starts_later_still_comes_up() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let op_port = {
@@ -1020,7 +1020,7 @@ async fn a_service_whose_provider_starts_later_still_comes_up() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn bearer_tokens_from_the_provider_are_accepted_and_anything_else_is_not() {
+async fn external_bearer_tokens_from_the_provider_are_accepted_and_anything_else_is_not() {
     let rig = Rig::start().await;
     let c = client();
     let api = rig.url("/pos/api/x");
@@ -1103,7 +1103,7 @@ async fn id_token_of_session(rig: &Rig, c: &reqwest::Client) -> String {
 }
 
 #[tokio::test]
-async fn service_tokens_are_cached_shared_and_renewed_at_80_percent_of_their_life() {
+async fn external_service_tokens_are_cached_shared_and_renewed_at_80_percent_of_their_life() {
     let rig = Rig::start().await;
     let tokens = ServiceTokenClient::new(
         rig.oidc.provider().clone(),
@@ -1291,7 +1291,7 @@ fn public_jwk(key: &CoreRsaPrivateSigningKey) -> Value {
 }
 
 #[tokio::test]
-async fn access_tokens_are_checked_claim_by_claim() {
+async fn external_access_tokens_are_checked_claim_by_claim() {
     let k1 = rsa_key(0, "k1");
     let k2 = rsa_key(1, "k2");
     let intruder = rsa_key(2, "k1"); // same kid, another key
@@ -1484,7 +1484,7 @@ fn clock_secs(clock: &TestClock) -> i64 {
 }
 
 #[tokio::test]
-async fn the_bearer_extractor_answers_503_when_the_keys_cannot_be_had() {
+async fn external_the_bearer_extractor_answers_503_when_the_keys_cannot_be_had() {
     let verifier = AccessTokenVerifier::new(Provider::new("http://127.0.0.1:9").unwrap());
     let app = Router::new()
         .route("/api/x", get(api_x))
@@ -1531,7 +1531,7 @@ type TokenAnswer = Box<dyn Fn(&str, i64) -> (StatusCode, Value) + Send>;
 /// The callback's ID-token checks, with a fake provider that answers the code exchange with
 /// whatever ID token the test signs.
 #[tokio::test]
-async fn the_callback_refuses_every_bad_id_token() {
+async fn external_the_callback_refuses_every_bad_id_token() {
     let k1 = Arc::new(rsa_key(0, "k1"));
     let k2 = Arc::new(rsa_key(1, "k2"));
     let intruder = Arc::new(rsa_key(2, "k1"));

@@ -244,7 +244,7 @@ impl std::io::Write for LogBuffer {
 }
 
 #[tokio::test]
-async fn utf8_multipart_mail_arrives_with_its_link_intact() {
+async fn external_utf8_multipart_mail_arrives_with_its_link_intact() {
     let server = SmtpCapture::start(false);
     let mailer = Mailer::from_config(Some(&mail_config(plain_section(server.port)))).unwrap();
     let logs = LogBuffer::default();
@@ -299,7 +299,7 @@ async fn utf8_multipart_mail_arrives_with_its_link_intact() {
 }
 
 #[tokio::test]
-async fn a_login_is_read_from_the_password_file_and_used() {
+async fn external_a_login_is_read_from_the_password_file_and_used() {
     let server = SmtpCapture::start(true);
     let dir = tempfile::tempdir().unwrap();
     let mailer =
@@ -314,7 +314,7 @@ async fn a_login_is_read_from_the_password_file_and_used() {
 }
 
 #[tokio::test]
-async fn a_login_is_not_dropped_when_the_server_offers_no_auth() {
+async fn external_a_login_is_not_dropped_when_the_server_offers_no_auth() {
     // Against a server that does not offer AUTH, a mailer with a login refuses to send
     // rather than sending unauthenticated: proof that the login is really in use.
     let server = SmtpCapture::start(false);
@@ -339,7 +339,7 @@ fn assert_safe(err: &MailError) {
 }
 
 #[tokio::test]
-async fn an_unreachable_server_fails_fast_and_safely() {
+async fn external_an_unreachable_server_fails_fast_and_safely() {
     // A loopback port that was free a moment ago: connecting is refused.
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -364,7 +364,7 @@ async fn an_unreachable_server_fails_fast_and_safely() {
 }
 
 #[tokio::test]
-async fn a_server_that_never_answers_times_out() {
+async fn external_a_server_that_never_answers_times_out() {
     // A listener that never accepts: the kernel completes the TCP handshake, then nothing is
     // said, like a wedged relay. It stays open until the test ends.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -387,7 +387,7 @@ async fn a_server_that_never_answers_times_out() {
 }
 
 #[tokio::test]
-async fn without_mail_config_nothing_is_sent_and_only_the_domain_is_logged() {
+async fn external_without_mail_config_nothing_is_sent_and_only_the_domain_is_logged() {
     let mailer = Mailer::from_config(None).unwrap();
     let logs = LogBuffer::default();
     let _guard = logs.capture();
