@@ -316,6 +316,9 @@ fn run_suite(root_dir: &Path, demo: &Path, pg: &Pg, check: bool) -> anyhow::Resu
             for line in &sign_ins {
                 println!("  {line}");
             }
+            println!(
+                "  (admins and bookkeepers set up an authenticator app at their first sign-in)"
+            );
         }
         if check {
             for s in SERVICES {
