@@ -117,17 +117,11 @@ async fn only_admins_reach_the_admin_pages_and_actions() {
             lang: coop_web::Lang::En,
             roles: vec![Role::Member],
         };
-        coop_sso::directory::invite(
-            sso.state.db(),
-            format,
-            invitee,
-            None,
-            sso.clock.now_for_tests(),
-        )
-        .await
-        .unwrap()
-        .0
-        .member_id
+        coop_sso::directory::invite(sso.state.db(), format, invitee, None, sso.clock.now())
+            .await
+            .unwrap()
+            .0
+            .member_id
     };
 
     let gets = [

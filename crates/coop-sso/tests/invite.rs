@@ -177,7 +177,7 @@ async fn invite_directly(sso: &Sso, email: &str, roles: &[Role]) -> (Uuid, Strin
         &sso.state.kit.coop.member_number,
         invitee,
         None,
-        sso.clock.now_for_tests(),
+        sso.clock.now(),
     )
     .await
     .unwrap();
@@ -630,7 +630,7 @@ async fn reset_link(sso: &Sso, email: &str) -> String {
     let (_, token) = directory::issue_reset(
         sso.state.db(),
         &coop_domain::EmailAddress::parse(email).unwrap(),
-        sso.clock.now_for_tests(),
+        sso.clock.now(),
     )
     .await
     .unwrap()

@@ -43,7 +43,7 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
     let new_kid = sso
         .state
         .keys
-        .rotate(sso.state.db(), sso.clock.now_for_tests())
+        .rotate(sso.state.db(), sso.clock.now())
         .await
         .unwrap();
     let jwks: serde_json::Value = reqwest::get(sso.url("/jwks"))
@@ -68,7 +68,7 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
     assert_eq!(header["kid"], new_kid);
 
     // A restart (a fresh key store from the database) sees the same keys.
-    let reloaded = coop_sso::keys::KeyStore::load(sso.state.db(), sso.clock.now_for_tests())
+    let reloaded = coop_sso::keys::KeyStore::load(sso.state.db(), sso.clock.now())
         .await
         .unwrap();
     assert_eq!(reloaded.current().unwrap().kid, new_kid);
@@ -78,7 +78,7 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
         .advance(coop_sso::keys::PUBLISH_AFTER_RETIREMENT + chrono::Duration::minutes(1));
     sso.state
         .keys
-        .reload(sso.state.db(), sso.clock.now_for_tests())
+        .reload(sso.state.db(), sso.clock.now())
         .await
         .unwrap();
     let jwks: serde_json::Value = reqwest::get(sso.url("/jwks"))

@@ -590,7 +590,7 @@ async fn admins_must_use_a_second_factor() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let code = coop_sso::totp::code_at(&secret, sso.clock.now_for_tests().timestamp());
+    let code = coop_sso::totp::code_at(&secret, sso.clock.now().timestamp());
     let r = b
         .post(sso.url("/login/totp"))
         .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
@@ -624,7 +624,7 @@ async fn admins_must_use_a_second_factor() {
         .unwrap();
     assert_eq!(r.status(), 401, "replayed code");
     sso.clock.advance(chrono::Duration::seconds(30));
-    let code = coop_sso::totp::code_at(&secret, sso.clock.now_for_tests().timestamp());
+    let code = coop_sso::totp::code_at(&secret, sso.clock.now().timestamp());
     let r = b2
         .post(sso.url("/login/totp"))
         .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])

@@ -1479,7 +1479,6 @@ async fn external_access_tokens_are_checked_claim_by_claim() {
 }
 
 fn clock_secs(clock: &TestClock) -> i64 {
-    use coop_web::auth::Clock as _;
     clock.now().timestamp()
 }
 

@@ -320,13 +320,13 @@ pub async fn sign_in_fully(sso: &Sso, b: &reqwest::Client, email: &str) {
                     .await
                     .unwrap();
             // A code is good once: step past the one used last.
-            if last.is_some_and(|l| l >= sso.clock.now_for_tests().timestamp() / 30) {
+            if last.is_some_and(|l| l >= sso.clock.now().timestamp() / 30) {
                 sso.clock.advance(chrono::Duration::seconds(30));
             }
             bytes
         };
         let secret = coop_sso::totp::TotpSecret::from_bytes(&secret).unwrap();
-        let code = coop_sso::totp::code_at(&secret, sso.clock.now_for_tests().timestamp());
+        let code = coop_sso::totp::code_at(&secret, sso.clock.now().timestamp());
         let csrf = hidden_input(&page, "csrf_token").unwrap();
         let r = b
             .post(sso.url("/login/totp"))

@@ -32,7 +32,7 @@
 //! link is `oidc.login_location(&ReturnTo::parse("/here").unwrap_or_else(ReturnTo::home))`.
 
 mod access;
-mod clock;
+
 mod failure;
 mod id_token;
 mod pending;
@@ -42,8 +42,8 @@ mod rp;
 mod service_token;
 mod user;
 
+pub use crate::clock::{Clock, SharedClock, SystemClock, TestClock};
 pub use access::{AccessTokenVerifier, Bearer, BearerRejection, TokenClaims, TokenError, AUDIENCE};
-pub use clock::{Clock, SharedClock, SystemClock, TestClock};
 pub use provider::{
     http_client, Provider, ProviderError, DISCOVERY_RETRY_AFTER, KEY_REFETCH_INTERVAL,
 };

@@ -12,7 +12,7 @@ use openidconnect::{
     ProviderMetadataWithLogout, TokenUrl,
 };
 
-use super::clock::{SharedClock, SystemClock};
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::CoopConfig;
 
 /// An unknown `kid` refetches the JWKS at most this often, so forged tokens cannot make us

@@ -1,4 +1,4 @@
-//! Time for the sign-in code, injected so expiry and rate-limit tests never sleep.
+//! Time, injected, so expiry and rate-limit tests move a clock instead of sleeping.
 
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +30,11 @@ impl TestClock {
     /// A clock starting at the current wall time (tokens from a real provider stay valid).
     pub fn starting_now() -> Self {
         Self::new(Utc::now())
+    }
+
+    /// The clock's time, without importing the trait.
+    pub fn now(&self) -> DateTime<Utc> {
+        Clock::now(self)
     }
 
     pub fn advance(&self, by: Duration) {
