@@ -4,6 +4,8 @@
 
 use std::sync::OnceLock;
 
+use tokio::sync::Semaphore;
+
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -37,7 +39,18 @@ pub fn validate_new(password: &str) -> Result<(), PasswordError> {
     }
 }
 
+/// At most one argon2 computation per core: each takes 19 MiB and a core's worth of time, so
+/// more at once only adds memory (tokio's blocking pool would grow to hundreds of threads under a
+/// burst of sign-ins) without finishing any sooner. Callers queue here instead.
+fn permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+    })
+}
+
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _permit = permits().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
@@ -62,6 +75,7 @@ fn dummy_hash() -> &'static str {
 /// Verifies `password` against `stored`, or against a dummy hash when there is no account, so
 /// the time taken does not tell whether the account exists.
 pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    let _permit = permits().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
