@@ -86,7 +86,12 @@ fn to_member(row: MemberRow) -> Member {
     }
 }
 
-pub async fn load_member(db: &PgPool, member_id: Uuid) -> Result<Option<Member>, sqlx::Error> {
+/// Loads a member through any executor: inside a transaction pass the transaction, never the
+/// pool (a second connection per request exhausts the pool under load and deadlocks).
+pub async fn load_member<'e, E: sqlx::PgExecutor<'e>>(
+    db: E,
+    member_id: Uuid,
+) -> Result<Option<Member>, sqlx::Error> {
     let row: Option<MemberRow> = sqlx::query_as(&format!("{MEMBER_SELECT} where m.member_id = $1"))
         .bind(member_id)
         .fetch_optional(db)

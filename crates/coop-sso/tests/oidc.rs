@@ -633,3 +633,42 @@ async fn admins_must_use_a_second_factor() {
         .unwrap();
     assert_eq!(r.status(), 303);
 }
+
+#[tokio::test]
+async fn many_concurrent_code_exchanges_do_not_starve_the_pool() {
+    // More exchanges at once than the pool has connections: each must use one connection only.
+    let sso = spawn().await;
+    sso.member("Lo Ek", "lo@example.org", &[Role::Member]).await;
+    let b = browser();
+    let mut codes = Vec::new();
+    for _ in 0..40 {
+        let p = pkce();
+        let code = query_param(&get_code(&sso, &b, "lo@example.org", &p).await, "code").unwrap();
+        codes.push((code, p.verifier));
+    }
+    let url = sso.url("/token");
+    let tasks: Vec<_> = codes
+        .into_iter()
+        .map(|(code, verifier)| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .basic_auth(RP_ID, Some(RP_SECRET))
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", RP_REDIRECT),
+                        ("code_verifier", verifier.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+}

@@ -279,6 +279,21 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// A request, once started, runs to its end even when the client goes away or the timeout
+/// fires. Cancelling a handler half-way through a transaction loses writes and can leave a
+/// pooled connection inside a transaction (seen under load with sqlx 0.8.6); finishing the work
+/// nobody waits for any more is cheap by comparison. A panic becomes a 500, not a dropped socket.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
+    match tokio::spawn(next.run(req).instrument(tracing::Span::current())).await {
+        Ok(res) => res,
+        Err(e) => crate::error::error_response(
+            ErrorKind::Internal,
+            Some(format!("request task failed: {e}")),
+        ),
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -370,6 +385,7 @@ pub fn build(kit: &Kit, routes: Router) -> Router {
         tracing::info_span!("request", method = %req.method(), route, request_id = id)
     };
     mounted
+        .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn_with_state(kit.clone(), render_errors))
         .layer(middleware::from_fn_with_state(kit.clone(), choose_lang))
         .layer(middleware::from_fn(security_headers))

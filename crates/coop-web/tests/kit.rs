@@ -47,6 +47,19 @@ async fn post_note(
     Ok(Redirect::to("/note").into_response())
 }
 
+/// Writes after a pause, so a test can hang up before the handler is done.
+async fn slow_note(State(kit): State<Kit>) -> Result<(), coop_web::Error> {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("insert into probe (note) values ('slow')")
+        .execute(&kit.db)
+        .await?;
+    Ok(())
+}
+
+async fn panics() -> &'static str {
+    panic!("a bug in a handler")
+}
+
 async fn boom() -> Result<(), coop_web::Error> {
     Err(coop_web::Error::Internal(anyhow::anyhow!(
         "secret internal detail: password=hunter2"
@@ -93,6 +106,8 @@ async fn spawn_at(migrate: bool, public_url: &str) -> TestApp {
     let routes = Router::new()
         .route("/note", get(form_page).post(post_note))
         .route("/boom", get(boom))
+        .route("/slow", get(slow_note))
+        .route("/panic", get(panics))
         .with_state(kit.clone())
         .merge(coop_web::landing::routes(&kit));
     let served = serve(coop_web::app::build(&kit, routes)).await;
@@ -444,4 +459,38 @@ async fn error_pages_do_not_repeat_the_query() {
     assert_eq!(r.status(), 404);
     let body = r.text().await.unwrap();
     assert!(!body.contains("SECRETCODE"), "{body}");
+}
+
+#[tokio::test]
+async fn a_request_finishes_its_work_when_the_client_hangs_up() {
+    let app = spawn(true).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(50))
+        .build()
+        .unwrap();
+    assert!(impatient.get(app.served.url("/slow")).send().await.is_err());
+    // The write still happens (bounded wait, no fixed sleep).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n: i64 = sqlx::query_scalar("select count(*) from probe")
+            .fetch_one(&app.kit.db)
+            .await
+            .unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancelled request's write never happened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500() {
+    let app = spawn(true).await;
+    let r = client().get(app.served.url("/panic")).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(!r.text().await.unwrap().contains("a bug in a handler"));
 }

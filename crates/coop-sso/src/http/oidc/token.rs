@@ -183,7 +183,7 @@ async fn code_grant(
             "code_verifier does not match the code_challenge",
         ));
     }
-    let member = signin::load_member(state.db(), row.member_id).await?;
+    let member = signin::load_member(&mut *tx, row.member_id).await?;
     let Some(member) = member.filter(|m| m.status == "active") else {
         tx.commit().await?;
         return Err(OAuthError::invalid_grant("the member cannot sign in"));
@@ -369,7 +369,7 @@ async fn refresh_grant(
         );
     }
     let member = match row.member_id {
-        Some(id) => signin::load_member(state.db(), id).await?,
+        Some(id) => signin::load_member(&mut *tx, id).await?,
         None => None,
     };
     let Some(member) = member.filter(|m| m.status == "active") else {
