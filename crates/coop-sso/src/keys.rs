@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use openidconnect::core::{
     CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey,
 };
-use openidconnect::{JsonWebKeyId, PrivateSigningKey as _};
-use rsa::pkcs1::{EncodeRsaPrivateKey as _, LineEnding};
+use openidconnect::{JsonWebKeyId, PrivateSigningKey, SigningError};
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPrivateKey as _, LineEnding};
 use sqlx::PgPool;
 
 /// How long a retired key stays published: longer than any token lives.
@@ -18,7 +18,12 @@ pub const PUBLISH_AFTER_RETIREMENT: Duration = Duration::hours(25);
 
 pub struct SigningKey {
     pub kid: String,
+    /// For the public half (JWKS) only.
     key: CoreRsaPrivateSigningKey,
+    /// Signs: ring's RSA is about three times faster than the `rsa` crate's, and signing is most
+    /// of the CPU a token costs.
+    fast: ring::signature::RsaKeyPair,
+    rng: ring::rand::SystemRandom,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -33,25 +38,56 @@ impl SigningKey {
     fn from_pem(kid: &str, pem: &str) -> anyhow::Result<Self> {
         let key = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.to_owned())))
             .map_err(|e| anyhow::anyhow!("signing key {kid}: {e}"))?;
+        let der = rsa::RsaPrivateKey::from_pkcs1_pem(pem)
+            .and_then(|k| k.to_pkcs1_der())
+            .map_err(|e| anyhow::anyhow!("signing key {kid}: {e}"))?;
+        let fast = ring::signature::RsaKeyPair::from_der(der.as_bytes())
+            .map_err(|e| anyhow::anyhow!("signing key {kid}: {e}"))?;
         Ok(Self {
             kid: kid.to_owned(),
             key,
+            fast,
+            rng: ring::rand::SystemRandom::new(),
         })
-    }
-
-    pub fn inner(&self) -> &CoreRsaPrivateSigningKey {
-        &self.key
     }
 
     /// RS256 over `message`.
     pub fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
-        self.key
-            .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, message)
+        self.rs256(message)
             .map_err(|e| anyhow::anyhow!("signing: {e}"))
+    }
+
+    fn rs256(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        let mut sig = vec![0u8; self.fast.public().modulus_len()];
+        self.fast
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &self.rng,
+                message,
+                &mut sig,
+            )
+            .map_err(|_| SigningError::CryptoError)?;
+        Ok(sig)
     }
 
     fn public(&self) -> CoreJsonWebKey {
         self.key.as_verification_key()
+    }
+}
+
+/// ID tokens are built by the `openidconnect` crate and signed through this.
+impl PrivateSigningKey for SigningKey {
+    type VerificationKey = CoreJsonWebKey;
+
+    fn sign(&self, alg: &CoreJwsSigningAlgorithm, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        match alg {
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256 => self.rs256(message),
+            other => Err(SigningError::UnsupportedAlg(format!("{other:?}"))),
+        }
+    }
+
+    fn as_verification_key(&self) -> CoreJsonWebKey {
+        self.public()
     }
 }
 

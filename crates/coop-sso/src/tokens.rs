@@ -142,7 +142,7 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>) -> anyhow::Result<St
     let key = state.keys.current()?;
     let token = CoopIdToken::new(
         claims,
-        key.inner(),
+        &*key,
         CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
         Some(&AccessToken::new(input.access_token.to_owned())),
         None,
