@@ -26,6 +26,18 @@ pub struct SigningKey {
     rng: ring::rand::SystemRandom,
 }
 
+impl SigningKey {
+    /// Checks an RS256 signature made with this key (ring, like signing).
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            self.fast.public().as_ref(),
+        )
+        .verify(message, signature)
+        .is_ok()
+    }
+}
+
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKey")
@@ -149,6 +161,17 @@ impl KeyStore {
             .current
             .clone()
             .context("no current signing key")
+    }
+
+    /// The published key with this id (current or retired, still in the JWKS).
+    pub fn published(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .published
+            .iter()
+            .find(|k| k.kid == kid)
+            .cloned()
     }
 
     pub fn jwks(&self) -> CoreJsonWebKeySet {

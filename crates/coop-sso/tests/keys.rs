@@ -145,3 +145,52 @@ async fn malformed_and_oversize_token_requests_change_nothing() {
         .unwrap();
     assert_eq!(families, 0);
 }
+
+#[tokio::test]
+async fn only_untampered_rs256_tokens_of_ours_verify() {
+    use base64::Engine as _;
+    let sso = spawn().await;
+    let key = sso.state.keys.current().unwrap();
+    let claims = serde_json::json!({ "sub": "x", "n": 1 });
+    let token = coop_sso::jwt::sign(&key, "at+jwt", &claims).unwrap();
+    let (_, back) = coop_sso::jwt::verify(&sso.state.keys, &token).unwrap();
+    assert_eq!(back, claims);
+
+    // One bit of the signature flipped.
+    let (head, sig) = token.rsplit_once('.').unwrap();
+    let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .unwrap();
+    raw[10] ^= 1;
+    let tampered = format!(
+        "{head}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw)
+    );
+    assert_eq!(
+        coop_sso::jwt::verify(&sso.state.keys, &tampered),
+        Err(coop_sso::jwt::JwtError::Signature)
+    );
+    // Other claims under the same signature.
+    let mut parts: Vec<&str> = token.split('.').collect();
+    let forged =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"admin","n":1}"#);
+    parts[1] = &forged;
+    assert_eq!(
+        coop_sso::jwt::verify(&sso.state.keys, &parts.join(".")),
+        Err(coop_sso::jwt::JwtError::Signature)
+    );
+    // alg none, and an unknown key id.
+    let none =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"x"}"#);
+    let body = token.split('.').nth(1).unwrap();
+    assert_eq!(
+        coop_sso::jwt::verify(&sso.state.keys, &format!("{none}.{body}.")),
+        Err(coop_sso::jwt::JwtError::Algorithm)
+    );
+    let other =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"nope"}"#);
+    assert_eq!(
+        coop_sso::jwt::verify(&sso.state.keys, &format!("{other}.{body}.{sig}")),
+        Err(coop_sso::jwt::JwtError::UnknownKey)
+    );
+}
