@@ -56,43 +56,7 @@ impl Sso {
 }
 
 pub async fn spawn() -> Sso {
-    let db = coop_testkit::fresh_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rp-secret"), RP_SECRET).unwrap();
-    // The issuer must be known before the port is: bind first, then configure.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let public = format!("http://{addr}");
-    let mut value =
-        coop_testkit::config::coop_config("sso", &db.url, &dir.path().join("state"), &public);
-    value["services"]["sso"]["clients"] = serde_json::json!([{
-        "client_id": RP_ID, "name": "Test RP",
-        "redirect_uris": [RP_REDIRECT], "post_logout_redirect_uris": [RP_LOGOUT],
-        "secret_file": dir.path().join("rp-secret"),
-    }]);
-    value["services"]["pos"] = serde_json::json!({ "public_url": format!("{public}/pos") });
-    let loaded = coop_web::config::parse::<coop_sso::config::SsoSettings>(
-        value,
-        ServiceName::Sso,
-        &BTreeMap::new(),
-    )
-    .unwrap();
-    let kit = coop_web::cli::kit::<coop_sso::Sso>(&loaded).await.unwrap();
-    coop_web::db::migrate(&kit.db, kit.migrator).await.unwrap();
-    let clock = TestClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
-    let state = coop_sso::build_state(kit.clone(), &loaded, Arc::new(clock.clone()))
-        .await
-        .unwrap();
-    let app = coop_web::app::build(&kit, coop_sso::http::routes(state.clone()));
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let served = coop_testkit::http::serve_on(listener, app);
-    Sso {
-        served,
-        state,
-        clock,
-        dir,
-    }
+    spawn_with(|_| {}).await
 }
 
 /// A browser: cookies kept, redirects not followed.
@@ -257,6 +221,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut serde_json::Value)) -> Sso {
     let db = coop_testkit::fresh_database().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rp-secret"), RP_SECRET).unwrap();
+    // The issuer must be known before the port is: bind first, then configure.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
