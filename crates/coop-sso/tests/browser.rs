@@ -7,10 +7,10 @@
 //!
 //! Set `COOP_SCREENSHOT_DIR` to keep the screenshots of each page.
 
-use std::net::TcpListener;
+mod binary;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use coop_sso::domain::{MemberStatus, Role};
 use coop_sso::members::{self, NewMember};
@@ -22,42 +22,10 @@ const MEMBER_EMAIL: &str = "asa@example.org";
 const ADMIN_EMAIL: &str = "admin@example.org";
 const PASSWORD: &str = "browser test password";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
 fn setup_browser() {
-    let status = Command::new("bash")
-        .arg(repo().join("tests/browser/setup.sh"))
-        .stdout(Stdio::null())
-        .status()
-        .expect("running tests/browser/setup.sh");
-    assert!(
-        status.success(),
-        "tests/browser/setup.sh failed: node >= 20 with npm is needed, and /usr/bin/chromium (installed by it when run as root)"
+    binary::setup(
+        "tests/browser/setup.sh",
+        "node >= 20 with npm is needed, and /usr/bin/chromium (installed by it when run as root)",
     );
 }
 
@@ -106,34 +74,10 @@ async fn invite(pool: &PgPool, name: &str, email: &str) -> String {
     token
 }
 
-struct Server {
-    _process: Running,
-    base_url: String,
-    pool: PgPool,
-}
-
-async fn start(dir: &Path) -> Server {
-    let db = coop_testkit::fresh_database().await;
-    let port = free_port();
-    let base_url = format!("http://127.0.0.1:{port}");
-    let mut config =
-        coop_testkit::config::coop_config("sso", &db.url, &dir.join("state"), &base_url);
-    config["services"]["sso"]["listen"] = json!(format!("127.0.0.1:{port}"));
-    let config_path = dir.join("cooperage.json");
-    std::fs::write(&config_path, config.to_string()).unwrap();
-    let bin = env!("CARGO_BIN_EXE_coop-sso");
-    let status = Command::new(bin)
-        .args(["migrate", "--config"])
-        .arg(&config_path)
-        .status()
-        .unwrap();
-    assert!(status.success(), "coop-sso migrate failed");
-
-    let pool = coop_web::db::connect(&coop_web::config::DatabaseUrl::parse(&db.url).unwrap(), 2)
-        .await
-        .unwrap();
+async fn start(dir: &Path) -> binary::Binary {
+    let server = binary::start(dir, |_| {}).await;
     add_member(
-        &pool,
+        &server.pool,
         "Åsa Öberg",
         MEMBER_EMAIL,
         vec![Role::Member],
@@ -141,39 +85,14 @@ async fn start(dir: &Path) -> Server {
     )
     .await;
     add_member(
-        &pool,
+        &server.pool,
         "Ada Admin",
         ADMIN_EMAIL,
         vec![Role::Member, Role::Admin],
         MemberStatus::Active,
     )
     .await;
-
-    let child = Command::new(bin)
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let process = Running(child);
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base_url}/readyz")).await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "coop-sso did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Server {
-        _process: process,
-        base_url,
-        pool,
-    }
+    server
 }
 
 /// The words on the pages that the plan fills fields and presses buttons by: labels, not
@@ -245,15 +164,8 @@ fn totp_steps(w: &Words) -> Value {
     ]})
 }
 
-fn invite_steps(w: &Words, token: Option<&str>) -> Value {
+fn invite_steps(w: &Words, token: &str) -> Value {
     let l = w.lang;
-    let Some(token) = token else {
-        // SKIPPED until the invite route exists (`mod invite;` in crates/coop-sso/src/http/mod.rs).
-        return json!({ "name": format!("invite ({l})"), "steps": [
-            { "skip": format!("invite acceptance ({l})"), "reason": "no invite route yet: crates/coop-sso/src/http/mod.rs has no `mod invite;`" },
-            { "skip": format!("invite too-short password ({l})"), "reason": "no invite route yet" },
-        ]});
-    };
     json!({ "name": format!("invite ({l})"), "steps": [
         { "visit": format!("/invite/{token}?lang={l}") },
         check("invite acceptance", w, json!({ "expect_path": format!("/invite/{token}"), "expect_status": 200,
@@ -272,32 +184,17 @@ async fn external_sign_in_and_invite_pages_pass_the_browser_checks() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
 
-    // The invite page is being written alongside this test: its steps run once the module is
-    // part of the router (so compiled into the binary under test), and are skipped until then.
-    let http_mod = std::fs::read_to_string(repo().join("crates/coop-sso/src/http/mod.rs")).unwrap();
-    let has_invite_route = http_mod.lines().any(|l| {
-        l.split_whitespace()
-            .collect::<Vec<_>>()
-            .ends_with(&["mod", "invite;"])
-    });
     let mut sessions = Vec::new();
     for w in [&ENGLISH, &SWEDISH] {
-        let token = if has_invite_route {
-            Some(
-                invite(
-                    &server.pool,
-                    &format!("Invited {}", w.lang),
-                    &format!("invited-{}@example.org", w.lang),
-                )
-                .await,
-            )
-        } else {
-            println!("NOTE: invite acceptance ({}) skipped: crates/coop-sso/src/http/mod.rs has no `mod invite;` yet", w.lang);
-            None
-        };
+        let token = invite(
+            &server.pool,
+            &format!("Invited {}", w.lang),
+            &format!("invited-{}@example.org", w.lang),
+        )
+        .await;
         sessions.push(sign_in_steps(w));
         sessions.push(totp_steps(w));
-        sessions.push(invite_steps(w, token.as_deref()));
+        sessions.push(invite_steps(w, &token));
     }
 
     let screenshots = std::env::var_os("COOP_SCREENSHOT_DIR")
@@ -313,9 +210,9 @@ async fn external_sign_in_and_invite_pages_pass_the_browser_checks() {
     std::fs::write(&plan_path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
 
     let out = Command::new("node")
-        .arg(repo().join("tests/browser/a11y.mjs"))
+        .arg(binary::repo().join("tests/browser/a11y.mjs"))
         .arg(&plan_path)
-        .current_dir(repo())
+        .current_dir(binary::repo())
         .output()
         .expect("running node tests/browser/a11y.mjs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -3,57 +3,28 @@
 //! The harnesses live in tests/interop (see its README); `bash tests/interop/setup.sh`
 //! installs them (`cargo xtask test` does it first).
 
-use std::net::TcpListener;
+mod binary;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use coop_sso::domain::{MemberStatus, Role};
 use coop_sso::members::{self, NewMember};
 
 const PASSWORD: &str = "interop test password";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
 fn setup_harness() {
-    let status = Command::new("bash")
-        .arg(repo().join("tests/interop/setup.sh"))
-        .stdout(Stdio::null())
-        .status()
-        .expect("running tests/interop/setup.sh");
-    assert!(status.success(), "tests/interop/setup.sh failed: node/npm and python3-venv are needed (cargo xtask test installs them)");
+    binary::setup(
+        "tests/interop/setup.sh",
+        "node/npm and python3-venv are needed (cargo xtask test installs them)",
+    );
 }
 
 fn run_harness(name: &str, program: &str, script: &str, env: &[(&str, String)]) {
     let out = Command::new(program)
-        .arg(repo().join("tests/interop").join(script))
+        .arg(binary::repo().join("tests/interop").join(script))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .current_dir(repo())
+        .current_dir(binary::repo())
         .output()
         .unwrap_or_else(|e| panic!("running {script}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -69,7 +40,7 @@ fn run_harness(name: &str, program: &str, script: &str, env: &[(&str, String)]) 
 }
 
 struct Setup {
-    _server: Running,
+    _server: binary::Binary,
     issuer: String,
     rp_secret: String,
     synapse_secret_file: PathBuf,
@@ -77,37 +48,22 @@ struct Setup {
 }
 
 async fn start(dir: &Path, synapse_port: u16) -> Setup {
-    let db = coop_testkit::fresh_database().await;
-    let port = free_port();
-    let issuer = format!("http://127.0.0.1:{port}");
     let rp_secret = "interop-rp-secret-0123456789".to_owned();
     std::fs::write(dir.join("rp-secret"), &rp_secret).unwrap();
     let synapse_secret_file = dir.join("synapse-secret");
     std::fs::write(&synapse_secret_file, "interop-synapse-secret-0123456789").unwrap();
-    let mut config = coop_testkit::config::coop_config("sso", &db.url, &dir.join("state"), &issuer);
-    config["services"]["sso"]["listen"] = serde_json::json!(format!("127.0.0.1:{port}"));
-    config["services"]["sso"]["clients"] = serde_json::json!([
-        { "client_id": "interop-rp", "name": "openid-client", "redirect_uris": ["http://127.0.0.1:9/rp/callback"],
-          "secret_file": dir.join("rp-secret") },
-        { "client_id": "synapse", "name": "Matrix", "secret_file": synapse_secret_file,
-          "redirect_uris": [format!("http://127.0.0.1:{synapse_port}/_synapse/client/oidc/callback")] },
-    ]);
-    let config_path = dir.join("cooperage.json");
-    std::fs::write(&config_path, config.to_string()).unwrap();
-    let bin = env!("CARGO_BIN_EXE_coop-sso");
-    let status = Command::new(bin)
-        .args(["migrate", "--config"])
-        .arg(&config_path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-
-    let pool = coop_web::db::connect(&coop_web::config::DatabaseUrl::parse(&db.url).unwrap(), 2)
-        .await
-        .unwrap();
+    let server = binary::start(dir, |config| {
+        config["services"]["sso"]["clients"] = serde_json::json!([
+            { "client_id": "interop-rp", "name": "openid-client", "redirect_uris": ["http://127.0.0.1:9/rp/callback"],
+              "secret_file": dir.join("rp-secret") },
+            { "client_id": "synapse", "name": "Matrix", "secret_file": synapse_secret_file,
+              "redirect_uris": [format!("http://127.0.0.1:{synapse_port}/_synapse/client/oidc/callback")] },
+        ]);
+    })
+    .await;
     let hash = coop_sso::password::hash(PASSWORD.into()).await.unwrap();
     members::create(
-        &pool,
+        &server.pool,
         &coop_domain::MemberNumberFormat::default(),
         NewMember {
             name: "Åsa Öberg".into(),
@@ -121,30 +77,9 @@ async fn start(dir: &Path, synapse_port: u16) -> Setup {
     )
     .await
     .unwrap();
-
-    let child = Command::new(bin)
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Running(child);
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("{issuer}/readyz")).await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "coop-sso did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     Setup {
+        issuer: server.base_url.clone(),
         _server: server,
-        issuer,
         rp_secret,
         synapse_secret_file,
         synapse_port,
@@ -155,9 +90,9 @@ async fn start(dir: &Path, synapse_port: u16) -> Setup {
 async fn external_independent_relying_parties_accept_coop_sso() {
     setup_harness();
     let dir = tempfile::tempdir().unwrap();
-    let synapse_port = free_port();
+    let synapse_port = binary::free_port();
     let s = start(dir.path(), synapse_port).await;
-    let python = repo()
+    let python = binary::repo()
         .join("tests/interop/.venv/bin/python")
         .display()
         .to_string();

@@ -177,22 +177,57 @@ fn invalid(page: &Page, template: &str) -> Result<Response> {
     )
 }
 
+/// The page and form address of a link: invitations and resets differ only in these.
+fn link_template(purpose: LinkPurpose) -> &'static str {
+    match purpose {
+        LinkPurpose::Invite => "invite.html",
+        LinkPurpose::Reset => "reset.html",
+    }
+}
+
+/// The choose-a-password form of a live link, with `errors` (empty on first view).
+fn link_form(
+    page: &Page,
+    purpose: LinkPurpose,
+    token: &str,
+    h: &LinkHolder,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<Response> {
+    let prefix = match purpose {
+        LinkPurpose::Invite => "/invite/",
+        LinkPurpose::Reset => "/reset/",
+    };
+    let data = json!({ "holder": h, "action": format!("{prefix}{token}") });
+    render_link_page(page, link_template(purpose), data, errors, status)
+}
+
+/// GET of an invitation or reset link: the form, or "this link does not work any more".
+async fn show_link(
+    page: &Page,
+    state: &AppState,
+    token: &str,
+    purpose: LinkPurpose,
+) -> Result<Response> {
+    match holder(state, token, purpose).await? {
+        Some(h) => link_form(
+            page,
+            purpose,
+            token,
+            &h,
+            &FormErrors::default(),
+            StatusCode::OK,
+        ),
+        None => invalid(page, link_template(purpose)),
+    }
+}
+
 async fn invite_page(
     page: Page,
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let Some(h) = holder(&state, &token, LinkPurpose::Invite).await? else {
-        return invalid(&page, "invite.html");
-    };
-    let data = json!({ "holder": h, "action": format!("/invite/{token}") });
-    render_link_page(
-        &page,
-        "invite.html",
-        data,
-        &FormErrors::default(),
-        StatusCode::OK,
-    )
+    show_link(&page, &state, &token, LinkPurpose::Invite).await
 }
 
 async fn invite_submit(
@@ -206,11 +241,11 @@ async fn invite_submit(
         return invalid(&page, "invite.html");
     };
     if let Some(errors) = password_problems(&page, &form) {
-        let data = json!({ "holder": h, "action": format!("/invite/{token}") });
-        return render_link_page(
+        return link_form(
             &page,
-            "invite.html",
-            data,
+            LinkPurpose::Invite,
+            &token,
+            &h,
             &errors,
             StatusCode::UNPROCESSABLE_ENTITY,
         );
@@ -317,17 +352,7 @@ async fn reset_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let Some(h) = holder(&state, &token, LinkPurpose::Reset).await? else {
-        return invalid(&page, "reset.html");
-    };
-    let data = json!({ "holder": h, "action": format!("/reset/{token}") });
-    render_link_page(
-        &page,
-        "reset.html",
-        data,
-        &FormErrors::default(),
-        StatusCode::OK,
-    )
+    show_link(&page, &state, &token, LinkPurpose::Reset).await
 }
 
 async fn reset_submit(
@@ -341,11 +366,11 @@ async fn reset_submit(
         return invalid(&page, "reset.html");
     };
     if let Some(errors) = password_problems(&page, &form) {
-        let data = json!({ "holder": h, "action": format!("/reset/{token}") });
-        return render_link_page(
+        return link_form(
             &page,
-            "reset.html",
-            data,
+            LinkPurpose::Reset,
+            &token,
+            &h,
             &errors,
             StatusCode::UNPROCESSABLE_ENTITY,
         );
