@@ -159,6 +159,26 @@ in
         example = "802000-0000";
         description = "Organisation number, written into the accounting (SIE) exports.";
       };
+      logo = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = lib.literalExpression "./logo.svg";
+        description = ''
+          An image shown beside the name in every page's header: an `.svg`,
+          `.png`, `.jpg` or `.webp` file of at most 512 KiB. It is copied into
+          the Nix store and served by each service as `<service>/static/logo`.
+        '';
+      };
+      accentColour = mkOption {
+        type = types.strMatching "#[0-9a-fA-F]{6}";
+        default = "#2f6b3a";
+        example = "#7a2e6b";
+        description = ''
+          The colour of the header and the buttons on every page. White text
+          is written on it, so the services refuse to start with a colour
+          lighter than a contrast of 4.5:1 against white (WCAG AA).
+        '';
+      };
     };
 
     locale = {
@@ -174,6 +194,16 @@ in
           "sv"
         ];
         description = "Languages members can choose between.";
+      };
+      timeZone = mkOption {
+        type = types.str;
+        default = if config.time.timeZone != null then config.time.timeZone else "UTC";
+        defaultText = lib.literalExpression ''if config.time.timeZone != null then config.time.timeZone else "UTC"'';
+        example = "Europe/Stockholm";
+        description = ''
+          The IANA time zone in which pages, receipts and reports show dates and
+          times. Defaults to the machine's `time.timeZone`.
+        '';
       };
     };
 
@@ -397,11 +427,14 @@ in
     services.cooperage.settings = {
       organisation = {
         inherit (cfg.organisation) name;
+        accent_colour = cfg.organisation.accentColour;
       }
-      // optionalAttrs (cfg.organisation.orgNumber != null) { org_number = cfg.organisation.orgNumber; };
+      // optionalAttrs (cfg.organisation.orgNumber != null) { org_number = cfg.organisation.orgNumber; }
+      // optionalAttrs (cfg.organisation.logo != null) { logo_file = "${cfg.organisation.logo}"; };
       domain = cfg.domain;
       locale = {
         inherit (cfg.locale) default languages;
+        time_zone = cfg.locale.timeZone;
       };
       currency = cfg.currency;
       vat_classes = lib.mapAttrs (_: c: { inherit (c) rates; }) cfg.vatClasses;

@@ -12,6 +12,7 @@
 //
 // Exit status: 0 all passed, 1 a check failed, 2 the plan or the browser could not be used.
 
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -111,13 +112,33 @@ async function navigating(page, action) {
   }
 }
 
+// RFC 6238 with the parameters every authenticator app uses: HMAC-SHA1, 30 s, 6 digits.
+function totp(base32, now = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/[\s=]/g, '').toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) throw new Error(`not base32: ${base32}`);
+    bits += v.toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(now / 1000 / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const off = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
 async function fill(page, specs, state) {
   for (const spec of Array.isArray(specs) ? specs : [specs]) {
     const fields = locate(page, spec);
     const count = await fields.count();
     if (count === 0) throw new Error(`no field matches ${JSON.stringify(spec)}`);
     if (count > 1 && !spec.all) throw new Error(`${count} fields match ${JSON.stringify(spec)}; say "all": true to fill each`);
-    for (let i = 0; i < count; i += 1) await fields.nth(i).fill(String(spec.value ?? ''));
+    // "totp_from": a selector whose text is a TOTP secret, as a member copies it into an app.
+    let value = spec.value;
+    if (spec.totp_from !== undefined) value = totp(await page.locator(spec.totp_from).innerText());
+    for (let i = 0; i < count; i += 1) await fields.nth(i).fill(String(value ?? ''));
     state.lastField = fields.nth(count - 1);
   }
 }
@@ -304,7 +325,7 @@ async function keyboard(page, check) {
   return problems;
 }
 
-async function axe(page, scheme) {
+async function axe(page, scheme, label = scheme) {
   const already = await page.evaluate(() => typeof window.axe !== 'undefined');
   // Evaluated over the DevTools protocol rather than added as a <script>: the pages' Content
   // Security Policy rightly refuses inline scripts, and the scan must not switch it off.
@@ -316,7 +337,7 @@ async function axe(page, scheme) {
     (runOnly) => window.axe.run(document, { runOnly, resultTypes: ['violations', 'incomplete'] }),
     runOnly,
   );
-  const tag = scheme === 'light' ? '' : ` (${scheme})`;
+  const tag = label === 'light' ? '' : ` (${label})`;
   const problems = results.violations.map((v) => ({
     rule: `axe ${v.id}${tag}`,
     nodes: short(v.nodes.map((n) => n.target.join(' '))),
@@ -341,6 +362,13 @@ async function axe(page, scheme) {
   return { problems, notes };
 }
 
+// A page that works on a phone never needs sideways scrolling of the whole page (WCAG 1.4.10);
+// a wide table scrolls inside its own .table-wrap instead.
+async function overflow(page, viewport) {
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  return wide > 1 ? [{ rule: `reflow (${viewport.name})`, nodes: `the page is ${wide}px wider than the ${viewport.width}px screen` }] : [];
+}
+
 async function checkPage(page, check, ctx) {
   const problems = [];
   const notes = [];
@@ -360,23 +388,29 @@ async function checkPage(page, check, ctx) {
   if (ctx.console.length) problems.push({ rule: 'console', nodes: short(ctx.console, 3) });
 
   await ensureDescribe(page);
-  if (check.screenshot && ctx.screenshotDir) {
-    await page.screenshot({ path: join(ctx.screenshotDir, check.screenshot), fullPage: true });
-  }
   // Keyboard first: it needs the focus the page loaded with.
   problems.push(...(await keyboard(page, check)));
   problems.push(...(await domRules(page, check)));
   problems.push(...(await accessibleNames(page)));
-  for (const scheme of ctx.colorSchemes) {
-    await page.emulateMedia({ colorScheme: scheme });
-    if (check.screenshot && ctx.screenshotDir && scheme !== 'light') {
-      const file = check.screenshot.replace(/(\.png)?$/, `-${scheme}.png`);
-      await page.screenshot({ path: join(ctx.screenshotDir, file), fullPage: true });
+  // Every viewport (desktop, phone) in every colour scheme: a screenshot and an axe scan each.
+  // The first viewport keeps the plain file name; the others add theirs, and dark adds -dark.
+  const first = ctx.viewports[0];
+  for (const viewport of ctx.viewports) {
+    await page.setViewportSize({ width: viewport.width, height: viewport.height });
+    for (const scheme of ctx.colorSchemes) {
+      await page.emulateMedia({ colorScheme: scheme });
+      if (check.screenshot && ctx.screenshotDir) {
+        const suffix = `${viewport === first ? '' : `-${viewport.name}`}${scheme === 'light' ? '' : `-${scheme}`}`;
+        const file = check.screenshot.replace(/(\.png)?$/, `${suffix}.png`);
+        await page.screenshot({ path: join(ctx.screenshotDir, file), fullPage: true });
+      }
+      const r = await axe(page, scheme, viewport === first ? scheme : `${scheme}, ${viewport.name}`);
+      problems.push(...r.problems);
+      notes.push(...r.notes);
+      if (viewport !== first) problems.push(...(await overflow(page, viewport)));
     }
-    const r = await axe(page, scheme);
-    problems.push(...r.problems);
-    notes.push(...r.notes);
   }
+  await page.setViewportSize({ width: first.width, height: first.height });
   await page.emulateMedia({ colorScheme: 'light' });
   return { problems, notes };
 }
@@ -449,6 +483,7 @@ async function main() {
   const screenshotDir = plan.screenshot_dir ? resolve(plan.screenshot_dir) : null;
   if (screenshotDir) mkdirSync(screenshotDir, { recursive: true });
   const colorSchemes = plan.color_schemes || ['light'];
+  const viewports = plan.viewports || [{ name: 'desktop', width: 1024, height: 768 }];
   const profile = mkdtempSync(join(tmpdir(), 'cooperage-chromium-'));
   let context;
   try {
@@ -456,7 +491,7 @@ async function main() {
       executablePath: CHROMIUM,
       headless: true,
       args: CHROMIUM_FLAGS,
-      viewport: { width: 1024, height: 768 },
+      viewport: { width: viewports[0].width, height: viewports[0].height },
       locale: 'en-GB',
       colorScheme: 'light',
     });
@@ -468,7 +503,7 @@ async function main() {
     for (const session of plan.sessions) {
       // Each session starts signed out, like a new visitor.
       await context.clearCookies();
-      await runSession(context, plan, session, { origin, screenshotDir, colorSchemes });
+      await runSession(context, plan, session, { origin, screenshotDir, colorSchemes, viewports });
     }
   } finally {
     await context.close();

@@ -26,10 +26,13 @@
   organisation = [
     "name"
     "org_number"
+    "logo_file"
+    "accent_colour"
   ];
   locale = [
     "default"
     "languages"
+    "time_zone"
   ];
   vatRate = [
     "from"

@@ -317,6 +317,7 @@ eval {
       && j.organisation == {
         name = "Röstånga Matkooperativ";
         org_number = "802000-0000";
+        accent_colour = "#2f6b3a";
       }
       && j.currency == "SEK"
       && j.locale == {
@@ -325,6 +326,8 @@ eval {
           "sv"
           "en"
         ];
+        # From the machine's time.timeZone.
+        time_zone = "Europe/Stockholm";
       }
       && j.member_only_shop
       && j.member_number == {

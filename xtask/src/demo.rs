@@ -1,14 +1,20 @@
 //! `cargo xtask demo`: the whole suite on this machine, with demo data, on a private PostgreSQL
-//! cluster under `.demo/` that is kept between runs. `--check` starts everything, checks that
-//! every printed URL answers, and stops again (used by `cargo xtask test`).
+//! cluster that is kept between runs. `--check` starts everything, checks that every printed URL
+//! answers, and stops again (used by `cargo xtask test`).
+//!
+//! The cluster does not live in the checkout: as root, PostgreSQL runs as the `postgres` account,
+//! which cannot reach into a private folder such as root's home. It lives in a folder of its own
+//! per checkout (see [`cluster_home`]); the services' own state and the rendered config stay in
+//! `.demo/` in the checkout.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 
 use crate::prereq::{self, run_cmd};
+use crate::supervise;
 
 /// A service the demo starts, with the local port it gets.
 struct DemoService {
@@ -126,7 +132,7 @@ impl Pg {
     }
 }
 
-fn config_json(pg: &Pg, state: &Path) -> serde_json::Value {
+fn config_json(pg: &Pg, state: &Path, root_dir: &Path) -> serde_json::Value {
     let mut services = serde_json::Map::new();
     for s in SERVICES {
         services.insert(
@@ -140,10 +146,14 @@ fn config_json(pg: &Pg, state: &Path) -> serde_json::Value {
         );
     }
     serde_json::json!({
-        "organisation": { "name": "Röstånga Matkooperativ (demo)" },
+        "organisation": {
+            "name": "Röstånga Matkooperativ (demo)",
+            "logo_file": root_dir.join("xtask/demo/logo.svg"),
+            "accent_colour": "#2f6b3a",
+        },
         "domain": "localhost",
         "public_url": format!("http://127.0.0.1:{}", SERVICES[0].port),
-        "locale": { "default": "sv", "languages": ["sv", "en"] },
+        "locale": { "default": "sv", "languages": ["sv", "en"], "time_zone": "Europe/Stockholm" },
         "currency": "SEK",
         "vat_classes": {
             "food": { "rates": [
@@ -158,22 +168,8 @@ fn config_json(pg: &Pg, state: &Path) -> serde_json::Value {
     })
 }
 
-fn wait_healthy(url: &str, child: &mut Child, timeout: Duration) -> anyhow::Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if let Some(status) = child.try_wait()? {
-            bail!("exited early ({status})");
-        }
-        if http_status(url).is_ok_and(|s| s == 200) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    bail!("{url} did not answer within {timeout:?}")
-}
-
 /// A minimal HTTP/1.1 GET on loopback, so the demo needs no HTTP client crate.
-fn http_status(url: &str) -> anyhow::Result<u16> {
+pub fn http_status(url: &str) -> anyhow::Result<u16> {
     use std::io::{Read as _, Write as _};
     let rest = url.strip_prefix("http://").context("only http:// URLs")?;
     let (host, path) = rest
@@ -202,52 +198,40 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let root_dir = prereq::repo_root();
     let demo = root_dir.join(".demo");
+    std::fs::create_dir_all(demo.join("state"))?;
+    // Before anything else, so a second demo says so instead of failing on a busy port.
+    let _lock = supervise::DemoLock::take(&demo.join("demo.pid"))?;
+    for s in SERVICES {
+        supervise::port_free(s.port, s.binary)?;
+    }
+
+    let signals = supervise::Signals::install()?;
     let bin = prereq::ensure_postgres()?;
     let is_root = prereq::is_root();
+    let home = cluster_home(&root_dir, is_root)?;
     let pg = Pg {
         bin,
-        data: demo.join("pg/data"),
-        socket: demo.join("pg/run"),
+        data: home.join("data"),
+        socket: home.join("run"),
         root: is_root,
     };
-    std::fs::create_dir_all(&pg.socket)?;
-    std::fs::create_dir_all(demo.join("state"))?;
-    if is_root {
-        // PostgreSQL will not run as root; its directories belong to the postgres account,
-        // which must also be able to reach them.
-        run_cmd(
-            Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(demo.join("pg")),
-        )?;
-        let reachable = Command::new("runuser")
-            .args(["-u", "postgres", "--", "test", "-w"])
-            .arg(&pg.socket)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !reachable {
-            bail!(
-                "the postgres account cannot reach {}: a parent directory is private. Clone the \
-                 repository somewhere world-traversable (e.g. /srv or /work), or run as a normal user.",
-                pg.socket.display()
-            );
-        }
-    }
-    pg.start(&demo.join("pg/server.log"))?;
+    prepare_cluster_home(&home, &root_dir, is_root)?;
+    pg.start(&home.join("log/server.log"))?;
 
-    let result = run_suite(&root_dir, &demo, &pg, check);
+    let result = run_suite(&root_dir, &demo, &pg, check, &signals);
     if check {
         pg.stop();
     } else {
         eprintln!(
             "demo: PostgreSQL keeps running for the next start; stop it with:\n  {}",
             format_args!(
-                "{}pg_ctl -D {} stop",
+                "{}{} -D {} stop",
                 if is_root {
                     "runuser -u postgres -- "
                 } else {
                     ""
                 },
+                pg.bin.join("pg_ctl").display(),
                 pg.data.display()
             )
         );
@@ -255,14 +239,86 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     result
 }
 
-fn run_suite(root_dir: &Path, demo: &Path, pg: &Pg, check: bool) -> anyhow::Result<()> {
+/// Where this checkout's PostgreSQL cluster lives: a folder named by a hash of the checkout's
+/// path, so two checkouts never share one and the same checkout finds its cluster again. As
+/// root it is under `/var/lib/cooperage-demo/`, which the `postgres` account can reach wherever
+/// the checkout is; otherwise under the user's state directory (`$XDG_STATE_HOME`).
+pub fn cluster_home(root_dir: &Path, is_root: bool) -> anyhow::Result<PathBuf> {
+    let base = if let Some(dir) = std::env::var_os("COOP_DEMO_HOME") {
+        PathBuf::from(dir)
+    } else if is_root {
+        PathBuf::from("/var/lib/cooperage-demo")
+    } else if let Some(state) = std::env::var_os("XDG_STATE_HOME").filter(|s| !s.is_empty()) {
+        PathBuf::from(state).join("cooperage-demo")
+    } else {
+        let home = std::env::var_os("HOME").context("HOME is not set")?;
+        PathBuf::from(home).join(".local/state/cooperage-demo")
+    };
+    let checkout = std::fs::canonicalize(root_dir).unwrap_or_else(|_| root_dir.to_path_buf());
+    Ok(base.join(format!(
+        "{:016x}",
+        fnv1a(checkout.as_os_str().as_encoded_bytes())
+    )))
+}
+
+/// FNV-1a, 64 bits: stable across Rust versions (the standard hasher is not promised to be).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Creates the cluster's folder: reachable by the database account, private inside.
+fn prepare_cluster_home(home: &Path, root_dir: &Path, is_root: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = home.parent().context("cluster folder has a parent")?;
+    std::fs::create_dir_all(parent)?;
+    std::fs::create_dir_all(home.join("run"))?;
+    std::fs::create_dir_all(home.join("data"))?;
+    std::fs::create_dir_all(home.join("log"))?;
+    // Which checkout this cluster belongs to, for a person looking at the folder.
+    std::fs::write(home.join("checkout"), format!("{}\n", root_dir.display()))?;
+    if is_root {
+        for dir in [parent, home] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+        }
+        run_cmd(
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(home.join("data"))
+                .arg(home.join("run"))
+                .arg(home.join("log")),
+        )?;
+        let reachable = Command::new("runuser")
+            .args(["-u", "postgres", "--", "test", "-w"])
+            .arg(home.join("run"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !reachable {
+            bail!(
+                "the postgres account cannot write to {}; set COOP_DEMO_HOME to a folder it can reach",
+                home.join("run").display()
+            );
+        }
+    }
+    std::fs::set_permissions(home.join("data"), std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
+fn run_suite(
+    root_dir: &Path,
+    demo: &Path,
+    pg: &Pg,
+    check: bool,
+    signals: &supervise::Signals,
+) -> anyhow::Result<()> {
     for s in SERVICES {
         pg.create_database(&format!("coop_{}", s.key))?;
     }
     let config = demo.join("cooperage.json");
     std::fs::write(
         &config,
-        serde_json::to_string_pretty(&config_json(pg, &demo.join("state")))?,
+        serde_json::to_string_pretty(&config_json(pg, &demo.join("state"), root_dir))?,
     )?;
 
     eprintln!("demo: building the services");
@@ -287,30 +343,29 @@ fn run_suite(root_dir: &Path, demo: &Path, pg: &Pg, check: bool) -> anyhow::Resu
     }
     let sign_ins = seed(&exe("coop-sso"), &config)?;
 
-    let mut children: Vec<(&str, Child)> = Vec::new();
+    let mut group = supervise::Group::default();
     let result = (|| -> anyhow::Result<()> {
         for s in SERVICES {
-            let child = Command::new(exe(s.binary))
-                .arg("serve")
-                .arg("--config")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .spawn()
-                .with_context(|| format!("starting {}", s.binary))?;
-            children.push((s.binary, child));
+            let mut cmd = Command::new(exe(s.binary));
+            cmd.arg("serve").arg("--config").arg(&config);
+            group.spawn(s.binary, cmd)?;
         }
-        for (s, (name, child)) in SERVICES.iter().zip(children.iter_mut()) {
-            wait_healthy(
+        for s in SERVICES {
+            group.wait_healthy(
+                s.binary,
                 &format!("http://127.0.0.1:{}/healthz", s.port),
-                child,
                 Duration::from_secs(60),
-            )
-            .with_context(|| format!("{name} did not start"))?;
+                signals,
+            )?;
         }
         println!("\nCooperage demo is running:");
         for s in SERVICES {
             println!("  {:<18} http://127.0.0.1:{}/", s.binary, s.port);
         }
+        println!(
+            "  {:<18} http://127.0.0.1:{}/styleguide",
+            "styleguide", SERVICES[0].port
+        );
         if !sign_ins.is_empty() {
             println!("\nDemo sign-ins (passwords are made anew at every start):");
             for line in &sign_ins {
@@ -322,7 +377,7 @@ fn run_suite(root_dir: &Path, demo: &Path, pg: &Pg, check: bool) -> anyhow::Resu
         }
         if check {
             for s in SERVICES {
-                for path in ["/", "/?lang=en", "/readyz"] {
+                for path in ["/", "/?lang=en", "/readyz", "/styleguide"] {
                     let url = format!("http://127.0.0.1:{}{path}", s.port);
                     let status = http_status(&url)?;
                     if status != 200 {
@@ -334,30 +389,9 @@ fn run_suite(root_dir: &Path, demo: &Path, pg: &Pg, check: bool) -> anyhow::Resu
             return Ok(());
         }
         println!("\nPress Ctrl-C to stop.");
-        // Ctrl-C reaches the whole process group; the services stop gracefully on it and this
-        // loop notices they are gone.
-        while !children
-            .iter_mut()
-            .any(|(_, c)| c.try_wait().ok().flatten().is_some())
-        {
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        Ok(())
+        group.watch(signals)
     })();
-    for (_, child) in &mut children {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-    }
-    for (name, child) in &mut children {
-        match child.wait() {
-            Ok(s) if !s.success() && result.is_ok() && check => {
-                eprintln!("demo: {name} exited with {s}");
-            }
-            _ => {}
-        }
-    }
+    group.stop_all(Duration::from_secs(15));
     result
 }
 

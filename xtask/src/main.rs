@@ -3,6 +3,7 @@
 
 mod demo;
 mod prereq;
+mod supervise;
 mod test;
 
 use std::process::ExitCode;

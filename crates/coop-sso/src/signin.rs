@@ -228,6 +228,31 @@ pub fn safe_return_to(candidate: Option<&str>) -> String {
     }
 }
 
+/// Looks the signed-in member up once per request, for the handler (`SignedIn`) and for the
+/// kit's header (`Viewer`). Requests without a coop-sso session cost nothing.
+pub async fn viewer_layer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let session = req.extensions().get::<Session>().cloned();
+    if let Some(session) = session.filter(|s| s.get::<Uuid>(SESSION_KEY).is_some()) {
+        match current(&state, &session).await {
+            Ok(Some(signed_in)) => {
+                req.extensions_mut().insert(coop_web::templates::Viewer {
+                    name: signed_in.member.name.clone(),
+                    roles: signed_in.member.roles.clone(),
+                    sign_out_url: "/logout".into(),
+                });
+                req.extensions_mut().insert(signed_in);
+            }
+            Ok(None) => {}
+            Err(e) => return crate::Error::from(e).into_response(),
+        }
+    }
+    next.run(req).await
+}
+
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
@@ -235,6 +260,9 @@ impl FromRequestParts<AppState> for SignedIn {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(signed_in) = parts.extensions.get::<SignedIn>() {
+            return Ok(signed_in.clone());
+        }
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;

@@ -5,7 +5,8 @@
 //! failed submit, and signed in. `bash tests/browser/setup.sh` installs Chromium and the npm
 //! packages first (see tests/browser/README.md).
 //!
-//! Set `COOP_SCREENSHOT_DIR` to keep the screenshots of each page.
+//! The screenshots of each page (en and sv, light and dark, desktop and phone) are kept in
+//! `target/screenshots/coop-sso/`, or in `COOP_SCREENSHOT_DIR` when it is set.
 
 mod binary;
 
@@ -19,7 +20,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 const MEMBER_EMAIL: &str = "asa@example.org";
-const ADMIN_EMAIL: &str = "admin@example.org";
+/// One admin per language: each enrols a second factor in its own session.
+fn admin_email(lang: &str) -> String {
+    format!("admin-{lang}@example.org")
+}
 const PASSWORD: &str = "browser test password";
 
 fn setup_browser() {
@@ -74,9 +78,9 @@ async fn invite(pool: &PgPool, name: &str, email: &str) -> String {
     token
 }
 
-async fn start(dir: &Path) -> binary::Binary {
+async fn start(dir: &Path) -> (binary::Binary, Uuid) {
     let server = binary::start(dir, |_| {}).await;
-    add_member(
+    let member = add_member(
         &server.pool,
         "Åsa Öberg",
         MEMBER_EMAIL,
@@ -84,15 +88,17 @@ async fn start(dir: &Path) -> binary::Binary {
         MemberStatus::Active,
     )
     .await;
-    add_member(
-        &server.pool,
-        "Ada Admin",
-        ADMIN_EMAIL,
-        vec![Role::Member, Role::Admin],
-        MemberStatus::Active,
-    )
-    .await;
-    server
+    for lang in ["en", "sv"] {
+        add_member(
+            &server.pool,
+            &format!("Ada Admin ({lang})"),
+            &admin_email(lang),
+            vec![Role::Member, Role::Admin],
+            MemberStatus::Active,
+        )
+        .await;
+    }
+    (server, member)
 }
 
 /// The words on the pages that the plan fills fields and presses buttons by: labels, not
@@ -144,15 +150,20 @@ fn sign_in_steps(w: &Words) -> Value {
               json!({ "expect_status": 422, "expect_errors": true, "expect_error_links": ["#email"] })),
         { "fill": [{ "label": w.email, "value": MEMBER_EMAIL }, { "label": w.password, "value": PASSWORD }] },
         { "submit": "enter" },
-        check("account", w, json!({ "expect_path": "/account", "expect_status": 200, "expect_selector": "#member-name" })),
+        check("account", w, json!({ "expect_path": "/account", "expect_status": 200,
+                                     "expect_selector": ["#member-name", ".site-header .viewer button"] })),
+        { "visit": format!("/styleguide?lang={l}") },
+        // It shows an error summary on purpose, with one link to its invalid field.
+        check("styleguide", w, json!({ "expect_status": 200, "expect_errors": true, "expect_error_links": ["#sg-email"],
+                                        "expect_selector": ["table .num", ".summary-list", ".pagination"] })),
     ]})
 }
 
-fn totp_steps(w: &Words) -> Value {
+fn totp_steps(w: &Words, member: Uuid) -> Value {
     let l = w.lang;
-    json!({ "name": format!("admin enrols a second factor ({l})"), "steps": [
+    json!({ "name": format!("admin enrols a second factor, then administers ({l})"), "steps": [
         { "visit": format!("/login?lang={l}") },
-        { "fill": [{ "label": w.email, "value": ADMIN_EMAIL }, { "label": w.password, "value": PASSWORD }] },
+        { "fill": [{ "label": w.email, "value": admin_email(l) }, { "label": w.password, "value": PASSWORD }] },
         { "submit": "enter" },
         check("totp enrolment", w,
               json!({ "expect_path": "/login/totp", "expect_status": 200, "expect_selector": "#totp-secret" })),
@@ -161,6 +172,17 @@ fn totp_steps(w: &Words) -> Value {
         { "submit": "enter" },
         check("totp enrolment wrong code", w,
               json!({ "expect_status": 401, "expect_errors": true, "expect_error_links": ["#code"] })),
+        // The secret as shown on the page, into an authenticator: the right code this time.
+        { "fill": { "name": "code", "totp_from": "#totp-secret" } },
+        { "submit": "enter" },
+        { "visit": format!("/admin/members?lang={l}") },
+        check("admin members", w, json!({ "expect_path": "/admin/members", "expect_status": 200,
+                                           "expect_selector": [".table-wrap table", ".subnav [aria-current]"] })),
+        { "visit": format!("/admin/members/{member}?lang={l}") },
+        check("admin member", w, json!({ "expect_status": 200, "expect_selector": ".summary-list" })),
+        { "visit": format!("/admin/audit?lang={l}") },
+        check("admin audit", w, json!({ "expect_path": "/admin/audit", "expect_status": 200,
+                                         "expect_selector": "table time" })),
     ]})
 }
 
@@ -182,7 +204,7 @@ fn invite_steps(w: &Words, token: &str) -> Value {
 async fn external_sign_in_and_invite_pages_pass_the_browser_checks() {
     setup_browser();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
+    let (server, member) = start(dir.path()).await;
 
     let mut sessions = Vec::new();
     for w in [&ENGLISH, &SWEDISH] {
@@ -193,17 +215,29 @@ async fn external_sign_in_and_invite_pages_pass_the_browser_checks() {
         )
         .await;
         sessions.push(sign_in_steps(w));
-        sessions.push(totp_steps(w));
+        sessions.push(totp_steps(w, member));
         sessions.push(invite_steps(w, &token));
     }
 
-    let screenshots = std::env::var_os("COOP_SCREENSHOT_DIR")
-        .map_or_else(|| dir.path().join("screenshots"), PathBuf::from);
+    // Kept after the test, as its artefacts: target/screenshots/coop-sso unless told otherwise.
+    let screenshots = std::env::var_os("COOP_SCREENSHOT_DIR").map_or_else(
+        || {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| binary::repo().join("target"), PathBuf::from)
+                .join("screenshots/coop-sso")
+        },
+        PathBuf::from,
+    );
     let plan = json!({
         "base_url": server.base_url,
         "screenshot_dir": screenshots,
         // Dark mode changes the colours, so contrast is checked in both schemes.
         "color_schemes": ["light", "dark"],
+        // A desktop and a phone: each page is scanned and photographed at both widths.
+        "viewports": [
+            { "name": "desktop", "width": 1024, "height": 768 },
+            { "name": "phone", "width": 375, "height": 740 },
+        ],
         "sessions": sessions,
     });
     let plan_path = dir.path().join("plan.json");

@@ -22,12 +22,14 @@ use tower_http::request_id::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{CoopConfig, ListenAddr, ServiceConfig};
+use crate::auth::user::{CurrentUser, USER_KEY};
+use crate::branding::Logo;
+use crate::config::{CoopConfig, ListenAddr, ServiceConfig, ServiceName};
 use crate::error::{ErrorKind, ErrorReport};
 use crate::i18n::Lang;
 use crate::metrics::{self, Metrics};
 use crate::session::{self, Session, SessionConfig};
-use crate::templates::{PageContext, Templates, KIT_CSS};
+use crate::templates::{PageContext, Templates, Viewer, KIT_CSS};
 
 /// What the kit needs at request time; a service's state holds one and implements `FromRef`.
 #[derive(Debug, Clone)]
@@ -39,19 +41,32 @@ pub struct Kit {
     pub session: Arc<SessionConfig>,
     pub db: PgPool,
     pub migrator: &'static Migrator,
+    /// The co-op's logo from config, read at start.
+    pub logo: Option<Logo>,
 }
 
 impl Kit {
     /// The base layout's context for a request in `lang` at `path_and_query`.
     pub fn page(&self, lang: Lang, path_and_query: &str) -> PageContext {
-        PageContext::new(
+        let mut page = PageContext::new(
             lang,
             &self.coop.languages,
             &self.coop.organisation.name,
             &self.service.base_path(),
             self.coop.public_url.as_ref(),
             path_and_query,
-        )
+        );
+        page.has_logo = self.logo.is_some();
+        page
+    }
+
+    /// Where a signed-out visitor signs in on this service.
+    pub fn sign_in_url(&self) -> String {
+        if self.service.name == ServiceName::Sso {
+            self.service.url("/login")
+        } else {
+            self.service.url("/auth/login")
+        }
     }
 }
 
@@ -120,6 +135,22 @@ where
         let pq = pq.path_and_query().map_or("/", |p| p.as_str());
         let mut ctx = kit.page(lang, pq);
         ctx.csrf_token = Some(session.csrf_token());
+        // The member in the header: a service that signs members in itself (coop-sso) puts a
+        // `Viewer` in the request; the others have the RP session's member.
+        let viewer = parts.extensions.get::<Viewer>().cloned().or_else(|| {
+            session
+                .get::<CurrentUser>(USER_KEY)
+                .filter(|u| u.expires_at > chrono::Utc::now())
+                .map(|u| Viewer {
+                    name: u.name,
+                    roles: u.roles,
+                    sign_out_url: kit.service.url("/auth/logout"),
+                })
+        });
+        match viewer {
+            Some(v) => ctx.set_viewer(v, &kit.coop, kit.service.name),
+            None => ctx.sign_in_url = Some(kit.sign_in_url()),
+        }
         Ok(Self { kit, ctx, session })
     }
 }
@@ -334,6 +365,50 @@ async fn kit_css() -> impl IntoResponse {
     )
 }
 
+async fn theme_css(State(kit): State<Kit>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::branding::theme_css(&kit.coop.organisation),
+    )
+}
+
+async fn logo(State(kit): State<Kit>) -> Response {
+    match &kit.logo {
+        Some(logo) => (
+            [
+                (header::CONTENT_TYPE, logo.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            logo.bytes.clone(),
+        )
+            .into_response(),
+        None => crate::error::error_response(ErrorKind::NotFound, None),
+    }
+}
+
+/// `/styleguide`: every component of the kit's design system on one page, in every language.
+async fn styleguide(page: Page) -> Result<Html<String>, crate::Error> {
+    page.render(
+        "styleguide.html",
+        &serde_json::json!({
+            "sample_time": "2026-11-29T18:01:00Z",
+            "sample_day": "2026-12-05",
+            "rows": [
+                { "name": "Havregryn, eko, 1,5 kg", "quantity": "3", "price": "42.90", "total": "128.70" },
+                { "name": "Rapsolja, kallpressad, 1 l", "quantity": "1", "price": "59.00", "total": "59.00" },
+                { "name": "Morötter, lösvikt", "quantity": "1.245", "price": "18.50", "total": "23.03" },
+            ],
+            "total": "210.73",
+            "sample_errors": [
+                { "field": "sg-email", "message": page.t("styleguide-error-email") },
+            ],
+        }),
+    )
+}
+
 async fn not_found() -> Response {
     crate::error::error_response(ErrorKind::NotFound, None)
 }
@@ -349,6 +424,13 @@ pub fn build(kit: &Kit, routes: Router) -> Router {
         .with_state(kit.clone());
     let inner = routes
         .route("/static/kit.css", get(kit_css))
+        .merge(
+            Router::new()
+                .route("/static/theme.css", get(theme_css))
+                .route("/static/logo", get(logo))
+                .route("/styleguide", get(styleguide))
+                .with_state(kit.clone()),
+        )
         .merge(probes.clone())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

@@ -63,7 +63,12 @@ pub fn load<S: Service>(path: &Path) -> anyhow::Result<Loaded<S::Extra>> {
 /// at first start), the database pool.
 pub async fn kit<S: Service>(loaded: &Loaded<S::Extra>) -> anyhow::Result<Kit> {
     let translations = Translations::new(S::translations(), loaded.coop.default_lang)?;
-    let templates = Templates::new(S::templates(), translations)?;
+    let templates = Templates::new(S::templates(), translations)?
+        .localised(loaded.coop.time_zone, loaded.coop.currency);
+    let logo = match &loaded.coop.organisation.logo_file {
+        Some(path) => Some(crate::branding::Logo::load(path).context("organisation.logo_file")?),
+        None => None,
+    };
     let key = session::load_or_create_key(&loaded.service.state_directory)?;
     let origin = loaded.service.public_url.origin().ascii_serialization();
     let session = SessionConfig::new(key, S::NAME.key(), loaded.service.secure_cookies(), origin);
@@ -76,6 +81,7 @@ pub async fn kit<S: Service>(loaded: &Loaded<S::Extra>) -> anyhow::Result<Kit> {
         session: Arc::new(session),
         db,
         migrator: S::migrator(),
+        logo,
     })
 }
 

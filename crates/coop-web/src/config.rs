@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use coop_domain::{Currency, MemberNumberFormat, VatTable};
+use coop_domain::{Currency, MemberNumberFormat, Role, VatTable};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -111,6 +111,17 @@ impl ServiceName {
 
     pub fn database_name(self) -> String {
         format!("coop_{}", self.key())
+    }
+
+    /// Who gets this service in the header's links: a member with any of these roles.
+    pub fn used_by(self) -> &'static [Role] {
+        match self {
+            ServiceName::Sso | ServiceName::Finance | ServiceName::BuyersClub => {
+                &[Role::Member, Role::Admin, Role::Bookkeeper]
+            }
+            ServiceName::Pos => &[Role::Cashier, Role::Manager, Role::Admin],
+            ServiceName::Ims => &[Role::Manager, Role::Cashier, Role::Admin],
+        }
     }
 
     /// The OIDC client id coop-sso registers for this service.
@@ -288,6 +299,10 @@ struct RawOrganisation {
     name: String,
     #[serde(default)]
     org_number: Option<String>,
+    #[serde(default)]
+    logo_file: Option<PathBuf>,
+    #[serde(default)]
+    accent_colour: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -296,6 +311,8 @@ struct RawLocale {
     default: String,
     #[serde(default)]
     languages: Option<Vec<String>>,
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -394,6 +411,55 @@ const COMMON_KEYS: [&str; 6] = [
 pub struct Organisation {
     pub name: String,
     pub org_number: Option<String>,
+    /// An image shown in every page's header beside the name (SVG, PNG, JPEG or WebP).
+    pub logo_file: Option<PathBuf>,
+    /// The header's and buttons' colour; white text on it reads at 4.5:1 or better.
+    pub accent_colour: AccentColour,
+}
+
+/// A `#rrggbb` colour that white text can be read on (WCAG contrast of at least 4.5:1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccentColour([u8; 3]);
+
+impl AccentColour {
+    /// The kit's own green.
+    pub const DEFAULT: AccentColour = AccentColour([0x2f, 0x6b, 0x3a]);
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let hex = s
+            .strip_prefix('#')
+            .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| format!("expected a colour like \"#2f6b3a\", got `{s}`"))?;
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
+        let colour = AccentColour([byte(0), byte(2), byte(4)]);
+        let ratio = colour.contrast_with_white();
+        if ratio < 4.5 {
+            return Err(format!(
+                "white text on {s} has a contrast of {ratio:.1}:1; pick a darker colour (4.5:1 or more)"
+            ));
+        }
+        Ok(colour)
+    }
+
+    /// WCAG 2 contrast ratio of white on this colour.
+    pub fn contrast_with_white(self) -> f64 {
+        let lin = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let [r, g, b] = self.0;
+        let l = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+        1.05 / (l + 0.05)
+    }
+
+    pub fn css(self) -> String {
+        let [r, g, b] = self.0;
+        format!("#{r:02x}{g:02x}{b:02x}")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -455,6 +521,8 @@ pub struct CoopConfig {
     pub public_url: Url,
     pub default_lang: Lang,
     pub languages: Vec<Lang>,
+    /// Dates and times are shown in this zone.
+    pub time_zone: chrono_tz::Tz,
     pub currency: Currency,
     pub cash_rounding: Decimal,
     pub vat: VatTable,
@@ -714,6 +782,28 @@ fn resolve_root(
             ),
         ));
     }
+    let time_zone = match raw.locale.time_zone.as_deref() {
+        None => chrono_tz::Tz::UTC,
+        Some(name) => name.parse().map_err(|_| {
+            ConfigError::invalid(
+                "locale.time_zone",
+                format!("unknown time zone `{name}`; expected an IANA name like Europe/Stockholm"),
+            )
+        })?,
+    };
+    let accent_colour = match raw.organisation.accent_colour.as_deref() {
+        None => AccentColour::DEFAULT,
+        Some(c) => AccentColour::parse(c)
+            .map_err(|e| ConfigError::invalid("organisation.accent_colour", e))?,
+    };
+    let logo_file = match raw.organisation.logo_file.clone() {
+        None => None,
+        Some(path) => {
+            crate::branding::Logo::check_path(&path)
+                .map_err(|e| ConfigError::invalid("organisation.logo_file", e))?;
+            Some(path)
+        }
+    };
     let currency =
         Currency::parse(&raw.currency).map_err(|e| ConfigError::invalid("currency", e))?;
     let cash_rounding = raw
@@ -805,7 +895,10 @@ fn resolve_root(
         organisation: Organisation {
             name: raw.organisation.name,
             org_number: raw.organisation.org_number,
+            logo_file,
+            accent_colour,
         },
+        time_zone,
         domain: raw.domain,
         public_url,
         default_lang,
@@ -905,11 +998,14 @@ pub fn resolved_view<E: Serialize>(loaded: &Loaded<E>) -> Value {
         })
         .collect();
     serde_json::json!({
-        "organisation": { "name": c.organisation.name, "org_number": c.organisation.org_number },
+        "organisation": {
+            "name": c.organisation.name, "org_number": c.organisation.org_number,
+            "logo_file": c.organisation.logo_file, "accent_colour": c.organisation.accent_colour.css(),
+        },
         "domain": c.domain,
         "public_url": c.public_url.as_str(),
         "issuer": c.issuer(),
-        "locale": { "default": c.default_lang.code(), "languages": c.languages.iter().map(|l| l.code()).collect::<Vec<_>>() },
+        "locale": { "default": c.default_lang.code(), "languages": c.languages.iter().map(|l| l.code()).collect::<Vec<_>>(), "time_zone": c.time_zone.name() },
         "currency": c.currency.code(),
         "cash_rounding": c.cash_rounding.to_string(),
         "vat_classes": serde_json::to_value(&c.vat).unwrap_or(Value::Null),

@@ -8,11 +8,13 @@
 
 pub mod app;
 pub mod auth;
+pub mod branding;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod format;
 pub mod i18n;
 pub mod landing;
 pub mod logging;

@@ -233,6 +233,7 @@ fn kit(loaded: &config::Loaded<Value>, db: sqlx::PgPool, state_dir: &std::path::
         )),
         db,
         migrator: &MIGRATOR,
+        logo: None,
     }
 }
 

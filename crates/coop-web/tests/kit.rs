@@ -71,9 +71,18 @@ async fn spawn(migrate: bool) -> TestApp {
 }
 
 async fn spawn_at(migrate: bool, public_url: &str) -> TestApp {
+    spawn_with(migrate, public_url, |_| {}).await
+}
+
+async fn spawn_with(
+    migrate: bool,
+    public_url: &str,
+    tweak: impl FnOnce(&mut serde_json::Value),
+) -> TestApp {
     let db = coop_testkit::fresh_database().await;
     let state = tempfile::tempdir().unwrap();
-    let value = coop_testkit::config::coop_config("sso", &db.url, state.path(), public_url);
+    let mut value = coop_testkit::config::coop_config("sso", &db.url, state.path(), public_url);
+    tweak(&mut value);
     let loaded = config::parse::<serde_json::Value>(
         value,
         ServiceName::Sso,
@@ -81,7 +90,9 @@ async fn spawn_at(migrate: bool, public_url: &str) -> TestApp {
     )
     .unwrap();
     let translations = Translations::new(&[], Lang::En).unwrap();
-    let templates = Templates::new(&[], translations).unwrap();
+    let templates = Templates::new(&[], translations)
+        .unwrap()
+        .localised(loaded.coop.time_zone, loaded.coop.currency);
     let key = coop_web::session::load_or_create_key(state.path()).unwrap();
     let pool = coop_web::db::connect(&loaded.service.database_url, 4)
         .await
@@ -102,6 +113,12 @@ async fn spawn_at(migrate: bool, public_url: &str) -> TestApp {
         )),
         db: pool,
         migrator: &MIGRATOR,
+        logo: loaded
+            .coop
+            .organisation
+            .logo_file
+            .as_deref()
+            .map(|p| coop_web::branding::Logo::load(p).unwrap()),
     };
     let routes = Router::new()
         .route("/note", get(form_page).post(post_note))
@@ -401,7 +418,11 @@ async fn a_service_under_a_path_prefix_serves_its_routes_there() {
     let r = c.get(app.served.url("/pos")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // Tera escapes the slashes of the base path; the browser reads `/pos/static/kit.css`.
-    assert!(r.text().await.unwrap().contains("&#x2F;pos/static/kit.css"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("&#x2F;pos&#x2F;static/kit.css"));
     let r = c.get(app.served.url("/pos/")).send().await.unwrap();
     assert_eq!(r.status(), 308);
     assert_eq!(r.headers()["location"], "/pos");
@@ -493,4 +514,83 @@ async fn a_panicking_handler_answers_500() {
     let r = client().get(app.served.url("/panic")).send().await.unwrap();
     assert_eq!(r.status(), 500);
     assert!(!r.text().await.unwrap().contains("a bug in a handler"));
+}
+
+#[tokio::test]
+async fn the_coops_colour_logo_and_styleguide_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1 1\"/>";
+    std::fs::write(&logo, svg).unwrap();
+    let app = spawn_with(true, "http://127.0.0.1:1", |v| {
+        v["organisation"]["accent_colour"] = serde_json::json!("#7a2e6b");
+        v["organisation"]["logo_file"] = serde_json::json!(logo);
+        v["locale"]["time_zone"] = serde_json::json!("Europe/Stockholm");
+    })
+    .await;
+    let c = client();
+    let theme = c
+        .get(app.served.url("/static/theme.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theme.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(theme.text().await.unwrap().contains("--brand: #7a2e6b"));
+    let r = c.get(app.served.url("/static/logo")).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert_eq!(r.text().await.unwrap(), svg);
+
+    let page = c
+        .get(app.served.url("/styleguide?lang=sv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    // Every component is on the page, with Swedish numbers, money and dates in the co-op's zone.
+    for class in [
+        "class=\"site-header\"",
+        "class=\"org-logo\"",
+        "class=\"notice notice-success\"",
+        "class=\"error-summary\"",
+        "class=\"field field-error\"",
+        "class=\"button-secondary\"",
+        "class=\"table-wrap\"",
+        "class=\"num\"",
+        "class=\"summary-list\"",
+        "class=\"empty-state\"",
+        "class=\"pagination\"",
+        "class=\"card receipt\"",
+    ] {
+        assert!(html.contains(class), "the styleguide lacks {class}");
+    }
+    assert!(html.contains("210,73\u{a0}kr"), "money in Swedish");
+    assert!(
+        html.contains("29 nov. 2026 19:01"),
+        "a time in Stockholm, in Swedish"
+    );
+    assert!(
+        html.contains("Logga in"),
+        "a signed-out visitor is offered sign-in"
+    );
+    // No inline style anywhere: the CSP forbids it.
+    assert!(!html.contains("style="));
+
+    // Without a logo in the config, there is none to fetch and none in the header.
+    let plain = spawn(true).await;
+    let r = c
+        .get(plain.served.url("/static/logo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let html = c
+        .get(plain.served.url("/styleguide"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("org-logo"));
 }

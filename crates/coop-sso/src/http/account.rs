@@ -47,9 +47,9 @@ async fn account_page(page: Page, State(state): State<AppState>, me: SignedIn) -
         .map(|s| {
             serde_json::json!({
                 "id": s.id,
-                "user_agent": if s.user_agent.is_empty() { "–".to_owned() } else { s.user_agent.clone() },
-                "created_at": s.created.format("%Y-%m-%d %H:%M UTC").to_string(),
-                "last_seen_at": s.last_seen.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "browser": coop_web::format::browser_name(&s.user_agent),
+                "created_at": s.created,
+                "last_seen_at": s.last_seen,
                 "current": s.id == me.web_session_id,
             })
         })

@@ -22,4 +22,8 @@ pub fn routes(state: AppState) -> Router {
         .merge(feed::routes())
         .with_state(state.clone())
         .merge(coop_web::landing::routes(&state.kit))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::signin::viewer_layer,
+        ))
 }

@@ -40,7 +40,7 @@ mod provider;
 mod return_to;
 mod rp;
 mod service_token;
-mod user;
+pub(crate) mod user;
 
 pub use crate::clock::{Clock, SharedClock, SystemClock, TestClock};
 pub use access::{AccessTokenVerifier, Bearer, BearerRejection, TokenClaims, TokenError, AUDIENCE};

@@ -229,3 +229,71 @@ fn the_check_config_view_masks_database_passwords() {
     );
     assert_eq!(view["issuer"], "https://coop.example.org");
 }
+
+#[test]
+fn branding_and_time_zone_are_checked_at_start() {
+    let l = parse::<SsoExtra>(sample(), ServiceName::Sso, &no_env()).unwrap();
+    assert_eq!(l.coop.time_zone, chrono_tz::Tz::UTC);
+    assert_eq!(l.coop.organisation.accent_colour, AccentColour::DEFAULT);
+    assert!(l.coop.organisation.logo_file.is_none());
+
+    let mut v = sample();
+    v["locale"]["time_zone"] = json!("Europe/Stockholm");
+    v["organisation"]["accent_colour"] = json!("#7A2E6B");
+    let l = parse::<SsoExtra>(v, ServiceName::Sso, &no_env()).unwrap();
+    assert_eq!(l.coop.time_zone, chrono_tz::Europe::Stockholm);
+    assert_eq!(l.coop.organisation.accent_colour.css(), "#7a2e6b");
+
+    let mut v = sample();
+    v["locale"]["time_zone"] = json!("Europe/Stokholm");
+    let e = err_of(v, &no_env());
+    assert!(
+        e.contains("locale.time_zone") && e.contains("Europe/Stokholm"),
+        "{e}"
+    );
+
+    // Yellow: white text on it would be unreadable.
+    let mut v = sample();
+    v["organisation"]["accent_colour"] = json!("#ffdd00");
+    let e = err_of(v, &no_env());
+    assert!(
+        e.contains("organisation.accent_colour") && e.contains("contrast"),
+        "{e}"
+    );
+    for bad in ["2f6b3a", "#2f6b3", "#2f6b3g", "green"] {
+        let mut v = sample();
+        v["organisation"]["accent_colour"] = json!(bad);
+        assert!(
+            err_of(v, &no_env()).contains("organisation.accent_colour"),
+            "{bad}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("logo.svg");
+    std::fs::write(&svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    let mut v = sample();
+    v["organisation"]["logo_file"] = json!(svg);
+    let l = parse::<SsoExtra>(v, ServiceName::Sso, &no_env()).unwrap();
+    assert_eq!(
+        l.coop.organisation.logo_file.as_deref(),
+        Some(svg.as_path())
+    );
+    for bad in [dir.path().join("missing.png"), dir.path().join("logo.gif")] {
+        let mut v = sample();
+        v["organisation"]["logo_file"] = json!(bad);
+        assert!(
+            err_of(v, &no_env()).contains("organisation.logo_file"),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn white_on_the_accent_colour_is_measured_as_wcag_does() {
+    // Reference values: black 21:1, white 1:1, #767676 is the lightest grey that passes.
+    assert!((AccentColour([0, 0, 0]).contrast_with_white() - 21.0).abs() < 0.01);
+    assert!((AccentColour([255, 255, 255]).contrast_with_white() - 1.0).abs() < 0.01);
+    assert!(AccentColour::parse("#767676").is_ok());
+    assert!(AccentColour::parse("#777777").is_err());
+}

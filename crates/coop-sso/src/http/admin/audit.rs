@@ -6,7 +6,7 @@ use coop_web::Page;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{when, Admin, Paging};
+use super::{Admin, Paging};
 use crate::directory::{self, AuditRow};
 use crate::state::AppState;
 use crate::Result;
@@ -52,7 +52,7 @@ pub fn view(page: &Page, rows: &[AuditRow]) -> Vec<serde_json::Value> {
             };
             json!({
                 "id": r.audit_event_id,
-                "when": when(r.occurred_at),
+                "when": r.occurred_at,
                 "actor": r.actor_name,
                 "actor_url": r.actor_id.map(|id| format!("/admin/members/{id}")),
                 "subject": r.subject_name,

@@ -11,7 +11,6 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Utc};
 use coop_web::Page;
 
 use crate::domain::Role;
@@ -93,10 +92,6 @@ impl Paging {
             "next": has_next.then(|| link(self.page + 1)),
         })
     }
-}
-
-fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The message id of a member status, for the templates.
