@@ -193,7 +193,11 @@ pub fn http_status(url: &str) -> anyhow::Result<u16> {
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let check = args.iter().any(|a| a == "--check");
-    if let Some(unknown) = args.iter().find(|a| a.as_str() != "--check") {
+    let reset = args.iter().any(|a| a == "--reset");
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--check" | "--reset"))
+    {
         bail!("unknown option {unknown}; see `cargo xtask --help`");
     }
     let root_dir = prereq::repo_root();
@@ -201,6 +205,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(demo.join("state"))?;
     // Before anything else, so a second demo says so instead of failing on a busy port.
     let _lock = supervise::DemoLock::take(&demo.join("demo.pid"))?;
+    if reset {
+        return forget(&root_dir, &demo);
+    }
     for s in SERVICES {
         supervise::port_free(s.port, s.binary)?;
     }
@@ -237,6 +244,35 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         );
     }
     result
+}
+
+/// `--reset`: stops this checkout's PostgreSQL and deletes its cluster and the services' state,
+/// so the next demo starts from nothing.
+fn forget(root_dir: &Path, demo: &Path) -> anyhow::Result<()> {
+    let is_root = prereq::is_root();
+    let home = cluster_home(root_dir, is_root)?;
+    if home.join("data/PG_VERSION").is_file() {
+        let pg = Pg {
+            bin: prereq::ensure_postgres()?,
+            data: home.join("data"),
+            socket: home.join("run"),
+            root: is_root,
+        };
+        if pg.running() {
+            pg.stop();
+        }
+    }
+    for dir in [&home, &demo.join("state")] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("deleting {}", dir.display()))?;
+        }
+    }
+    let _ = std::fs::remove_file(demo.join("cooperage.json"));
+    eprintln!(
+        "demo: deleted the demo data of this checkout ({})",
+        home.display()
+    );
+    Ok(())
 }
 
 /// Where this checkout's PostgreSQL cluster lives: a folder named by a hash of the checkout's

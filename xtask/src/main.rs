@@ -1,6 +1,7 @@
 //! `cargo xtask demo` starts the whole suite locally with demo data on a private PostgreSQL
-//! cluster under `.demo/`; `cargo xtask test` runs every test, installing what is missing.
+//! cluster of this checkout's own; `cargo xtask test` runs every test, installing what is missing.
 
+mod anywhere;
 mod demo;
 mod prereq;
 mod supervise;
@@ -12,14 +13,19 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   demo    build and start the whole suite locally with demo data (Ctrl-C stops it)
+          options: --check  start, check every URL answers, stop again
+                   --reset  stop this checkout's PostgreSQL and delete its demo data
   test    run every test, installing what is missing (PostgreSQL server, test tools)
-          options: --quick  only the Rust tests (no interop, browser or Nix checks)";
+          options: --quick  only the Rust tests (no interop, browser or Nix checks)
+                   -- ARGS  only `cargo test ARGS` (e.g. `-- -p coop-web --test kit`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
+        // A step of `test`: both commands from a copy of the checkout in a private folder.
+        Some("anywhere") => anywhere::run(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -5,11 +5,24 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _};
 
+/// The checkout `cargo xtask` was run in: the nearest folder above the working directory with
+/// `xtask/Cargo.toml`. Not the path compiled into the binary: two checkouts sharing one
+/// `CARGO_TARGET_DIR` share `target/debug/xtask` too, and cargo does not copy a fresh build
+/// there again, so the binary may have been built in the other checkout.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the repository")
-        .to_path_buf()
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            cwd.ancestors()
+                .find(|d| d.join("xtask/Cargo.toml").is_file() && d.join("Cargo.toml").is_file())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("xtask lives in the repository")
+                .to_path_buf()
+        })
 }
 
 pub fn is_root() -> bool {

@@ -4,16 +4,32 @@ use std::process::Command;
 
 use anyhow::bail;
 
+use crate::anywhere;
 use crate::prereq::{self, run_cmd};
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let quick = args.iter().any(|a| a == "--quick");
-    if let Some(unknown) = args.iter().find(|a| a.as_str() != "--quick") {
+    let (ours, cargo_args) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], Some(&args[i + 1..])),
+        None => (args, None),
+    };
+    let quick = ours.iter().any(|a| a == "--quick");
+    if let Some(unknown) = ours.iter().find(|a| a.as_str() != "--quick") {
         bail!("unknown option {unknown}; see `cargo xtask --help`");
     }
     let root = prereq::repo_root();
     let pg = prereq::ensure_postgres()?;
     eprintln!("xtask: PostgreSQL server binaries in {}", pg.display());
+
+    // `cargo xtask test -- ARGS`: just those Rust tests, with PostgreSQL at hand.
+    if let Some(cargo_args) = cargo_args {
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .current_dir(&root)
+            .arg("test")
+            .args(cargo_args)
+            .env("COOP_PG_BIN", &pg);
+        return run_cmd(&mut cargo);
+    }
 
     // The interop harnesses (npm and a Python venv) are used by Rust tests too.
     let interop_setup = root.join("tests/interop/setup.sh");
@@ -50,6 +66,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         let mut demo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         demo.current_dir(&root).args(["xtask", "demo", "--check"]);
         steps.push(("demo starts and answers", demo));
+
+        steps.push(("both commands from a private folder", anywhere::command()));
 
         let interop = root.join("tests/interop/selftest.sh");
         if interop.is_file() {
