@@ -43,6 +43,8 @@ impl Pg {
         if self.root {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(path);
+            // The postgres account may not enter the checkout (a private folder).
+            c.current_dir("/");
             c
         } else {
             Command::new(path)
@@ -328,6 +330,7 @@ fn prepare_cluster_home(home: &Path, root_dir: &Path, is_root: bool) -> anyhow::
         let reachable = Command::new("runuser")
             .args(["-u", "postgres", "--", "test", "-w"])
             .arg(home.join("run"))
+            .current_dir("/")
             .status()
             .is_ok_and(|s| s.success());
         if !reachable {

@@ -104,7 +104,7 @@ async fn demo_seed(arg: &ConfigArg) -> anyhow::Result<()> {
 
 async fn bootstrap_admin(args: &BootstrapAdminArgs) -> anyhow::Result<()> {
     let loaded = coop_web::cli::load::<Sso>(&args.config.config)?;
-    let email = coop_domain::EmailAddress::parse(&args.email.to_lowercase())
+    let email = coop_domain::EmailAddress::parse_account(&args.email)
         .map_err(|e| anyhow::anyhow!("--email: {e}"))?;
     let name = args.name.trim();
     if name.is_empty() || name.chars().count() > 200 {

@@ -118,6 +118,7 @@ pub async fn build_state(
         clock,
         mailer: Arc::new(mailer),
         issuer: issuer.into(),
+        marker_key: Arc::new(rand::random()),
     })
 }
 

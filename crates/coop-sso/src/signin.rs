@@ -122,8 +122,27 @@ pub async fn start(
     member_id: Uuid,
     user_agent: &str,
 ) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::new_v4();
     let now = state.now();
+    // The member signing in again in this browser (prompt=login, max_age): the session's
+    // sign-in time moves on, the session (and the tokens issued through it) stay.
+    if let Some(id) = session.get::<Uuid>(SESSION_KEY) {
+        let again = sqlx::query(
+            "update web_session set created_at = $3, last_seen_at = $3, expires_at = $4
+             where web_session_id = $1 and member_id = $2 and revoked_at is null and expires_at > $3",
+        )
+        .bind(id)
+        .bind(member_id)
+        .bind(now)
+        .bind(now + SESSION_LIFETIME)
+        .execute(state.db())
+        .await?;
+        if again.rows_affected() == 1 {
+            session.renew();
+            session.insert(SESSION_KEY, &id);
+            return Ok(id);
+        }
+    }
+    let id = Uuid::new_v4();
     let ua: String = user_agent.chars().take(300).collect();
     sqlx::query(
         "insert into web_session (web_session_id, member_id, created_at, last_seen_at, expires_at, user_agent)
@@ -212,20 +231,13 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<Signe
     }))
 }
 
-/// A relative path on this site that is safe to send a browser back to; anything else
-/// (absolute URLs, `//host`, backslashes) becomes `/account`.
+/// A path on this site that is safe to send a browser back to, by the kit's one `return_to`
+/// parser (no other origin, no control characters or whitespace of any kind, no backslashes,
+/// no dot segments); anything else becomes `/account`.
 pub fn safe_return_to(candidate: Option<&str>) -> String {
-    match candidate {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.contains(['\r', '\n']) =>
-        {
-            p.to_owned()
-        }
-        _ => "/account".to_owned(),
-    }
+    candidate
+        .and_then(coop_web::auth::ReturnTo::parse)
+        .map_or_else(|| "/account".to_owned(), |r| r.as_str().to_owned())
 }
 
 /// Looks the signed-in member up once per request, for the handler (`SignedIn`) and for the
@@ -303,9 +315,27 @@ mod tests {
             safe_return_to(Some("/authorize?client_id=x")),
             "/authorize?client_id=x"
         );
-        assert_eq!(safe_return_to(Some("https://evil.example/")), "/account");
-        assert_eq!(safe_return_to(Some("//evil.example/")), "/account");
-        assert_eq!(safe_return_to(Some("/\\evil.example")), "/account");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            // The pen-test finding: a decoded %09 made `/<TAB>/evil.example`, which browsers
+            // read as `//evil.example`.
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/\u{b}/evil.example",
+            "/\u{c}/evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "/\u{0}x",
+            "/%2f/evil.example",
+            "/a/../../x",
+            "",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), "/account", "{bad:?}");
+        }
         assert_eq!(safe_return_to(None), "/account");
     }
 }

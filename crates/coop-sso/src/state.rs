@@ -21,6 +21,9 @@ pub struct AppState {
     pub clock: SharedClock,
     pub mailer: Arc<Mailer>,
     pub issuer: Arc<str>,
+    /// Signs the re-authentication marker of `prompt=login`/`max_age` (see `oidc::authorize`);
+    /// made at start, so a restart only asks a member mid-flow to sign in once more.
+    pub marker_key: Arc<[u8; 32]>,
 }
 
 impl AppState {

@@ -664,6 +664,19 @@ async fn external_callbacks_that_match_no_pending_sign_in_are_refused() {
     let res = client().get(&callback).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
+    // A callback without `iss` is refused too: coop-sso always sends it (RFC 9207).
+    let c2 = client();
+    let genuine = rig.sign_in_until_callback(&c2, "/pos/auth/login").await;
+    let mut u = reqwest::Url::parse(&genuine).unwrap();
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != "iss")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(kept);
+    let res = c2.get(u.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
     // A callback claiming another issuer (RFC 9207 mix-up) is refused and uses the sign-in up.
     let mixed = with_query(&callback, "iss", "https://evil.example");
     let res = c.get(&mixed).send().await.unwrap();
@@ -1556,8 +1569,10 @@ async fn external_the_callback_refuses_every_bad_id_token() {
 
     // One sign-in: /auth/login, the provider's answer to the code, /auth/callback.
     // `answer` makes the token endpoint's JSON from the request's nonce and the clock.
+    let iss_param: String = url::form_urlencoded::byte_serialize(op.issuer.as_bytes()).collect();
     let attempt = |answer: TokenAnswer| {
         let (base, op_answer, clock) = (base.clone(), op.token_answer.clone(), clock.clone());
+        let iss_param = iss_param.clone();
         async move {
             let c = client();
             let res = c
@@ -1570,7 +1585,7 @@ async fn external_the_callback_refuses_every_bad_id_token() {
             *op_answer.lock().unwrap() = answer(&q["nonce"], clock_secs(&clock));
             let res = c
                 .get(format!(
-                    "{base}/pos/auth/callback?code=c-1&state={}",
+                    "{base}/pos/auth/callback?code=c-1&state={}&iss={iss_param}",
                     q["state"]
                 ))
                 .send()

@@ -78,6 +78,13 @@ impl EmailAddress {
         })
     }
 
+    /// The address as an account key: the whole address lower-cased, local part too. Members
+    /// type their address in any case, and the directory stores one spelling (lower case), so
+    /// every look-up and every stored address goes through this.
+    pub fn parse_account(input: &str) -> Result<EmailAddress, EmailError> {
+        Self::parse(&input.to_lowercase())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.address
     }

@@ -308,7 +308,7 @@ async fn forgot_submit(
 ) -> Result<Response> {
     let typed: String = form.email.trim().chars().take(300).collect();
     let mut errors = FormErrors::default();
-    let Ok(email) = EmailAddress::parse(&typed.to_lowercase()) else {
+    let Ok(email) = EmailAddress::parse_account(&typed) else {
         errors.field("email", page.t("forgot-error-email"));
         return render_forgot(
             &page,
@@ -382,7 +382,7 @@ async fn reset_submit(
         Err(RedeemError::Database(e)) => return Err(e.into()),
     };
     // The member may have locked themselves out by guessing; the new password is good now.
-    throttle::clear(state.db(), &h.email).await?;
+    throttle::clear_account(state.db(), &h.email).await?;
     let member = signin::load_member(state.db(), member_id)
         .await?
         .ok_or(coop_web::Error::NotFound)?;

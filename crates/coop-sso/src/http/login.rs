@@ -42,6 +42,8 @@ const PENDING_KEY: &str = "sso_pending_login";
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
     return_to: Option<String>,
+    /// `1` when a relying party asked for a fresh sign-in (prompt=login, max_age).
+    reauth: Option<String>,
 }
 
 async fn login_page(
@@ -50,16 +52,24 @@ async fn login_page(
     Query(q): Query<LoginQuery>,
 ) -> Result<Response> {
     let return_to = safe_return_to(q.return_to.as_deref());
-    if signin::current(&state, &page.session).await?.is_some() {
+    let reauth = q.reauth.as_deref() == Some("1");
+    if !reauth && signin::current(&state, &page.session).await?.is_some() {
         return Ok(Redirect::to(&return_to).into_response());
     }
-    render_login(
-        &page,
-        &FormErrors::default(),
-        "",
-        &return_to,
-        StatusCode::OK,
-    )
+    let html = page.render(
+        "login.html",
+        &serde_json::json!({ "email": "", "return_to": return_to, "reauth": reauth }),
+    )?;
+    Ok(no_store((StatusCode::OK, html).into_response()))
+}
+
+/// Pages with passwords, codes or second-factor secrets are never kept by a browser or proxy.
+pub(crate) fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
 }
 
 fn render_login(
@@ -73,7 +83,7 @@ fn render_login(
         "login.html",
         &errors.with(serde_json::json!({ "email": email, "return_to": return_to })),
     )?;
-    Ok((status, html).into_response())
+    Ok(no_store((status, html).into_response()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +91,17 @@ struct LoginForm {
     email: String,
     password: String,
     return_to: Option<String>,
+}
+
+fn throttled_message(page: &Page, decision: throttle::Decision) -> String {
+    match decision {
+        throttle::Decision::Wait(seconds) => page.kit.templates.translations().format(
+            page.lang(),
+            "login-error-wait",
+            &[("seconds", coop_web::i18n::FluentValue::from(seconds))],
+        ),
+        _ => page.t("login-error-throttled"),
+    }
 }
 
 /// The client's address as nginx reports it; the service itself listens on loopback only.
@@ -107,7 +128,7 @@ async fn login_submit(
 ) -> Result<Response> {
     let return_to = safe_return_to(form.return_to.as_deref());
     let mut errors = FormErrors::default();
-    let Ok(email) = EmailAddress::parse(&form.email) else {
+    let Ok(email) = EmailAddress::parse_account(&form.email) else {
         errors.field("email", page.t("login-error-email"));
         return render_login(
             &page,
@@ -129,9 +150,10 @@ async fn login_submit(
     }
     let ip = client_ip(&headers);
     let now = state.now();
-    if !throttle::allowed(state.db(), email.as_str(), &ip, now).await? {
+    let decision = throttle::check(state.db(), email.as_str(), &ip, now).await?;
+    if !decision.allowed() {
         state.kit.metrics.incr("coop_sso_logins_total", "throttled");
-        errors.general(page.t("login-error-throttled"));
+        errors.general(throttled_message(&page, decision));
         return render_login(
             &page,
             &errors,
@@ -173,7 +195,7 @@ async fn login_submit(
             StatusCode::FORBIDDEN,
         );
     }
-    throttle::clear(state.db(), email.as_str()).await?;
+    throttle::clear(state.db(), email.as_str(), &ip).await?;
     let member = signin::load_member(state.db(), member_id)
         .await?
         .ok_or(coop_web::Error::Unauthorized)?;
@@ -239,7 +261,9 @@ fn render_totp(
         "secret": p.new_secret,
         "otpauth_uri": setup.map(|s| totp::otpauth_uri(&s, &state.kit.coop.organisation.name, &p.email)),
     }));
-    Ok((status, page.render("totp.html", &data)?).into_response())
+    Ok(no_store(
+        (status, page.render("totp.html", &data)?).into_response(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,9 +283,10 @@ async fn totp_submit(
     let now = state.now();
     let ip = client_ip(&headers);
     let mut errors = FormErrors::default();
-    if !throttle::allowed(state.db(), &p.email, &ip, now).await? {
+    let decision = throttle::check(state.db(), &p.email, &ip, now).await?;
+    if !decision.allowed() {
         page.session.remove(PENDING_KEY);
-        errors.general(page.t("login-error-throttled"));
+        errors.general(throttled_message(&page, decision));
         return render_totp(&page, &state, &p, &errors, StatusCode::TOO_MANY_REQUESTS);
     }
     let (secret, last_step): (Option<Vec<u8>>, Option<i64>) =
@@ -311,7 +336,7 @@ async fn totp_submit(
         tx.commit().await?;
     }
     page.session.remove(PENDING_KEY);
-    throttle::clear(state.db(), &p.email).await?;
+    throttle::clear(state.db(), &p.email, &ip).await?;
     signin::start(&state, &page.session, p.member_id, &user_agent(&headers)).await?;
     state.kit.metrics.incr("coop_sso_logins_total", "ok");
     Ok(Redirect::to(&p.return_to).into_response())

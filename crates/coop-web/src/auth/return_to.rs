@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 #[serde(try_from = "String", into = "String")]
 pub struct ReturnTo(String);
 
-const MAX_LEN: usize = 2048;
+/// An authorization request carries state, nonce and a redirect URI, percent-encoded.
+const MAX_LEN: usize = 8192;
 
 impl ReturnTo {
     /// The service's start page.
@@ -149,7 +150,7 @@ mod tests {
         ] {
             assert_eq!(ReturnTo::parse(bad), None, "{bad:?}");
         }
-        assert_eq!(ReturnTo::parse(&format!("/{}", "a".repeat(3000))), None);
+        assert_eq!(ReturnTo::parse(&format!("/{}", "a".repeat(9000))), None);
     }
 
     #[test]

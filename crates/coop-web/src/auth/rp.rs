@@ -289,20 +289,27 @@ async fn finish_login(
     let pending = pending::take(session, &state, oidc.now()).ok_or_else(|| {
         Failure::BadRequest("callback state matches no sign-in started in this browser".into())
     })?;
+    // RFC 9207: coop-sso names itself in every authorization response; a response that names
+    // another issuer, or none, may come from a mix-up attack.
+    match q.iss {
+        Some(iss) if iss == oidc.0.provider.issuer() => {}
+        Some(iss) => {
+            return Err(Failure::BadRequest(format!(
+                "callback from issuer {:?}",
+                for_log(&iss)
+            )))
+        }
+        None => {
+            return Err(Failure::BadRequest(
+                "callback without iss (RFC 9207)".into(),
+            ))
+        }
+    }
     if let Some(error) = q.error {
         return Err(Failure::BadRequest(format!(
             "coop-sso answered the sign-in with error {:?}",
             for_log(&error)
         )));
-    }
-    // RFC 9207: a response that names another issuer is a mix-up attack.
-    if let Some(iss) = q.iss {
-        if iss != oidc.0.provider.issuer() {
-            return Err(Failure::BadRequest(format!(
-                "callback from issuer {:?}",
-                for_log(&iss)
-            )));
-        }
     }
     let code = q
         .code

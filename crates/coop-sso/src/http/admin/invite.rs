@@ -69,7 +69,7 @@ pub async fn submit(
     let values = json!({ "email": raw_email, "name": name, "lang": raw_lang });
     let mut errors = FormErrors::default();
     // The directory keeps addresses in lower case; sign-in looks them up that way.
-    let email = EmailAddress::parse(&raw_email.to_lowercase());
+    let email = EmailAddress::parse_account(raw_email);
     if email.is_err() {
         errors.field("email", page.t("admin-error-email"));
     }

@@ -45,6 +45,46 @@ fn redirect_error(
     Redirect::to(url.as_str()).into_response()
 }
 
+/// Our own query parameter on the way back from a forced sign-in: `<unix time>.<mac>`.
+const REAUTH_PARAM: &str = "coop_reauth";
+/// How long a forced sign-in may take before the member has to start again.
+const REAUTH_WINDOW_SECONDS: i64 = 15 * 60;
+
+fn marker_mac(state: &AppState, request: &str, at: i64) -> Vec<u8> {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&state.marker_key[..])
+        .expect("HMAC takes any key length");
+    mac.update(format!("reauth\n{at}\n{request}").as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn sign_marker(state: &AppState, request: &str) -> String {
+    let at = state.now().timestamp();
+    format!(
+        "{at}.{}",
+        crate::secrets::b64url(&marker_mac(state, request, at))
+    )
+}
+
+/// The time from which a sign-in answers this request's prompt=login or max_age, if the marker
+/// is ours, for this very request, and recent.
+fn verify_marker(
+    state: &AppState,
+    request: &str,
+    marker: &str,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use subtle::ConstantTimeEq as _;
+    let (at, mac) = marker.split_once('.')?;
+    let at: i64 = at.parse().ok()?;
+    let expected = crate::secrets::b64url(&marker_mac(state, request, at));
+    if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
+        return None;
+    }
+    let at = chrono::DateTime::from_timestamp(at, 0)?;
+    let age = (state.now() - at).num_seconds();
+    (0..=REAUTH_WINDOW_SECONDS).contains(&age).then_some(at)
+}
+
 fn is_pkce_value(s: &str) -> bool {
     (43..=128).contains(&s.len())
         && s.bytes()
@@ -57,14 +97,26 @@ pub async fn authorize(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let raw = raw.unwrap_or_default();
-    // Parameters given twice are an error (RFC 6749 §3.1), not "last one wins".
+    // Parameters given twice are an error (RFC 6749 §3.1), not "last one wins". Our own
+    // re-authentication marker is kept apart from the client's parameters.
     let mut params: HashMap<String, String> = HashMap::new();
+    let mut client_pairs: Vec<(String, String)> = Vec::new();
+    let mut marker = None;
     let mut duplicated = false;
     for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        if k == REAUTH_PARAM {
+            marker = Some(v.into_owned());
+            continue;
+        }
+        client_pairs.push((k.clone().into_owned(), v.clone().into_owned()));
         if params.insert(k.into_owned(), v.into_owned()).is_some() {
             duplicated = true;
         }
     }
+    // The request as the client sent it, in one canonical spelling: what the marker signs.
+    let request = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&client_pairs)
+        .finish();
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
 
     let Some(client) = get("client_id").and_then(|id| state.clients.get(id)) else {
@@ -134,39 +186,55 @@ pub async fn authorize(
         );
     }
 
+    let max_age = match get("max_age") {
+        None => None,
+        Some(m) => match m.parse::<i64>() {
+            Ok(m) if m >= 0 => Some(m),
+            _ => return fail("invalid_request", "max_age must be a number of seconds"),
+        },
+    };
+    let wants_login = prompt.split(' ').any(|p| p == "login");
+
+    // OpenID Connect Core §3.1.2.1: with prompt=login the member signs in again, and with
+    // max_age the sign-in must be younger than that. Nobody is signed out for it (a cross-site
+    // link with prompt=login must not end a session): the member proves themselves once more,
+    // and a marker signed by us says from when a sign-in counts as fresh for this request.
+    let fresh_since = marker
+        .as_deref()
+        .and_then(|m| verify_marker(&state, &request, m));
     let signed_in = signin::current(&state, &page.session).await?;
-    let max_age = get("max_age").and_then(|m| m.parse::<i64>().ok());
-    let fresh_enough = |s: &signin::SignedIn| {
-        max_age.is_none_or(|m| (state.now() - s.auth_time).num_seconds() <= m)
+    let fresh = |s: &signin::SignedIn| {
+        let answered = fresh_since.is_some_and(|t| s.auth_time >= t);
+        // max_age=0 asks for a sign-in now, like prompt=login (Core §3.1.2.1).
+        let too_old =
+            max_age.is_some_and(|m| m == 0 || (state.now() - s.auth_time).num_seconds() > m);
+        answered || !(wants_login || too_old)
     };
-    let signed_in = match signed_in {
-        Some(s)
-            if prompt.split(' ').any(|p| p == "login")
-                && !page.session.get::<bool>("sso_reauthed").unwrap_or(false) =>
-        {
-            // Force a fresh sign-in, once: the flag is cleared when the code is issued.
-            signin::end(&state, &page.session).await?;
-            drop(s);
-            None
+    let me = match signed_in {
+        Some(s) if fresh(&s) => s,
+        signed_in => {
+            if prompt == "none" {
+                return fail("login_required", "the member must sign in");
+            }
+            // Back here after signing in, with the same request (and, when a fresh sign-in is
+            // asked for, a marker that says so).
+            let mut return_to = format!("/authorize?{request}");
+            if wants_login || max_age.is_some() {
+                return_to.push('&');
+                return_to.push_str(
+                    &url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair(REAUTH_PARAM, &sign_marker(&state, &request))
+                        .finish(),
+                );
+            }
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("return_to", &return_to);
+            if signed_in.is_some() {
+                q.append_pair("reauth", "1");
+            }
+            return Ok(Redirect::to(&format!("/login?{}", q.finish())).into_response());
         }
-        Some(s) if fresh_enough(&s) => Some(s),
-        _ => None,
     };
-    let Some(me) = signed_in else {
-        if prompt == "none" {
-            return fail("login_required", "the member is not signed in");
-        }
-        if prompt.split(' ').any(|p| p == "login") {
-            page.session.insert("sso_reauthed", &true);
-        }
-        // Back here after signing in, with the same request.
-        let return_to = format!("/authorize?{raw}");
-        let q = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("return_to", &return_to)
-            .finish();
-        return Ok(Redirect::to(&format!("/login?{q}")).into_response());
-    };
-    page.session.remove("sso_reauthed");
 
     let code = crate::secrets::new_token();
     let now = state.now();

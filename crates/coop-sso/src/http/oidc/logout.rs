@@ -19,11 +19,59 @@ pub struct LogoutQuery {
     state: Option<String>,
 }
 
-/// The client named by `client_id` or by the hint's audience, and the redirect if registered.
+/// An `id_token_hint` that checked out: an ID token this issuer signed (expired ones too: a
+/// member may sign out long after signing in), for a client we know.
+#[derive(Debug)]
+struct Hint {
+    sub: String,
+    aud: Vec<String>,
+}
+
+/// `Ok(None)` without a hint; an error for a hint that is not one of our ID tokens.
+fn check_hint(
+    state: &AppState,
+    hint: Option<&str>,
+) -> std::result::Result<Option<Hint>, &'static str> {
+    let Some(hint) = hint.filter(|h| !h.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = "oauth-error-logout-hint";
+    let (header, claims) = crate::jwt::verify(&state.keys, hint).map_err(|_| bad)?;
+    // Access tokens are signed with our keys too; only an ID token is a hint.
+    if header["typ"].as_str().is_some_and(|t| t != "JWT") {
+        return Err(bad);
+    }
+    if claims["iss"].as_str() != Some(&*state.issuer) {
+        return Err(bad);
+    }
+    let aud: Vec<String> = match &claims["aud"] {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if aud.is_empty() || !aud.iter().all(|a| state.clients.get(a).is_some()) {
+        return Err(bad);
+    }
+    let sub = claims["sub"].as_str().ok_or(bad)?.to_owned();
+    Ok(Some(Hint { sub, aud }))
+}
+
+/// The client named by `client_id` or by the hint's audience (they must agree when both are
+/// given), and the redirect if it is registered for that client.
 fn checked_redirect(
     state: &AppState,
     q: &LogoutQuery,
+    hint: Option<&Hint>,
 ) -> std::result::Result<Option<String>, &'static str> {
+    let client_id = q.client_id.as_deref().filter(|c| !c.is_empty());
+    if let (Some(c), Some(h)) = (client_id, hint) {
+        if !h.aud.iter().any(|a| a == c) {
+            return Err("oauth-error-logout-hint");
+        }
+    }
     let Some(uri) = q
         .post_logout_redirect_uri
         .as_deref()
@@ -31,19 +79,9 @@ fn checked_redirect(
     else {
         return Ok(None);
     };
-    let hint_aud = q
-        .id_token_hint
-        .as_deref()
-        .and_then(|t| crate::jwt::verify(&state.keys, t).ok())
-        .and_then(|(_, c)| match &c["aud"] {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_owned),
-            _ => None,
-        });
-    let client_id = q
-        .client_id
-        .clone()
-        .or(hint_aud)
+    let client_id = client_id
+        .map(str::to_owned)
+        .or_else(|| hint.and_then(|h| h.aud.first().cloned()))
         .ok_or("oauth-error-logout-client")?;
     let client = state
         .clients
@@ -72,7 +110,12 @@ pub async fn logout_page(
     State(state): State<AppState>,
     Query(q): Query<LogoutQuery>,
 ) -> Result<Response> {
-    let redirect = match checked_redirect(&state, &q) {
+    // A bad hint, or one for another client than `client_id`, is refused and changes nothing.
+    let hint = match check_hint(&state, q.id_token_hint.as_deref()) {
+        Ok(h) => h,
+        Err(key) => return error(&page, key),
+    };
+    let redirect = match checked_redirect(&state, &q, hint.as_ref()) {
         Ok(r) => r,
         Err(key) => return error(&page, key),
     };
@@ -80,12 +123,8 @@ pub async fn logout_page(
     // A valid ID token of the member signed in here shows the request comes from their own
     // relying party: sign out at once. Otherwise ask, so a link cannot sign anyone out.
     let hinted_self = me.as_ref().is_some_and(|m| {
-        q.id_token_hint
-            .as_deref()
-            .and_then(|t| crate::jwt::verify(&state.keys, t).ok())
-            .is_some_and(|(_, c)| {
-                c["sub"].as_str() == Some(m.member.member_id.to_string().as_str())
-            })
+        hint.as_ref()
+            .is_some_and(|h| h.sub == m.member.member_id.to_string())
     });
     if me.is_none() || hinted_self {
         signin::end(&state, &page.session).await?;
@@ -135,7 +174,7 @@ pub async fn logout_submit(
         client_id,
         state: form.state,
     };
-    let redirect = checked_redirect(&state, &q);
+    let redirect = checked_redirect(&state, &q, None);
     signin::end(&state, &page.session).await?;
     match redirect {
         Ok(Some(r)) => Ok(Redirect::to(&r).into_response()),

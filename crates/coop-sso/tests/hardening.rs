@@ -1,0 +1,387 @@
+//! What a conformance run and a penetration test of coop-sso found, one test per finding:
+//! each failed before the fix.
+
+#![allow(clippy::many_single_char_names)]
+
+mod common;
+
+use common::*;
+use coop_sso::domain::Role;
+
+async fn follow_login_redirect(sso: &Sso, b: &reqwest::Client, path: &str) -> reqwest::Response {
+    b.get(sso.url(path)).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn return_to_with_any_control_character_or_space_stays_on_the_site() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let b = browser();
+    sign_in_fully(&sso, &b, "asa@example.org").await;
+    // Signed in, /login sends the browser straight on: never off the site.
+    for evil in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "/%0d%0a/evil.example",
+        "/%0b/evil.example",
+        "/%0c/evil.example",
+        "/%20/evil.example",
+        "/%C2%A0/evil.example",
+        "/%5Cevil.example",
+        "//evil.example",
+        "https://evil.example/",
+    ] {
+        let r = follow_login_redirect(&sso, &b, &format!("/login?return_to={evil}")).await;
+        assert_eq!(r.status(), 303, "{evil}");
+        assert_eq!(location(&r), "/account", "{evil}");
+    }
+    // The form's hidden field is parsed the same way.
+    let b = browser();
+    let r = sign_in(&sso, &b, "asa@example.org", PASSWORD, "/\t/evil.example").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/account");
+}
+
+#[tokio::test]
+async fn sign_in_takes_the_email_address_in_any_case() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let r = sign_in(&sso, &browser(), "ASA@Example.ORG", PASSWORD, "/account").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/account");
+}
+
+/// Walks an authorization request to its end the way a browser does, signing in again where
+/// coop-sso asks for it; returns the redirect to the RP and how many sign-ins it took.
+async fn authorize_following(
+    sso: &Sso,
+    b: &reqwest::Client,
+    email: &str,
+    path: &str,
+) -> (String, u32) {
+    let mut next = path.to_owned();
+    for sign_ins in 0..6 {
+        let r = b.get(sso.url(&next)).send().await.unwrap();
+        let loc = location(&r);
+        if loc.starts_with(RP_REDIRECT) {
+            return (loc, sign_ins);
+        }
+        assert!(loc.starts_with("/login"), "unexpected redirect to {loc}");
+        let page = b
+            .get(sso.url(&loc))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let return_to = coop_testkit::http::hidden_input(&page, "return_to").unwrap();
+        let csrf = coop_testkit::http::hidden_input(&page, "csrf_token").unwrap();
+        let r = b
+            .post(sso.url("/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+                ("return_to", return_to.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        next = location(&r);
+    }
+    panic!("the authorization request went round sign-in more than five times");
+}
+
+#[tokio::test]
+async fn prompt_login_signs_the_member_in_once_more_and_completes_with_a_fresh_auth_time() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let b = browser();
+    sign_in_fully(&sso, &b, "asa@example.org").await;
+    let first_sign_in = sso.clock.now().timestamp();
+    sso.clock.advance(chrono::Duration::minutes(5));
+
+    let p = pkce();
+    let path = authorize_path(
+        RP_ID,
+        RP_REDIRECT,
+        Some((&p.challenge, "S256")),
+        &[("prompt", "login")],
+    );
+    // A cross-site GET with prompt=login signs nobody out: the member is asked, still signed in.
+    let r = b.get(sso.url(&path)).send().await.unwrap();
+    assert!(location(&r).starts_with("/login?"), "{}", location(&r));
+    assert!(location(&r).contains("reauth=1"));
+    assert_eq!(
+        b.get(sso.url("/account")).send().await.unwrap().status(),
+        200
+    );
+
+    let (loc, sign_ins) = authorize_following(&sso, &b, "asa@example.org", &path).await;
+    assert_eq!(sign_ins, 1, "exactly one more sign-in");
+    let code = query_param(&loc, "code").unwrap();
+    let t: serde_json::Value = exchange(&sso, &code, &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = jwt_claims(t["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["auth_time"].as_i64().unwrap(),
+        sso.clock.now().timestamp()
+    );
+    assert!(id["auth_time"].as_i64().unwrap() > first_sign_in);
+}
+
+#[tokio::test]
+async fn max_age_asks_for_a_sign_in_only_when_the_last_one_is_older() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let b = browser();
+    sign_in_fully(&sso, &b, "asa@example.org").await;
+    let signed_in_at = sso.clock.now().timestamp();
+    sso.clock.advance(chrono::Duration::seconds(120));
+
+    let p = pkce();
+    let young_enough = authorize_path(
+        RP_ID,
+        RP_REDIRECT,
+        Some((&p.challenge, "S256")),
+        &[("max_age", "600")],
+    );
+    let (loc, sign_ins) = authorize_following(&sso, &b, "asa@example.org", &young_enough).await;
+    assert_eq!(sign_ins, 0);
+    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwt_claims(t["id_token"].as_str().unwrap())["auth_time"],
+        signed_in_at
+    );
+
+    let p = pkce();
+    let too_old = authorize_path(
+        RP_ID,
+        RP_REDIRECT,
+        Some((&p.challenge, "S256")),
+        &[("max_age", "60")],
+    );
+    let (loc, sign_ins) = authorize_following(&sso, &b, "asa@example.org", &too_old).await;
+    assert_eq!(sign_ins, 1);
+    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwt_claims(t["id_token"].as_str().unwrap())["auth_time"],
+        sso.clock.now().timestamp()
+    );
+
+    // prompt=none cannot ask: it answers login_required.
+    let p = pkce();
+    let silent = authorize_path(
+        RP_ID,
+        RP_REDIRECT,
+        Some((&p.challenge, "S256")),
+        &[("max_age", "0"), ("prompt", "none")],
+    );
+    let r = b.get(sso.url(&silent)).send().await.unwrap();
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("login_required")
+    );
+    // A malformed max_age is the client's error.
+    let bad = authorize_path(
+        RP_ID,
+        RP_REDIRECT,
+        Some((&p.challenge, "S256")),
+        &[("max_age", "-1")],
+    );
+    let r = b.get(sso.url(&bad)).send().await.unwrap();
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn a_forged_or_stale_reauthentication_marker_is_worth_nothing() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let b = browser();
+    sign_in_fully(&sso, &b, "asa@example.org").await;
+    sso.clock.advance(chrono::Duration::minutes(5));
+    let p = pkce();
+    let path = authorize_path(
+        RP_ID,
+        RP_REDIRECT,
+        Some((&p.challenge, "S256")),
+        &[("prompt", "login")],
+    );
+    // Made up, and one minted for another request (the one with prompt=login removed).
+    let past = sso.clock.now().timestamp() - 3600;
+    for marker in [format!("{past}.AAAA"), format!("{past}")] {
+        let forged = format!("{path}&coop_reauth={}", urlencode(&marker));
+        let r = b.get(sso.url(&forged)).send().await.unwrap();
+        assert!(location(&r).starts_with("/login?"), "{marker}");
+    }
+    // A genuine marker, used after its 15 minutes, asks again.
+    let r = b.get(sso.url(&path)).send().await.unwrap();
+    let login = location(&r);
+    let return_to = query_param(&format!("http://x{login}"), "return_to").unwrap();
+    sso.clock.advance(chrono::Duration::minutes(16));
+    let r = b.get(sso.url(&return_to)).send().await.unwrap();
+    assert!(location(&r).starts_with("/login?"));
+}
+
+#[tokio::test]
+async fn an_id_token_hint_must_be_our_id_token_for_the_named_client() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let b = browser();
+    let p = pkce();
+    let loc = get_code(&sso, &b, "asa@example.org", &p).await;
+    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id_token = t["id_token"].as_str().unwrap().to_owned();
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let logout = |hint: &str, client: &str| {
+        format!(
+            "/logout?id_token_hint={}&client_id={}&post_logout_redirect_uri={}",
+            urlencode(hint),
+            urlencode(client),
+            urlencode(RP_LOGOUT)
+        )
+    };
+    // Another client's name beside our hint, an access token, garbage, a tampered token: each
+    // refused, and the member stays signed in.
+    let mut tampered = id_token.clone();
+    tampered.pop();
+    tampered.push(if id_token.ends_with('A') { 'B' } else { 'A' });
+    for (hint, client) in [
+        (id_token.as_str(), "coop-pos"),
+        (access.as_str(), RP_ID),
+        ("not.a.token", RP_ID),
+        (tampered.as_str(), RP_ID),
+    ] {
+        let r = b.get(sso.url(&logout(hint, client))).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{client} {hint:.20}");
+        assert_eq!(
+            b.get(sso.url("/account")).send().await.unwrap().status(),
+            200,
+            "still signed in after {client} {hint:.20}"
+        );
+    }
+    // The member's own ID token for this client signs them out and goes back to the client.
+    let r = b
+        .get(sso.url(&logout(&id_token, RP_ID)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).starts_with(RP_LOGOUT));
+    assert_eq!(
+        b.get(sso.url("/account")).send().await.unwrap().status(),
+        303
+    );
+}
+
+async fn wrong_password_from(sso: &Sso, email: &str, ip: &str) -> reqwest::StatusCode {
+    let b = browser();
+    let csrf = csrf_token(sso, &b).await;
+    b.post(sso.url("/login"))
+        .header("x-real-ip", ip)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", "not the password"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn right_password_from(sso: &Sso, email: &str, ip: &str) -> reqwest::Response {
+    let b = browser();
+    let csrf = csrf_token(sso, &b).await;
+    b.post(sso.url("/login"))
+        .header("x-real-ip", ip)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_elsewhere_never_lock_the_member_out() {
+    let sso = spawn().await;
+    sso.member("Ada", "ada@example.org", &[Role::Member]).await;
+    // Five wrong passwords from the attacker's address lock that address out of this account…
+    for _ in 0..5 {
+        assert_eq!(
+            wrong_password_from(&sso, "ada@example.org", "203.0.113.9").await,
+            401
+        );
+        sso.clock.advance(chrono::Duration::seconds(1));
+    }
+    let r = right_password_from(&sso, "ada@example.org", "203.0.113.9").await;
+    assert_eq!(r.status(), 429, "the attacker's address is locked");
+    // …but the member, from their own address, signs in at once.
+    let r = right_password_from(&sso, "ada@example.org", "198.51.100.7").await;
+    assert_eq!(r.status(), 303);
+
+    // Guessing spread over many addresses slows down: after the account's free failures, each
+    // address waits a doubling delay after its own last failure.
+    for i in 0..3 {
+        assert_eq!(
+            wrong_password_from(&sso, "ada@example.org", &format!("192.0.2.{i}")).await,
+            401
+        );
+    }
+    let r = wrong_password_from(&sso, "ada@example.org", "192.0.2.0").await;
+    assert_eq!(r, 429, "the same address again, before its delay is up");
+    sso.clock.advance(chrono::Duration::seconds(31));
+    let r = wrong_password_from(&sso, "ada@example.org", "192.0.2.0").await;
+    assert_eq!(r, 401, "tried again once the delay is over");
+    // The member's own address is still never made to wait.
+    let r = right_password_from(&sso, "ada@example.org", "198.51.100.7").await;
+    assert_eq!(r.status(), 303);
+    // And the lock of the attacker's address lasts the whole window.
+    sso.clock.advance(chrono::Duration::minutes(10));
+    let r = right_password_from(&sso, "ada@example.org", "203.0.113.9").await;
+    assert_eq!(r.status(), 429);
+    sso.clock.advance(chrono::Duration::minutes(6));
+    let r = right_password_from(&sso, "ada@example.org", "203.0.113.9").await;
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn sign_in_and_second_factor_pages_are_never_cached() {
+    let sso = spawn().await;
+    sso.member("Ada", "ada@example.org", &[Role::Member, Role::Admin])
+        .await;
+    let b = browser();
+    let r = b.get(sso.url("/login")).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = sign_in(&sso, &b, "ada@example.org", PASSWORD, "/account").await;
+    assert_eq!(location(&r), "/login/totp");
+    // The enrolment page shows the new secret: it must not stay in any cache.
+    let r = b.get(sso.url("/login/totp")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = wrong_password_from(&sso, "ada@example.org", "192.0.2.1").await;
+    assert_eq!(r, 401);
+}
