@@ -51,6 +51,55 @@ let
           default = [ ];
           description = "Where the client may send members after signing out.";
         };
+        scopes = mkOption {
+          type = types.listOf (
+            types.enum [
+              "openid"
+              "profile"
+              "email"
+              "member"
+              "roles"
+              "offline_access"
+            ]
+          );
+          default = [
+            "openid"
+            "profile"
+            "email"
+          ];
+          example = [
+            "openid"
+            "profile"
+            "email"
+            "roles"
+          ];
+          description = ''
+            What a member's sign-in may give this client. `member` adds the
+            member number and household, `roles` the member's roles,
+            `offline_access` refresh tokens. Scopes the client asks for beyond
+            these are not granted.
+          '';
+        };
+        audiences = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "coop-finance" ];
+          description = ''
+            Suite services (by client id, e.g. `coop-finance`) that accept this
+            client's access tokens, beside coop-sso's userinfo. Each of them
+            must also list the client in its `trusted_clients` setting.
+          '';
+        };
+        backchannelLogoutUri = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "https://forum.coop.example.org/auth/oidc/backchannel-logout";
+          description = ''
+            Where coop-sso posts a logout token (OpenID Connect Back-Channel
+            Logout) when a session of this client ends: the member signs out,
+            is suspended, resets their password or loses a role.
+          '';
+        };
         secretFile = mkOption {
           type = types.nullOr secretPathType;
           default = null;
@@ -182,6 +231,10 @@ in
           redirect_uris = c.redirectUris;
           post_logout_redirect_uris = c.postLogoutRedirectUris;
           secret_file = c.credential;
+          inherit (c) scopes audiences;
+        }
+        // lib.optionalAttrs (c.backchannelLogoutUri != null) {
+          backchannel_logout_uri = c.backchannelLogoutUri;
         }) clients;
       }
       (mkIf (cfg.sso.signingKeyFile != null) { signing_key_file = "sso-signing-key"; })

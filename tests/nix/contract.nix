@@ -69,11 +69,14 @@
     "state_directory"
     "log_filter"
     "client_secret_file"
+    "trusted_clients"
   ];
   sso = [
     "bookkeeper_appointment"
     "signing_key_file"
     "clients"
+    "refresh_token_max_days"
+    "service_scopes"
   ];
   ssoClient = [
     "client_id"
@@ -81,5 +84,8 @@
     "redirect_uris"
     "post_logout_redirect_uris"
     "secret_file"
+    "scopes"
+    "audiences"
+    "backchannel_logout_uri"
   ];
 }

@@ -200,6 +200,12 @@ eval {
           redirect_uris = [ "https://${matrixHost}/_synapse/client/oidc/callback" ];
           post_logout_redirect_uris = [ ];
           secret_file = "synapse-oidc-client-secret";
+          scopes = [
+            "openid"
+            "profile"
+            "email"
+          ];
+          audiences = [ ];
         }
       ];
 

@@ -113,6 +113,12 @@ in
           redirect_uris = [ "https://forum.coop.example.org/auth/oidc/callback" ];
           post_logout_redirect_uris = [ ];
           secret_file = "forum-oidc-client-secret";
+          scopes = [
+            "openid"
+            "profile"
+            "email"
+          ];
+          audiences = [ ];
         }
       ]
       && lib.hasInfix "forum-oidc-client-secret" c.systemd.services.cooperage-secrets.script

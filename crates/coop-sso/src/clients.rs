@@ -1,7 +1,7 @@
 //! The OIDC clients: the suite's own services (derived from the config, secrets read from
 //! credential files or generated at first start) and extra clients declared in the config.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
@@ -22,7 +22,22 @@ pub enum ClientKind {
 }
 
 /// The till's public client id; it exists when the co-op runs coop-pos.
-pub const TILL_CLIENT_ID: &str = "coop-till";
+pub use coop_web::config::TILL_CLIENT_ID;
+
+/// The scopes a member's sign-in can grant. `member` carries the member number and the
+/// household, `roles` the roles, `offline_access` a refresh token.
+pub const MEMBER_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "member",
+    "roles",
+    "offline_access",
+];
+/// The scopes of a suite service's own token (client credentials).
+pub const SERVICE_SCOPES: [&str; 1] = ["members.feed"];
+/// The scope of a paired till's token.
+pub const TILL_SCOPE: &str = "till";
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -31,6 +46,13 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub kind: ClientKind,
+    /// What a member's sign-in may grant this client.
+    pub scopes: BTreeSet<String>,
+    /// What this client may ask for with client credentials (suite services only).
+    pub service_scopes: BTreeSet<String>,
+    /// The `aud` of every access token issued to this client.
+    pub audiences: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
     /// None for a public client, which cannot keep a secret.
     secret: Option<Secret>,
 }
@@ -54,6 +76,17 @@ impl Client {
     pub fn may_use_client_credentials(&self) -> bool {
         matches!(self.kind, ClientKind::Suite(_))
     }
+
+    /// The scopes of `requested` that this client may have (the others are dropped, as
+    /// OpenID Connect lets a provider grant less than asked), space-separated.
+    pub fn grantable(&self, requested: &str) -> String {
+        let mut seen = BTreeSet::new();
+        requested
+            .split(' ')
+            .filter(|s| self.scopes.contains(*s) && seen.insert(*s))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,9 +103,37 @@ impl ClientRegistry {
         self.clients.values()
     }
 
-    pub fn from_config(loaded: &Loaded<SsoSettings>) -> anyhow::Result<Self> {
+    pub fn from_config(loaded: &Loaded<SsoSettings>, issuer: &str) -> anyhow::Result<Self> {
         let mut clients = BTreeMap::new();
         let state = &loaded.service.state_directory;
+        // Tokens of the suite's own clients name every suite service; a service accepts them
+        // only if it trusts the client too (`trusted_clients`).
+        let suite_audiences: Vec<String> =
+            loaded.coop.services.keys().map(|s| s.client_id()).collect();
+        let all = |list: &[&str]| {
+            list.iter()
+                .map(|s| (*s).to_owned())
+                .collect::<BTreeSet<_>>()
+        };
+        for (client_id, scopes) in &loaded.extra.service_scopes {
+            let known = loaded
+                .coop
+                .services
+                .keys()
+                .any(|s| *s != ServiceName::Sso && s.client_id() == *client_id);
+            if !known {
+                bail!("services.sso.service_scopes.{client_id}: not a suite service of this co-op");
+            }
+            if let Some(bad) = scopes
+                .iter()
+                .find(|s| !SERVICE_SCOPES.contains(&s.as_str()))
+            {
+                bail!(
+                    "services.sso.service_scopes.{client_id}: unknown scope `{bad}`; expected one of {}",
+                    SERVICE_SCOPES.join(", ")
+                );
+            }
+        }
         for svc in loaded
             .coop
             .services
@@ -84,6 +145,11 @@ impl ClientRegistry {
                 Some(f) => f.read()?,
                 None => generated_secret(state, &client_id)?,
             };
+            let service_scopes = loaded
+                .extra
+                .service_scopes
+                .get(&client_id)
+                .map_or_else(|| all(&SERVICE_SCOPES), |s| s.iter().cloned().collect());
             clients.insert(
                 client_id.clone(),
                 Client {
@@ -92,6 +158,10 @@ impl ClientRegistry {
                     redirect_uris: vec![svc.url("/auth/callback")],
                     post_logout_redirect_uris: vec![svc.url("/")],
                     kind: ClientKind::Suite(svc.name),
+                    scopes: all(&MEMBER_SCOPES),
+                    service_scopes,
+                    audiences: suite_audiences.clone(),
+                    backchannel_logout_uri: Some(svc.url("/auth/backchannel-logout")),
                     secret: Some(secret),
                 },
             );
@@ -104,6 +174,11 @@ impl ClientRegistry {
                         redirect_uris: Vec::new(),
                         post_logout_redirect_uris: Vec::new(),
                         kind: ClientKind::Till,
+                        scopes: all(&[TILL_SCOPE]),
+                        service_scopes: BTreeSet::new(),
+                        // The till's own API at coop-pos, and the member feed here.
+                        audiences: vec![ServiceName::Pos.client_id(), ServiceName::Sso.client_id()],
+                        backchannel_logout_uri: None,
                         secret: None,
                     },
                 );
@@ -149,6 +224,32 @@ impl ClientRegistry {
                     .map_or_else(|| path.to_path_buf(), |d| d.join(path))
             };
             let secret = read_secret(&format!("{key}.secret_file"), &path)?;
+            if !c.scopes.iter().any(|s| s == "openid") {
+                bail!("{key}.scopes: `openid` is needed to sign in at all");
+            }
+            if let Some(bad) = c
+                .scopes
+                .iter()
+                .find(|s| !MEMBER_SCOPES.contains(&s.as_str()))
+            {
+                bail!(
+                    "{key}.scopes: unknown scope `{bad}`; expected some of {}",
+                    MEMBER_SCOPES.join(", ")
+                );
+            }
+            if let Some(bad) = c.audiences.iter().find(|a| !suite_audiences.contains(a)) {
+                bail!(
+                    "{key}.audiences: `{bad}` is not a suite service of this co-op; expected some of {}",
+                    suite_audiences.join(", ")
+                );
+            }
+            if let Some(uri) = &c.backchannel_logout_uri {
+                check_redirect_uri(uri)
+                    .with_context(|| format!("{key}.backchannel_logout_uri `{uri}`"))?;
+            }
+            // Good at userinfo, and at the suite services the config names.
+            let mut audiences = vec![format!("{issuer}/userinfo")];
+            audiences.extend(c.audiences.iter().cloned());
             clients.insert(
                 c.client_id.clone(),
                 Client {
@@ -157,6 +258,10 @@ impl ClientRegistry {
                     redirect_uris: c.redirect_uris.clone(),
                     post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
                     kind: ClientKind::External,
+                    scopes: c.scopes.iter().cloned().collect(),
+                    service_scopes: BTreeSet::new(),
+                    audiences,
+                    backchannel_logout_uri: c.backchannel_logout_uri.clone(),
                     secret: Some(secret),
                 },
             );

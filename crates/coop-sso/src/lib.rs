@@ -91,7 +91,8 @@ pub async fn build_state(
     loaded: &Loaded<config::SsoSettings>,
     clock: SharedClock,
 ) -> anyhow::Result<AppState> {
-    let clients = clients::ClientRegistry::from_config(loaded)?;
+    let issuer = loaded.coop.issuer().context("no sso section")?;
+    let clients = clients::ClientRegistry::from_config(loaded, &issuer)?;
     let keys = keys::KeyStore::load(&kit.db, clock.now()).await?;
     if let Some(file) = &loaded.extra.signing_key_file {
         let path = std::path::Path::new(file);
@@ -109,7 +110,6 @@ pub async fn build_state(
         keys.import(&kit.db, &pem, clock.now()).await?;
     }
     let mailer = coop_web::mail::Mailer::from_config(loaded.coop.mail.as_ref())?;
-    let issuer = loaded.coop.issuer().context("no sso section")?;
     Ok(AppState {
         kit,
         settings: Arc::new(loaded.extra.clone()),
@@ -119,6 +119,9 @@ pub async fn build_state(
         mailer: Arc::new(mailer),
         issuer: issuer.into(),
         marker_key: Arc::new(rand::random()),
+        refresh_max: chrono::Duration::days(i64::from(
+            loaded.extra.refresh_token_max_days.unwrap_or(30).max(1),
+        )),
     })
 }
 

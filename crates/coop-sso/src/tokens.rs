@@ -24,7 +24,6 @@ pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(10);
 pub const ID_TOKEN_TTL: Duration = Duration::hours(1);
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 pub const CODE_TTL: Duration = Duration::seconds(60);
-pub const ACCESS_TOKEN_AUDIENCE: &str = "cooperage";
 
 /// The co-op's own claims, beside the standard ones.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -46,11 +45,13 @@ type CoopIdToken = IdToken<
     CoreJwsSigningAlgorithm,
 >;
 
-/// What the scopes let a client see.
+/// What the granted scopes let a client see.
 #[derive(Debug, Clone, Copy)]
 pub struct ClaimSet {
     pub profile: bool,
     pub email: bool,
+    /// Member number and household.
+    pub member: bool,
     pub roles: bool,
 }
 
@@ -60,6 +61,7 @@ impl ClaimSet {
         Self {
             profile: has("profile"),
             email: has("email"),
+            member: has("member"),
             roles: has("roles"),
         }
     }
@@ -79,6 +81,8 @@ pub fn userinfo_claims(state: &AppState, member: &Member, set: ClaimSet) -> serd
         v["name"] = json!(member.name);
         v["preferred_username"] = json!(member.username);
         v["locale"] = json!(member.preferred_lang);
+    }
+    if set.member {
         v["member_number"] = json!(member_number(state, member));
         v["household"] = json!(member.household_id.map(|h| h.to_string()));
     }
@@ -120,12 +124,12 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>) -> anyhow::Result<St
     let extra = CoopClaims {
         member_number: input
             .claims
-            .profile
+            .member
             .then(|| member_number(state, m))
             .flatten(),
         household: input
             .claims
-            .profile
+            .member
             .then(|| m.household_id.map(|h| h.to_string())),
         roles: input.claims.roles.then(|| m.roles.clone()),
     };
@@ -150,31 +154,45 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>) -> anyhow::Result<St
     Ok(token.to_string())
 }
 
-/// A signed access token; `family` ties a member's token to its refresh-token family so that
-/// revoking the family also stops userinfo for it.
-pub fn access_token(
-    state: &AppState,
-    sub: &str,
-    client_id: &str,
-    scope: &str,
-    roles: Option<&BTreeSet<Role>>,
-    family: Option<Uuid>,
-) -> anyhow::Result<String> {
+/// What an access token is for.
+#[derive(Debug)]
+pub struct AccessTokenInput<'a> {
+    /// The member id, a till's `till:<id>`, or for a service's own token its client id.
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+    /// Who accepts it: the client's audiences.
+    pub aud: &'a [String],
+    /// The member's roles; in the token only when the scope grants `roles`.
+    pub roles: Option<&'a BTreeSet<Role>>,
+    /// Ties a member's token to its token family, so revoking the family stops it at once.
+    pub family: Option<Uuid>,
+}
+
+/// A signed access token (RFC 9068).
+pub fn access_token(state: &AppState, input: &AccessTokenInput<'_>) -> anyhow::Result<String> {
     let now = state.now();
+    let aud = match input.aud {
+        [one] => json!(one),
+        many => json!(many),
+    };
     let mut claims = json!({
         "iss": &*state.issuer,
-        "sub": sub,
-        "aud": ACCESS_TOKEN_AUDIENCE,
-        "client_id": client_id,
+        "sub": input.sub,
+        "aud": aud,
+        "client_id": input.client_id,
         "iat": now.timestamp(),
         "exp": (now + ACCESS_TOKEN_TTL).timestamp(),
         "jti": Uuid::new_v4().to_string(),
-        "scope": scope,
+        "scope": input.scope,
     });
-    if let Some(roles) = roles {
+    if let Some(roles) = input
+        .roles
+        .filter(|_| input.scope.split(' ').any(|s| s == "roles"))
+    {
         claims["roles"] = json!(roles);
     }
-    if let Some(f) = family {
+    if let Some(f) = input.family {
         claims["fam"] = json!(f.to_string());
     }
     crate::jwt::sign(&*state.keys.current()?, "at+jwt", &claims)

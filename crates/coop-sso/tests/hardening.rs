@@ -385,3 +385,221 @@ async fn sign_in_and_second_factor_pages_are_never_cached() {
     let r = wrong_password_from(&sso, "ada@example.org", "192.0.2.1").await;
     assert_eq!(r, 401);
 }
+
+const FORUM_ID: &str = "forum";
+const FORUM_SECRET: &str = "forum-secret-0123456789abcdef";
+const FORUM_REDIRECT: &str = "http://127.0.0.1:9/forum/cb";
+
+/// coop-sso with a second outside client, a forum, configured with the default scopes.
+async fn spawn_with_forum(more: impl FnOnce(&mut serde_json::Value)) -> Sso {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("forum-secret");
+    std::fs::write(&secret, FORUM_SECRET).unwrap();
+    let sso = spawn_with(|c| {
+        c["services"]["sso"]["clients"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "client_id": FORUM_ID, "name": "Forum", "redirect_uris": [FORUM_REDIRECT],
+                "secret_file": secret,
+            }));
+        more(c);
+    })
+    .await;
+    // The secret file is read at start; the folder may go.
+    drop(dir);
+    sso
+}
+
+/// The forum's code flow, asking for every scope there is; returns the token response.
+async fn forum_tokens(sso: &Sso, b: &reqwest::Client, email: &str) -> serde_json::Value {
+    let p = pkce();
+    let path = authorize_path(FORUM_ID, FORUM_REDIRECT, Some((&p.challenge, "S256")), &[]);
+    let r = b.get(sso.url(&path)).send().await.unwrap();
+    let mut loc = location(&r);
+    if loc.starts_with("/login") {
+        let r = sign_in(sso, b, email, PASSWORD, &path).await;
+        loc = location(&b.get(sso.url(&location(&r))).send().await.unwrap());
+    }
+    let code = query_param(&loc, "code").expect("a code for the forum");
+    reqwest::Client::new()
+        .post(sso.url("/token"))
+        .basic_auth(FORUM_ID, Some(FORUM_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", FORUM_REDIRECT),
+            ("code_verifier", p.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_outside_clients_token_is_good_at_userinfo_only_and_carries_only_its_scopes() {
+    let sso = spawn_with_forum(|_| {}).await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member, Role::Cashier])
+        .await;
+    let b = browser();
+    let t = forum_tokens(&sso, &b, "asa@example.org").await;
+    // Asked for everything, granted what the forum's config allows.
+    assert_eq!(t["scope"], "openid profile email");
+    assert!(
+        t.get("refresh_token").is_none(),
+        "no offline_access, no refresh token"
+    );
+    let access = jwt_claims(t["access_token"].as_str().unwrap());
+    assert_eq!(
+        access["aud"],
+        format!("{}/userinfo", sso.state.issuer),
+        "good at userinfo, at no suite service"
+    );
+    assert!(access.get("roles").is_none());
+    let id = jwt_claims(t["id_token"].as_str().unwrap());
+    for claim in ["roles", "member_number", "household"] {
+        assert!(id.get(claim).is_none(), "{claim} in the forum's ID token");
+    }
+    assert_eq!(id["email"], "asa@example.org");
+    let info: serde_json::Value = userinfo(&sso, t["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["email"], "asa@example.org");
+    assert!(info.get("roles").is_none() && info.get("member_number").is_none());
+    // Not good at coop-sso's own API either.
+    let r = reqwest::Client::new()
+        .get(sso.url("/api/feed"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn roles_and_member_claims_come_only_with_their_scopes() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member, Role::Cashier])
+        .await;
+    let b = browser();
+    // The test RP may have every scope, but asks only for openid and email.
+    let p = pkce();
+    let mut path = authorize_path(RP_ID, RP_REDIRECT, Some((&p.challenge, "S256")), &[]);
+    path = path.replace(
+        "scope=openid+profile+email+member+roles+offline_access",
+        "scope=openid+email",
+    );
+    let r = b.get(sso.url(&path)).send().await.unwrap();
+    let r = sign_in(
+        &sso,
+        &b,
+        "asa@example.org",
+        PASSWORD,
+        &location_return_to(&r),
+    )
+    .await;
+    let loc = location(&b.get(sso.url(&location(&r))).send().await.unwrap());
+    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["scope"], "openid email");
+    let id = jwt_claims(t["id_token"].as_str().unwrap());
+    let access = jwt_claims(t["access_token"].as_str().unwrap());
+    for claim in ["roles", "member_number", "household", "name"] {
+        assert!(id.get(claim).is_none(), "{claim} in the ID token");
+    }
+    assert!(access.get("roles").is_none());
+    assert!(t.get("refresh_token").is_none());
+}
+
+fn location_return_to(r: &reqwest::Response) -> String {
+    query_param(&format!("http://x{}", location(r)), "return_to").unwrap()
+}
+
+#[tokio::test]
+async fn a_refresh_token_family_ends_after_its_absolute_lifetime() {
+    let sso = spawn().await;
+    sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let b = browser();
+    let p = pkce();
+    let loc = get_code(&sso, &b, "asa@example.org", &p).await;
+    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut refresh_token = t["refresh_token"].as_str().unwrap().to_owned();
+    // Used every 20 days it never goes idle, but the family ends 30 days after the sign-in.
+    for day in [20, 29] {
+        sso.clock
+            .advance(chrono::Duration::days(if day == 20 { 20 } else { 9 }));
+        let r = refresh(&sso, &refresh_token).await;
+        assert_eq!(r.status(), 200, "day {day}");
+        let t: serde_json::Value = r.json().await.unwrap();
+        refresh_token = t["refresh_token"].as_str().unwrap().to_owned();
+    }
+    sso.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
+    let r = refresh(&sso, &refresh_token).await;
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn client_credentials_grant_only_the_scopes_the_config_allows() {
+    let sso = spawn_with(|c| {
+        c["services"]["ims"] = serde_json::json!({});
+        c["services"]["sso"]["service_scopes"] = serde_json::json!({ "coop-ims": [] });
+    })
+    .await;
+    let token = |client: &'static str, secret: String, scope: Option<&'static str>| {
+        let url = sso.url("/token");
+        async move {
+            let mut form = vec![("grant_type", "client_credentials")];
+            if let Some(s) = scope {
+                form.push(("scope", s));
+            }
+            let r = reqwest::Client::new()
+                .post(url)
+                .basic_auth(client, Some(secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, t) = token("coop-pos", sso.pos_secret(), Some("members.feed")).await;
+    assert_eq!(status, 200);
+    assert_eq!(t["scope"], "members.feed");
+    for asked in ["admin", "members.feed roles", "openid"] {
+        let (status, e) = token("coop-pos", sso.pos_secret(), Some(asked)).await;
+        assert_eq!(status, 400, "{asked}");
+        assert_eq!(e["error"], "invalid_scope", "{asked}");
+    }
+    // coop-ims may have no scope at all here: its token cannot read the member feed.
+    let ims_secret =
+        std::fs::read_to_string(sso.dir.path().join("state/client-secrets/coop-ims")).unwrap();
+    let (status, e) = token("coop-ims", ims_secret.clone(), Some("members.feed")).await;
+    assert_eq!(
+        (status.as_u16(), e["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+    let (status, t) = token("coop-ims", ims_secret, None).await;
+    assert_eq!(status, 200);
+    let r = reqwest::Client::new()
+        .get(sso.url("/api/feed"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -55,7 +55,8 @@ async fn start(dir: &Path, synapse_port: u16) -> Setup {
     let server = binary::start(dir, |config| {
         config["services"]["sso"]["clients"] = serde_json::json!([
             { "client_id": "interop-rp", "name": "openid-client", "redirect_uris": ["http://127.0.0.1:9/rp/callback"],
-              "secret_file": dir.join("rp-secret") },
+              "secret_file": dir.join("rp-secret"),
+              "scopes": ["openid", "profile", "email", "member", "roles", "offline_access"] },
             { "client_id": "synapse", "name": "Matrix", "secret_file": synapse_secret_file,
               "redirect_uris": [format!("http://127.0.0.1:{synapse_port}/_synapse/client/oidc/callback")] },
         ]);
@@ -116,7 +117,10 @@ async fn external_independent_relying_parties_accept_coop_sso() {
                 ("CLIENT_SECRET", s.rp_secret.clone()),
                 ("CLIENT_AUTH", auth.into()),
                 ("REDIRECT_URI", "http://127.0.0.1:9/rp/callback".into()),
-                ("SCOPE", "openid profile email roles".into()),
+                (
+                    "SCOPE",
+                    "openid profile email member roles offline_access".into(),
+                ),
                 ("EXPECT_PREFERRED_USERNAME", "asa.oberg".into()),
                 ("EXPECT_NAME", "Åsa Öberg".into()),
                 ("EXPECT_ROLES", "member,cashier".into()),

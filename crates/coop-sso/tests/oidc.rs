@@ -352,7 +352,10 @@ async fn suite_services_get_client_credentials_tokens_and_others_do_not() {
     let t: serde_json::Value = r.json().await.unwrap();
     let claims = jwt_claims(t["access_token"].as_str().unwrap());
     assert_eq!(claims["sub"], "coop-pos");
-    assert_eq!(claims["aud"], "cooperage");
+    // Addressed to the suite's services (here coop-sso and coop-pos), with the scopes coop-pos
+    // may have.
+    assert_eq!(claims["aud"], serde_json::json!(["coop-sso", "coop-pos"]));
+    assert_eq!(claims["scope"], "members.feed");
     assert!(t.get("refresh_token").is_none() && t.get("id_token").is_none());
     // A client-credentials token is no member: userinfo refuses it.
     assert_eq!(

@@ -396,16 +396,22 @@ struct RawCommon {
     log_filter: Option<String>,
     #[serde(default)]
     client_secret_file: Option<String>,
+    #[serde(default)]
+    trusted_clients: Option<Vec<String>>,
 }
 
-const COMMON_KEYS: [&str; 6] = [
+const COMMON_KEYS: [&str; 7] = [
     "listen",
     "database_url",
     "public_url",
     "state_directory",
     "log_filter",
     "client_secret_file",
+    "trusted_clients",
 ];
+
+/// The public client of the tills (OAuth device grant), beside the suite's own clients.
+pub const TILL_CLIENT_ID: &str = "coop-till";
 
 #[derive(Debug, Clone)]
 pub struct Organisation {
@@ -488,6 +494,9 @@ pub struct ServiceConfig {
     pub state_directory: PathBuf,
     pub log_filter: String,
     pub client_secret_file: Option<SecretFile>,
+    /// The OIDC clients whose access tokens this service accepts (when the token's `aud` also
+    /// names this service). Default: the suite's own services and the tills.
+    pub trusted_clients: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -958,6 +967,19 @@ fn resolve_service(
             format!("not a log filter (e.g. `info` or `info,coop_sso=debug`): `{log_filter}`"),
         ));
     }
+    let trusted_clients = raw.trusted_clients.unwrap_or_else(|| {
+        ServiceName::ALL
+            .iter()
+            .map(|s| s.client_id())
+            .chain([TILL_CLIENT_ID.to_owned()])
+            .collect()
+    });
+    if let Some(bad) = trusted_clients.iter().find(|c| c.trim().is_empty()) {
+        return Err(ConfigError::invalid(
+            format!("services.{key}.trusted_clients"),
+            format!("a client id must not be empty, got {bad:?}"),
+        ));
+    }
     Ok(ServiceConfig {
         name,
         listen,
@@ -965,6 +987,7 @@ fn resolve_service(
         public_url,
         state_directory,
         log_filter,
+        trusted_clients,
         client_secret_file: raw.client_secret_file.as_deref().map(|f| {
             SecretFile::resolve(
                 &format!("services.{key}.client_secret_file"),
@@ -993,6 +1016,7 @@ pub fn resolved_view<E: Serialize>(loaded: &Loaded<E>) -> Value {
                     "client_id": s.name.client_id(),
                     "redirect_uri": s.url("/auth/callback"),
                     "client_secret_file": s.client_secret_file.as_ref().map(SecretFile::path),
+                    "trusted_clients": s.trusted_clients,
                 }),
             )
         })

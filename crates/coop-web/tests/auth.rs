@@ -95,7 +95,7 @@ impl Standin {
                 "STANDIN_POST_LOGOUT_REDIRECT_URIS",
                 c.post_logout_redirect_uri,
             )
-            .env("STANDIN_JWT_AUDIENCE", "cooperage")
+            .env("STANDIN_JWT_AUDIENCE", ServiceName::Pos.client_id())
             .env("STANDIN_API_SCOPES", "feed:read wallet:hold")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -407,7 +407,7 @@ async fn build_service(
     let oidc = OidcClient::start_with(provider, &loaded.service, settings)
         .await
         .unwrap();
-    let tokens = AccessTokenVerifier::new(oidc.provider().clone());
+    let tokens = AccessTokenVerifier::for_service(oidc.provider().clone(), &loaded.service);
     let app = router(AppState {
         kit,
         oidc: oidc.clone(),
@@ -904,7 +904,7 @@ fn lazy_db_app(
     router(AppState {
         kit,
         oidc,
-        tokens: AccessTokenVerifier::new(provider),
+        tokens: AccessTokenVerifier::new(provider, "coop-pos", ["coop-pos".to_owned()]),
     })
 }
 
@@ -1314,13 +1314,18 @@ async fn external_access_tokens_are_checked_claim_by_claim() {
     let provider = Provider::new(&op.issuer)
         .unwrap()
         .with_clock(Arc::new(clock.clone()));
-    let verifier = AccessTokenVerifier::new(provider);
+    // coop-pos's verifier: tokens for coop-pos, from coop-pos and the tills.
+    let verifier = AccessTokenVerifier::new(
+        provider,
+        "coop-pos",
+        ["coop-pos".into(), "coop-till".into()],
+    );
 
     let now = clock_secs(&clock);
     let header = |kid: &str| json!({ "alg": "RS256", "typ": "at+jwt", "kid": kid });
     let claims = |now: i64| {
         json!({
-            "iss": op.issuer, "sub": "mbr-1", "aud": "cooperage", "client_id": "coop-pos",
+            "iss": op.issuer, "sub": "mbr-1", "aud": "coop-pos", "client_id": "coop-pos",
             "exp": now + 300, "iat": now, "jti": "j1", "scope": "feed:read  wallet:hold",
             "roles": ["member", "manager", "wizard"],
         })
@@ -1393,15 +1398,42 @@ async fn external_access_tokens_are_checked_claim_by_claim() {
         rs256(&k1),
     );
     assert!(matches!(refused(t).await, TokenError::Issuer(_)));
+    // A token for another service, or for an outside client (good only at userinfo), is
+    // not good here, whoever holds it.
+    for aud in [
+        json!("coop-finance"),
+        json!(["coop-ims", "coop-finance"]),
+        json!(format!("{}/userinfo", op.issuer)),
+        json!("cooperage"),
+        json!([]),
+        json!(null),
+    ] {
+        let t = jws(
+            &header("k1"),
+            &with(&|c: &mut Value| c["aud"] = aud.clone()),
+            rs256(&k1),
+        );
+        assert!(matches!(refused(t).await, TokenError::Audience), "{aud}");
+    }
     let t = jws(
         &header("k1"),
-        &with(&|c: &mut Value| c["aud"] = json!("coop-pos")),
+        &with(&|c: &mut Value| c["aud"] = json!(["coop-finance", "coop-pos"])),
         rs256(&k1),
     );
-    assert!(matches!(refused(t).await, TokenError::Audience));
+    assert!(verifier.verify(&t).await.is_ok());
+    // Addressed to us, but from a client this service does not trust (Synapse, a forum).
     let t = jws(
         &header("k1"),
-        &with(&|c: &mut Value| c["aud"] = json!(["x", "cooperage"])),
+        &with(&|c: &mut Value| c["client_id"] = json!("synapse")),
+        rs256(&k1),
+    );
+    assert!(matches!(
+        refused(t).await,
+        TokenError::UntrustedClient(c) if c == "synapse"
+    ));
+    let t = jws(
+        &header("k1"),
+        &with(&|c: &mut Value| c["client_id"] = json!("coop-till")),
         rs256(&k1),
     );
     assert!(verifier.verify(&t).await.is_ok());
@@ -1498,7 +1530,11 @@ fn clock_secs(clock: &TestClock) -> i64 {
 
 #[tokio::test]
 async fn external_the_bearer_extractor_answers_503_when_the_keys_cannot_be_had() {
-    let verifier = AccessTokenVerifier::new(Provider::new("http://127.0.0.1:9").unwrap());
+    let verifier = AccessTokenVerifier::new(
+        Provider::new("http://127.0.0.1:9").unwrap(),
+        "coop-pos",
+        ["c".to_owned()],
+    );
     let app = Router::new()
         .route("/api/x", get(api_x))
         .with_state(verifier);
@@ -1506,7 +1542,7 @@ async fn external_the_bearer_extractor_answers_503_when_the_keys_cannot_be_had()
     let now = chrono::Utc::now().timestamp();
     let token = jws(
         &json!({ "alg": "RS256", "typ": "at+jwt", "kid": "k1" }),
-        &json!({ "iss": "http://127.0.0.1:9", "sub": "s", "aud": "cooperage", "client_id": "c",
+        &json!({ "iss": "http://127.0.0.1:9", "sub": "s", "aud": "coop-pos", "client_id": "c",
                  "exp": now + 60, "iat": now, "jti": "j" }),
         rs256(&k1),
     );

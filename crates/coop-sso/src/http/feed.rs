@@ -19,6 +19,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
 
+use coop_web::config::ServiceName;
+
 use crate::clients::ClientKind;
 use crate::directory;
 use crate::state::AppState;
@@ -84,12 +86,26 @@ async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Response
     let client_id = claims["client_id"].as_str().unwrap_or_default();
     let kind = state.clients.get(client_id).map(|c| c.kind);
     let sub = claims["sub"].as_str().unwrap_or_default();
-    // A suite service for itself, or a paired till (its offline member list).
-    let allowed = match kind {
-        Some(ClientKind::Suite(_)) => sub == client_id,
-        Some(ClientKind::Till) => sub.starts_with("till:"),
+    let has_scope = |want: &str| {
+        claims["scope"]
+            .as_str()
+            .is_some_and(|s| s.split(' ').any(|x| x == want))
+    };
+    let for_us = match &claims["aud"] {
+        serde_json::Value::String(a) => *a == ServiceName::Sso.client_id(),
+        serde_json::Value::Array(all) => all
+            .iter()
+            .any(|a| a.as_str() == Some(ServiceName::Sso.client_id().as_str())),
         _ => false,
     };
+    // A suite service's own token with the `members.feed` scope, or a paired till (its offline
+    // member list); either addressed to coop-sso.
+    let allowed = for_us
+        && match kind {
+            Some(ClientKind::Suite(_)) => sub == client_id && has_scope("members.feed"),
+            Some(ClientKind::Till) => sub.starts_with("till:") && has_scope("till"),
+            _ => false,
+        };
     if allowed {
         Ok(())
     } else {

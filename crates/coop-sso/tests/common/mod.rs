@@ -135,7 +135,7 @@ pub fn authorize_path(
     s.append_pair("response_type", "code")
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", redirect)
-        .append_pair("scope", "openid profile email roles")
+        .append_pair("scope", "openid profile email member roles offline_access")
         .append_pair("state", "st-123")
         .append_pair("nonce", "n-456");
     if let Some((c, m)) = challenge {
@@ -232,6 +232,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut serde_json::Value)) -> Sso {
         "client_id": RP_ID, "name": "Test RP",
         "redirect_uris": [RP_REDIRECT], "post_logout_redirect_uris": [RP_LOGOUT],
         "secret_file": dir.path().join("rp-secret"),
+        "scopes": ["openid", "profile", "email", "member", "roles", "offline_access"],
     }]);
     value["services"]["pos"] = serde_json::json!({ "public_url": format!("{public}/pos") });
     configure(&mut value);

@@ -19,8 +19,6 @@ use super::id_token::parse_roles;
 use super::provider::{Provider, ProviderError};
 use crate::error::{error_response, Error, ErrorKind};
 
-/// The audience every suite access token carries.
-pub const AUDIENCE: &str = "cooperage";
 /// Clock skew tolerated on `exp`, `iat` and `nbf`.
 pub const LEEWAY: Duration = Duration::seconds(60);
 /// Longer tokens are refused unread.
@@ -85,8 +83,10 @@ pub enum TokenError {
     Signature,
     #[error("issuer {0:?} is not coop-sso")]
     Issuer(String),
-    #[error("audience does not include {AUDIENCE}")]
+    #[error("the token is not addressed to this service")]
     Audience,
+    #[error("client {0:?} is not trusted here")]
+    UntrustedClient(String),
     #[error("expired at {0}")]
     Expired(DateTime<Utc>),
     #[error("not valid yet")]
@@ -165,20 +165,38 @@ fn is_access_token_type(typ: &str) -> bool {
 }
 
 /// Verifies coop-sso's JWT access tokens: RS256 only (never `none` or HS*), `typ` at+jwt, a
-/// known `kid`, `iss`, `aud` containing `cooperage`, `exp`/`iat`/`nbf` with 60 s leeway. Keys
-/// are cached; an unknown `kid` refetches them at most every 30 s. Cheap to clone.
+/// known `kid`, `iss`, an `aud` that names this service, a `client_id` this service trusts,
+/// `exp`/`iat`/`nbf` with 60 s leeway. Keys are cached; an unknown `kid` refetches them at
+/// most every 30 s. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AccessTokenVerifier {
     provider: Provider,
     audience: String,
+    trusted: std::sync::Arc<BTreeSet<String>>,
 }
 
 impl AccessTokenVerifier {
-    pub fn new(provider: Provider) -> Self {
+    /// Accepts tokens whose `aud` includes `audience` from the clients in `trusted`.
+    pub fn new(
+        provider: Provider,
+        audience: impl Into<String>,
+        trusted: impl IntoIterator<Item = String>,
+    ) -> Self {
         Self {
             provider,
-            audience: AUDIENCE.to_owned(),
+            audience: audience.into(),
+            trusted: std::sync::Arc::new(trusted.into_iter().collect()),
         }
+    }
+
+    /// The verifier of a suite service: tokens addressed to its client id, from the clients
+    /// its config trusts (`trusted_clients`).
+    pub fn for_service(provider: Provider, service: &crate::config::ServiceConfig) -> Self {
+        Self::new(
+            provider,
+            service.name.client_id(),
+            service.trusted_clients.iter().cloned(),
+        )
     }
 
     pub fn provider(&self) -> &Provider {
@@ -254,9 +272,13 @@ impl AccessTokenVerifier {
         }
         let non_empty =
             |v: Option<String>, name| v.filter(|s| !s.is_empty()).ok_or(TokenError::Claim(name));
+        let client_id = non_empty(c.client_id, "client_id")?;
+        if !self.trusted.contains(&client_id) {
+            return Err(TokenError::UntrustedClient(client_id));
+        }
         Ok(TokenClaims {
             sub: non_empty(c.sub, "sub")?,
-            client_id: non_empty(c.client_id, "client_id")?,
+            client_id,
             jti: non_empty(c.jti, "jti")?,
             scope: c
                 .scope

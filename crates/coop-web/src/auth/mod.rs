@@ -17,7 +17,7 @@
 //! struct AppState { kit: Kit, oidc: OidcClient, tokens: AccessTokenVerifier }
 //!
 //! let oidc = OidcClient::start(&loaded.coop, &loaded.service).await?;
-//! let tokens = AccessTokenVerifier::new(oidc.provider().clone());
+//! let tokens = AccessTokenVerifier::for_service(oidc.provider().clone(), &loaded.service);
 //! let feed = ServiceTokenClient::from_config(oidc.provider().clone(), &loaded.service, &["feed:read"])?;
 //! let state = AppState { kit, oidc: oidc.clone(), tokens };
 //! Ok(Router::new()
@@ -43,7 +43,7 @@ mod service_token;
 pub(crate) mod user;
 
 pub use crate::clock::{Clock, SharedClock, SystemClock, TestClock};
-pub use access::{AccessTokenVerifier, Bearer, BearerRejection, TokenClaims, TokenError, AUDIENCE};
+pub use access::{AccessTokenVerifier, Bearer, BearerRejection, TokenClaims, TokenError};
 pub use provider::{
     http_client, Provider, ProviderError, DISCOVERY_RETRY_AFTER, KEY_REFETCH_INTERVAL,
 };

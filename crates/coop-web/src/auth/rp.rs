@@ -46,7 +46,7 @@ pub struct OidcSettings {
 impl Default for OidcSettings {
     fn default() -> Self {
         Self {
-            scopes: ["openid", "profile", "email", "roles"]
+            scopes: ["openid", "profile", "email", "member", "roles"]
                 .map(str::to_owned)
                 .to_vec(),
             sign_in_lifetime: Duration::hours(8),

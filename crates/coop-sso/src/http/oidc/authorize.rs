@@ -152,13 +152,9 @@ pub async fn authorize(
     if !scopes.contains(&"openid") {
         return fail("invalid_scope", "the openid scope is required");
     }
-    let known = ["openid", "profile", "email", "roles", "offline_access"];
-    let scope: String = scopes
-        .iter()
-        .filter(|s| known.contains(s))
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
+    // What the client may have of what it asked for: `roles`, `member` and `offline_access`
+    // only for clients whose config allows them; unknown scopes are dropped.
+    let scope = client.grantable(scope);
     let Some(challenge) = get("code_challenge") else {
         return fail(
             "invalid_request",

@@ -204,7 +204,8 @@ pub async fn device_grant(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let refresh = new_refresh_token(&mut tx, family, now).await?;
+        let refresh =
+            new_refresh_token(&mut tx, family, now, now + crate::tokens::REFRESH_TOKEN_TTL).await?;
         tx.commit().await?;
         return till_tokens(state, client, till, &row.scope, family, refresh);
     } else {
@@ -226,13 +227,17 @@ pub fn till_tokens(
     family: Uuid,
     refresh: String,
 ) -> std::result::Result<Response, OAuthError> {
+    let sub = format!("till:{till}");
     let access = crate::tokens::access_token(
         state,
-        &format!("till:{till}"),
-        &client.client_id,
-        scope,
-        None,
-        Some(family),
+        &crate::tokens::AccessTokenInput {
+            sub: &sub,
+            client_id: &client.client_id,
+            scope,
+            aud: &client.audiences,
+            roles: None,
+            family: Some(family),
+        },
     )?;
     Ok(no_store(json!({
         "access_token": access,

@@ -52,7 +52,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "revocation_endpoint": format!("{i}/revoke"),
         "device_authorization_endpoint": format!("{i}/device/authorize"),
         "end_session_endpoint": format!("{i}/logout"),
-        "scopes_supported": ["openid", "profile", "email", "roles", "offline_access"],
+        "scopes_supported": ["openid", "profile", "email", "member", "roles", "offline_access", "members.feed", "till"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",

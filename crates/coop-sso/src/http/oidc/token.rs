@@ -203,7 +203,12 @@ async fn code_grant(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let refresh = new_refresh_token(&mut tx, family, now).await?;
+    // A refresh token only when the member granted offline access (OpenID Connect Core §11).
+    let refresh = if row.scope.split(' ').any(|s| s == "offline_access") {
+        Some(new_refresh_token(&mut tx, family, now, now + state.refresh_max).await?)
+    } else {
+        None
+    };
     tx.commit().await?;
     issue(
         state,
@@ -217,17 +222,20 @@ async fn code_grant(
     )
 }
 
+/// A new refresh token of `family`: good for [`REFRESH_TOKEN_TTL`] without use, and never past
+/// `family_ends` (the family's absolute lifetime).
 pub(super) async fn new_refresh_token(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     family: Uuid,
     now: DateTime<Utc>,
+    family_ends: DateTime<Utc>,
 ) -> Result<String, sqlx::Error> {
     let token = secrets::new_token();
     sqlx::query("insert into refresh_token (token_hash, token_family_id, created_at, expires_at) values ($1, $2, $3, $4)")
         .bind(secrets::hash(&token))
         .bind(family)
         .bind(now)
-        .bind(now + REFRESH_TOKEN_TTL)
+        .bind((now + REFRESH_TOKEN_TTL).min(family_ends))
         .execute(&mut **tx)
         .await?;
     Ok(token)
@@ -242,15 +250,19 @@ fn issue(
     family: Uuid,
     nonce: Option<&str>,
     auth_time: DateTime<Utc>,
-    refresh: String,
+    refresh: Option<String>,
 ) -> Result<Response, OAuthError> {
+    let sub = member.member_id.to_string();
     let access = tokens::access_token(
         state,
-        &member.member_id.to_string(),
-        &client.client_id,
-        scope,
-        Some(&member.roles),
-        Some(family),
+        &tokens::AccessTokenInput {
+            sub: &sub,
+            client_id: &client.client_id,
+            scope,
+            aud: &client.audiences,
+            roles: Some(&member.roles),
+            family: Some(family),
+        },
     )?;
     let id_token = tokens::id_token(
         state,
@@ -263,14 +275,17 @@ fn issue(
             claims: ClaimSet::from_scope(scope),
         },
     )?;
-    Ok(no_store(json!({
+    let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_TTL.num_seconds(),
-        "refresh_token": refresh,
         "id_token": id_token,
         "scope": scope,
-    })))
+    });
+    if let Some(r) = refresh {
+        body["refresh_token"] = json!(r);
+    }
+    Ok(no_store(body))
 }
 
 #[derive(sqlx::FromRow)]
@@ -284,6 +299,7 @@ struct RefreshRow {
     scope: String,
     auth_time: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    family_created_at: DateTime<Utc>,
 }
 
 async fn refresh_grant(
@@ -300,7 +316,7 @@ async fn refresh_grant(
     let mut tx = state.db().begin().await?;
     let row: Option<RefreshRow> = sqlx::query_as(
         "select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.till_device_id, f.scope,
-                f.auth_time, f.revoked_at
+                f.auth_time, f.revoked_at, f.created_at as family_created_at
          from refresh_token r join token_family f using (token_family_id)
          where r.token_hash = $1 for update of r, f",
     )
@@ -340,6 +356,17 @@ async fn refresh_grant(
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
+    // Tills stay paired until unpaired; members' families end after their absolute lifetime.
+    let family_ends = if row.till_device_id.is_some() {
+        now + REFRESH_TOKEN_TTL
+    } else {
+        row.family_created_at + state.refresh_max
+    };
+    if family_ends <= now {
+        return Err(OAuthError::invalid_grant(
+            "the sign-in is too old to refresh; sign in again",
+        ));
+    }
     if let Some(till) = row.till_device_id {
         let live: bool = sqlx::query_scalar(
             "select revoked_at is null from till_device where till_device_id = $1",
@@ -357,7 +384,7 @@ async fn refresh_grant(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let refresh = new_refresh_token(&mut tx, row.token_family_id, now).await?;
+        let refresh = new_refresh_token(&mut tx, row.token_family_id, now, family_ends).await?;
         tx.commit().await?;
         return super::device::till_tokens(
             state,
@@ -400,7 +427,7 @@ async fn refresh_grant(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let refresh = new_refresh_token(&mut tx, row.token_family_id, now).await?;
+    let refresh = new_refresh_token(&mut tx, row.token_family_id, now, family_ends).await?;
     tx.commit().await?;
     issue(
         state,
@@ -410,7 +437,7 @@ async fn refresh_grant(
         row.token_family_id,
         None,
         row.auth_time,
-        refresh,
+        Some(refresh),
     )
 }
 
@@ -425,14 +452,44 @@ fn client_credentials(
             "this client may not use the client credentials grant",
         ));
     }
-    let scope = form.scope.clone().unwrap_or_default();
+    // Each suite service gets the scopes its config allows; anything else is refused, so a
+    // misspelt or widened request fails loudly instead of silently getting less.
+    let scope = match form
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => client
+            .service_scopes
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" "),
+        Some(asked) => {
+            if asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .any(|s| !client.service_scopes.contains(s))
+            {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "this client may not have a scope it asked for",
+                ));
+            }
+            asked.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
     let access = tokens::access_token(
         state,
-        &client.client_id,
-        &client.client_id,
-        &scope,
-        None,
-        None,
+        &tokens::AccessTokenInput {
+            sub: &client.client_id,
+            client_id: &client.client_id,
+            scope: &scope,
+            aud: &client.audiences,
+            roles: None,
+            family: None,
+        },
     )?;
     Ok(no_store(json!({
         "access_token": access,
