@@ -123,6 +123,14 @@ async fn revoke_everything(
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
+    // The relying parties are told too (Back-Channel Logout), in this same transaction.
+    crate::backchannel::enqueue(
+        tx,
+        crate::backchannel::Scope::Member(member_id),
+        reason,
+        now,
+    )
+    .await?;
     sqlx::query(
         "update web_session set revoked_at = $2 where member_id = $1 and revoked_at is null",
     )
@@ -200,6 +208,17 @@ pub async fn set_roles(
             .await?;
     }
     gained_second_factor_role(&mut tx, member_id, &before, roles, now).await?;
+    if !removed.is_empty() {
+        // The relying parties' sessions still carry the removed role: they end, and the next
+        // sign-in there (silent, through the session here) brings the roles as they are now.
+        crate::backchannel::enqueue(
+            &mut tx,
+            crate::backchannel::Scope::Member(member_id),
+            "role removed",
+            now,
+        )
+        .await?;
+    }
     audit(
         &mut tx,
         Some(actor),

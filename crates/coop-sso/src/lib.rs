@@ -1,5 +1,6 @@
 //! coop-sso: the co-op's OpenID Connect provider and member directory.
 
+pub mod backchannel;
 pub mod cli;
 pub mod clients;
 pub mod clock;
@@ -147,6 +148,7 @@ impl Service for Sso {
 
     async fn routes(kit: Kit, loaded: Loaded<Self::Extra>) -> anyhow::Result<Router> {
         let state = build_state(kit, &loaded, Arc::new(clock::SystemClock)).await?;
+        backchannel::spawn_worker(state.clone());
         Ok(http::routes(state))
     }
 }

@@ -162,19 +162,28 @@ pub async fn start(
 
 pub async fn end(state: &AppState, session: &Session) -> Result<(), sqlx::Error> {
     if let Some(id) = session.get::<Uuid>(SESSION_KEY) {
-        revoke(state.db(), id, state.now()).await?;
+        revoke(state.db(), id, state.now(), "signed out").await?;
     }
     session.renew();
     Ok(())
 }
 
-/// Revokes a browser session and every token family issued through it.
+/// Revokes a browser session and every token family issued through it, and tells the relying
+/// parties that signed the member in through it (Back-Channel Logout).
 pub async fn revoke(
     db: &PgPool,
     web_session_id: Uuid,
     now: DateTime<Utc>,
+    reason: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
+    crate::backchannel::enqueue(
+        &mut tx,
+        crate::backchannel::Scope::Session(web_session_id),
+        reason,
+        now,
+    )
+    .await?;
     sqlx::query(
         "update web_session set revoked_at = $2 where web_session_id = $1 and revoked_at is null",
     )

@@ -34,6 +34,10 @@ pub struct CoopClaims {
     pub household: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<BTreeSet<Role>>,
+    /// The coop-sso session the sign-in came through; logout tokens name it (Back-Channel
+    /// Logout §2.1), and Synapse ends the sessions with this `sid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl AdditionalClaims for CoopClaims {}
@@ -104,6 +108,7 @@ pub struct IdTokenInput<'a> {
     pub auth_time: DateTime<Utc>,
     pub access_token: &'a str,
     pub claims: ClaimSet,
+    pub sid: Option<Uuid>,
 }
 
 pub fn id_token(state: &AppState, input: &IdTokenInput<'_>) -> anyhow::Result<String> {
@@ -132,6 +137,7 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>) -> anyhow::Result<St
             .member
             .then(|| m.household_id.map(|h| h.to_string())),
         roles: input.claims.roles.then(|| m.roles.clone()),
+        sid: input.sid.map(|s| s.to_string()),
     };
     let claims = IdTokenClaims::new(
         IssuerUrl::new(state.issuer.to_string())?,

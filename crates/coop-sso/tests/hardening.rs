@@ -603,3 +603,198 @@ async fn client_credentials_grant_only_the_scopes_the_config_allows() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// A relying party's back-channel logout endpoint: keeps every logout token posted to it and
+/// answers with the status the test sets.
+struct LogoutReceiver {
+    served: coop_testkit::http::Served,
+    tokens: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl LogoutReceiver {
+    async fn start() -> Self {
+        use std::sync::atomic::{AtomicU16, Ordering};
+        use std::sync::{Arc, Mutex};
+        let tokens = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(200));
+        let (t, st) = (tokens.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/bcl",
+            axum::routing::post(
+                move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+                    let (t, st) = (t.clone(), st.clone());
+                    async move {
+                        t.lock()
+                            .unwrap()
+                            .push(form.get("logout_token").cloned().unwrap_or_default());
+                        axum::http::StatusCode::from_u16(st.load(Ordering::SeqCst)).unwrap()
+                    }
+                },
+            ),
+        );
+        let served = coop_testkit::http::serve(app).await;
+        Self {
+            served,
+            tokens,
+            status,
+        }
+    }
+
+    fn uri(&self) -> String {
+        self.served.url("/bcl")
+    }
+
+    /// Waits (real time: the delivery task polls every second) for the n-th token.
+    async fn wait_for(&self, n: usize) -> String {
+        for _ in 0..100 {
+            if let Some(t) = self.tokens.lock().unwrap().get(n - 1) {
+                return t.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no logout token number {n} arrived");
+    }
+
+    fn count(&self) -> usize {
+        self.tokens.lock().unwrap().len()
+    }
+}
+
+fn check_logout_token(sso: &Sso, token: &str, sid: &str, sub: &str) {
+    let (header, claims) = coop_sso::jwt::verify(&sso.state.keys, token).unwrap();
+    assert_eq!(header["typ"], "logout+jwt");
+    assert_eq!(claims["iss"], *sso.state.issuer);
+    assert_eq!(claims["aud"], FORUM_ID);
+    assert_eq!(claims["sid"], sid);
+    assert_eq!(claims["sub"], sub);
+    assert_eq!(
+        claims["events"],
+        serde_json::json!({ "http://schemas.openid.net/event/backchannel-logout": {} })
+    );
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
+    assert!(claims.get("nonce").is_none());
+}
+
+#[tokio::test]
+async fn ending_sessions_here_sends_logout_tokens_to_the_relying_parties() {
+    use std::sync::atomic::Ordering;
+    let rp = LogoutReceiver::start().await;
+    let uri = rp.uri();
+    let sso = spawn_with_forum(move |c| {
+        let forum = c["services"]["sso"]["clients"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|cl| cl["client_id"] == FORUM_ID)
+            .unwrap();
+        forum["backchannel_logout_uri"] = serde_json::json!(uri);
+    })
+    .await;
+    let admin = sso
+        .member("Ada", "ada@example.org", &[Role::Member, Role::Admin])
+        .await;
+    let asa = sso
+        .member("Åsa", "asa@example.org", &[Role::Member, Role::Cashier])
+        .await;
+    let sub = asa.to_string();
+
+    // 1. Signing out at coop-sso.
+    let b = browser();
+    let t = forum_tokens(&sso, &b, "asa@example.org").await;
+    let sid = jwt_claims(t["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .expect("the ID token names its session")
+        .to_owned();
+    let r = post_form(&sso, &b, "/logout", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    check_logout_token(&sso, &rp.wait_for(1).await, &sid, &sub);
+    // Signing out twice sends nothing more.
+    let r = post_form(&sso, &b, "/logout", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+
+    // 2. A suspension; the relying party is down at first and gets it on a later try.
+    let b = browser();
+    let t = forum_tokens(&sso, &b, "asa@example.org").await;
+    let sid2 = jwt_claims(t["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(sid, sid2);
+    rp.status.store(503, Ordering::SeqCst);
+    coop_sso::directory::change_status(
+        sso.state.db(),
+        &sso.state.kit.coop.member_number,
+        admin,
+        asa,
+        coop_sso::directory::StatusChange::Suspend,
+        sso.clock.now(),
+    )
+    .await
+    .unwrap();
+    rp.wait_for(2).await;
+    assert_eq!(rp.count(), 2, "one failed try so far");
+    // The failed try is written down after the answer comes back: wait for it.
+    let mut attempts = 0;
+    for _ in 0..50 {
+        attempts = count(
+            &sso,
+            "select attempts::bigint from backchannel_logout where reason = 'member suspended'",
+        )
+        .await;
+        if attempts == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(attempts, 1);
+    rp.status.store(200, Ordering::SeqCst);
+    sso.clock.advance(chrono::Duration::seconds(3));
+    check_logout_token(&sso, &rp.wait_for(3).await, &sid2, &sub);
+    assert_eq!(
+        count(
+            &sso,
+            "select count(*) from backchannel_logout where delivered_at is not null"
+        )
+        .await,
+        2
+    );
+
+    // 3. A removed role: the relying party's session carries it, so it ends too.
+    coop_sso::directory::change_status(
+        sso.state.db(),
+        &sso.state.kit.coop.member_number,
+        admin,
+        asa,
+        coop_sso::directory::StatusChange::Reactivate,
+        sso.clock.now(),
+    )
+    .await
+    .unwrap();
+    let b = browser();
+    let t = forum_tokens(&sso, &b, "asa@example.org").await;
+    let sid3 = jwt_claims(t["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    coop_sso::directory::set_roles(
+        sso.state.db(),
+        &sso.state.kit.coop.member_number,
+        admin,
+        asa,
+        &[Role::Member].into_iter().collect(),
+        sso.clock.now(),
+    )
+    .await
+    .unwrap();
+    check_logout_token(&sso, &rp.wait_for(4).await, &sid3, &sub);
+    // The member is still signed in at coop-sso itself.
+    assert_eq!(
+        b.get(sso.url("/account")).send().await.unwrap().status(),
+        200
+    );
+}

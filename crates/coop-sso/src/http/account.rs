@@ -92,6 +92,6 @@ async fn revoke_session(
     let Some(id) = owned else {
         return Err(coop_web::Error::NotFound.into());
     };
-    signin::revoke(state.db(), id, state.now()).await?;
+    signin::revoke(state.db(), id, state.now(), "session revoked").await?;
     Ok(Redirect::to("/account").into_response())
 }

@@ -248,6 +248,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut serde_json::Value)) -> Sso {
     let state = coop_sso::build_state(kit.clone(), &loaded, Arc::new(clock.clone()))
         .await
         .unwrap();
+    coop_sso::backchannel::spawn_worker(state.clone());
     let app = coop_web::app::build(&kit, coop_sso::http::routes(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let served = coop_testkit::http::serve_on(listener, app);

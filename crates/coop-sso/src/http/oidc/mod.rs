@@ -64,11 +64,13 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name",
                              "preferred_username", "locale", "email", "email_verified",
-                             "member_number", "household", "roles"],
+                             "member_number", "household", "roles", "sid"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "ui_locales_supported": state.kit.coop.languages.iter().map(|l| l.code()).collect::<Vec<_>>(),
     });
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()

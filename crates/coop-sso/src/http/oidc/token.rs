@@ -218,6 +218,7 @@ async fn code_grant(
         family,
         row.nonce.as_deref(),
         row.auth_time,
+        row.web_session_id,
         refresh,
     )
 }
@@ -250,6 +251,7 @@ fn issue(
     family: Uuid,
     nonce: Option<&str>,
     auth_time: DateTime<Utc>,
+    sid: Option<Uuid>,
     refresh: Option<String>,
 ) -> Result<Response, OAuthError> {
     let sub = member.member_id.to_string();
@@ -273,6 +275,7 @@ fn issue(
             auth_time,
             access_token: &access,
             claims: ClaimSet::from_scope(scope),
+            sid,
         },
     )?;
     let mut body = json!({
@@ -300,6 +303,7 @@ struct RefreshRow {
     auth_time: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
     family_created_at: DateTime<Utc>,
+    web_session_id: Option<Uuid>,
 }
 
 async fn refresh_grant(
@@ -316,7 +320,7 @@ async fn refresh_grant(
     let mut tx = state.db().begin().await?;
     let row: Option<RefreshRow> = sqlx::query_as(
         "select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.till_device_id, f.scope,
-                f.auth_time, f.revoked_at, f.created_at as family_created_at
+                f.auth_time, f.revoked_at, f.created_at as family_created_at, f.web_session_id
          from refresh_token r join token_family f using (token_family_id)
          where r.token_hash = $1 for update of r, f",
     )
@@ -437,6 +441,7 @@ async fn refresh_grant(
         row.token_family_id,
         None,
         row.auth_time,
+        row.web_session_id,
         Some(refresh),
     )
 }
