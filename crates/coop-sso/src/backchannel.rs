@@ -200,7 +200,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             .unwrap_or_default();
         loop {
             match deliver_due(&state, &http).await {
-                Ok(n) if n as i64 == BATCH => continue,
+                Ok(n) if i64::try_from(n).is_ok_and(|n| n == BATCH) => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "back-channel logout delivery failed"),
             }
