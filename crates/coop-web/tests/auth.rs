@@ -1783,3 +1783,217 @@ fn id_token(key: &CoreRsaPrivateSigningKey, kid: &str, claims: &Value) -> String
         rs256(key),
     )
 }
+
+/// A logout token as coop-sso makes them (Back-Channel Logout §2.4), with changes.
+fn logout_token(
+    key: &CoreRsaPrivateSigningKey,
+    issuer: &str,
+    now: i64,
+    change: impl Fn(&mut Value),
+) -> String {
+    let mut claims = json!({
+        "iss": issuer, "aud": "coop-pos", "iat": now, "exp": now + 120,
+        "jti": format!("j-{}", uuid::Uuid::new_v4()), "sub": "mbr-7", "sid": "s-1",
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    change(&mut claims);
+    jws(
+        &json!({ "alg": "RS256", "typ": "logout+jwt", "kid": "k1" }),
+        &claims,
+        rs256(key),
+    )
+}
+
+#[tokio::test]
+async fn external_back_channel_logout_and_the_five_minute_recheck_end_sessions() {
+    let k1 = Arc::new(rsa_key(0, "k1"));
+    let intruder = rsa_key(2, "k1");
+    let op = FakeIssuer::start(vec![public_jwk(&k1)]).await;
+    let clock = TestClock::starting_now();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = tempfile::tempdir().unwrap();
+    let app = lazy_db_app(&base, &op.issuer, "the-client-secret", &clock, &state);
+    let _served = serve_on(listener, app);
+    let iss_param: String = url::form_urlencoded::byte_serialize(op.issuer.as_bytes()).collect();
+
+    let id_claims = |nonce: Option<&str>, sid: &str, roles: Value, now: i64| {
+        let mut c = json!({
+            "iss": op.issuer, "sub": "mbr-7", "aud": "coop-pos", "exp": now + 300, "iat": now,
+            "name": "Bo Berg", "roles": roles, "sid": sid,
+        });
+        if let Some(n) = nonce {
+            c["nonce"] = json!(n);
+        }
+        c
+    };
+    // Signs Bo in through the fake provider; returns the browser.
+    let sign_in = |sid: &'static str, refresh: &'static str| {
+        let (base, op_answer, clock) = (base.clone(), op.token_answer.clone(), clock.clone());
+        let (k1, iss_param, id_claims) = (k1.clone(), iss_param.clone(), id_claims);
+        async move {
+            let c = client();
+            let res = c
+                .get(format!("{base}/pos/auth/login?return_to=/orders"))
+                .send()
+                .await
+                .unwrap();
+            let q = query_of(&location(&res));
+            let now = clock_secs(&clock);
+            let claims = id_claims(Some(&q["nonce"]), sid, json!(["member", "manager"]), now);
+            *op_answer.lock().unwrap() = (
+                StatusCode::OK,
+                json!({ "access_token": "opaque", "token_type": "Bearer", "expires_in": 600,
+                        "refresh_token": refresh, "id_token": id_token(&k1, "k1", &claims) }),
+            );
+            let res = c
+                .get(format!(
+                    "{base}/pos/auth/callback?code=c&state={}&iss={iss_param}",
+                    q["state"]
+                ))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            c
+        }
+    };
+    let orders = |c: reqwest::Client| {
+        let url = format!("{base}/pos/orders");
+        async move { c.get(url).send().await.unwrap() }
+    };
+    let post_logout = |token: String| {
+        let url = format!("{base}/pos/auth/backchannel-logout");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    let bo = sign_in("s-1", "rt-1").await;
+    assert_eq!(orders(bo.clone()).await.status(), StatusCode::OK);
+
+    // Bad logout tokens: each refused (400, no-store), and Bo stays signed in.
+    let now = clock_secs(&clock);
+    let iss = op.issuer.clone();
+    let bad: Vec<(&str, String)> = vec![
+        ("garbage", "x.y.z".into()),
+        (
+            "another client",
+            logout_token(&k1, &iss, now, |c| c["aud"] = json!("coop-ims")),
+        ),
+        (
+            "another issuer",
+            logout_token(&k1, &iss, now, |c| c["iss"] = json!("https://evil.example")),
+        ),
+        (
+            "a nonce (an ID token?)",
+            logout_token(&k1, &iss, now, |c| c["nonce"] = json!("n")),
+        ),
+        (
+            "no event",
+            logout_token(&k1, &iss, now, |c| {
+                c.as_object_mut().unwrap().remove("events");
+            }),
+        ),
+        (
+            "no jti",
+            logout_token(&k1, &iss, now, |c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+        ),
+        (
+            "no sub, no sid",
+            logout_token(&k1, &iss, now, |c| {
+                let o = c.as_object_mut().unwrap();
+                o.remove("sub");
+                o.remove("sid");
+            }),
+        ),
+        (
+            "issued an hour ago",
+            logout_token(&k1, &iss, now - 3600, |_| {}),
+        ),
+        (
+            "expired",
+            logout_token(&k1, &iss, now - 200, |c| c["exp"] = json!(now - 100)),
+        ),
+        (
+            "an unknown session",
+            logout_token(&k1, &iss, now, |c| c["sid"] = json!("s-9")),
+        ),
+        (
+            "another member's session",
+            logout_token(&k1, &iss, now, |c| c["sub"] = json!("mbr-8")),
+        ),
+        (
+            "a forged signature",
+            logout_token(&intruder, &iss, now, |_| {}),
+        ),
+    ];
+    for (what, token) in bad {
+        let res = post_logout(token).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{what}");
+        assert_eq!(res.headers()["cache-control"], "no-store", "{what}");
+        assert_eq!(
+            orders(bo.clone()).await.status(),
+            StatusCode::OK,
+            "after {what}"
+        );
+    }
+    let res = reqwest::Client::new()
+        .post(format!("{base}/pos/auth/backchannel-logout"))
+        .form(&[("not_a_logout_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // The real thing ends Bo's session here; the same token again is a replay.
+    let good = logout_token(&k1, &iss, now, |_| {});
+    assert_eq!(post_logout(good.clone()).await.status(), StatusCode::OK);
+    assert_eq!(orders(bo.clone()).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(post_logout(good).await.status(), StatusCode::BAD_REQUEST);
+
+    // A new sign-in (another coop-sso session) is not touched by the old logout.
+    let bo = sign_in("s-2", "rt-2").await;
+    assert_eq!(orders(bo.clone()).await.status(), StatusCode::OK);
+
+    // Five minutes on, the next request asks coop-sso again with the refresh token, and the
+    // session carries the member as coop-sso knows them now: the manager role is gone.
+    clock.advance(chrono::Duration::minutes(5) + chrono::Duration::seconds(1));
+    let now = clock_secs(&clock);
+    *op.token_answer.lock().unwrap() = (
+        StatusCode::OK,
+        json!({ "access_token": "opaque-2", "token_type": "Bearer", "expires_in": 600,
+                "refresh_token": "rt-3",
+                "id_token": id_token(&k1, "k1", &id_claims(None, "s-2", json!(["member"]), now)) }),
+    );
+    let page = body(orders(bo.clone()).await).await;
+    assert!(
+        page.contains("Roles: member") && !page.contains("manager"),
+        "{page}"
+    );
+    let (_, form) = op.token_requests.lock().unwrap().last().cloned().unwrap();
+    assert!(
+        form.contains("grant_type=refresh_token") && form.contains("refresh_token=rt-2"),
+        "{form}"
+    );
+
+    // coop-sso unreachable at the next re-check: Bo keeps working.
+    clock.advance(chrono::Duration::minutes(6));
+    *op.token_answer.lock().unwrap() = (StatusCode::BAD_GATEWAY, json!("down"));
+    assert_eq!(orders(bo.clone()).await.status(), StatusCode::OK);
+    // And once coop-sso refuses the refresh (suspended, signed out), the session is over.
+    *op.token_answer.lock().unwrap() = (
+        StatusCode::BAD_REQUEST,
+        json!({ "error": "invalid_grant", "error_description": "revoked" }),
+    );
+    assert_eq!(orders(bo.clone()).await.status(), StatusCode::SEE_OTHER);
+    let (_, form) = op.token_requests.lock().unwrap().last().cloned().unwrap();
+    assert!(form.contains("refresh_token=rt-3"), "{form}");
+}

@@ -9,7 +9,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, ClaimsVerificationError, Client, ClientId, EmptyExtraTokenFields,
-    EndpointNotSet, EndpointSet, IdToken, IdTokenFields, IdTokenVerifier, Nonce,
+    EndpointNotSet, EndpointSet, IdToken, IdTokenFields, IdTokenVerifier, NonceVerifier,
     SignatureVerificationError, StandardErrorResponse, StandardTokenResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,8 @@ pub(crate) struct CoopClaims {
     household: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    #[serde(default)]
+    sid: Option<String>,
 }
 impl AdditionalClaims for CoopClaims {}
 
@@ -73,7 +75,7 @@ fn check(
     provider: &Provider,
     client_id: &ClientId,
     id_token: &CoopIdToken,
-    nonce: &Nonce,
+    nonce: impl NonceVerifier,
     keys: &CoreJsonWebKeySet,
     expires_at: DateTime<Utc>,
 ) -> Result<CurrentUser, ClaimsVerificationError> {
@@ -104,6 +106,7 @@ fn check(
         .map(|n| n.as_str().to_owned())
         .or_else(|| preferred_username.clone())
         .unwrap_or_else(|| claims.subject().as_str().to_owned());
+    let now = provider.now();
     Ok(CurrentUser {
         sub: claims.subject().as_str().to_owned(),
         name,
@@ -114,16 +117,21 @@ fn check(
         roles: parse_roles(&extra.roles),
         id_token: id_token.to_string(),
         expires_at,
+        sid: extra.sid.clone(),
+        signed_in_at: now,
+        checked_at: now,
+        refresh_token: None,
     })
 }
 
 /// Checks signature (RS256, coop-sso's keys), `iss`, `aud`, `exp`, `iat` and `nonce`. A
 /// token signed with a key we have not seen refetches the keys once: coop-sso rotated.
-pub(crate) async fn verify(
+/// `nonce` is the sign-in's own; a refreshed ID token has none (`&|_| Ok(())` then).
+pub(crate) async fn verify<N: NonceVerifier + Copy>(
     provider: &Provider,
     client_id: &ClientId,
     id_token: &CoopIdToken,
-    nonce: &Nonce,
+    nonce: N,
     expires_at: DateTime<Utc>,
 ) -> Result<CurrentUser, Failure> {
     let keys = provider.keys().await?;

@@ -32,6 +32,7 @@
 //! link is `oidc.login_location(&ReturnTo::parse("/here").unwrap_or_else(ReturnTo::home))`.
 
 mod access;
+pub mod backchannel;
 
 mod failure;
 mod id_token;
@@ -50,4 +51,4 @@ pub use provider::{
 pub use return_to::ReturnTo;
 pub use rp::{OidcClient, OidcSettings};
 pub use service_token::{ServiceTokenClient, ServiceTokenError};
-pub use user::{AuthRejection, CurrentUser};
+pub use user::{AuthRejection, CurrentUser, RECHECK_AFTER};

@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, Utc};
 use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{
     AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, JsonWebKeySet, LanguageTag,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    TokenResponse as _,
+    Nonce, OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, TokenResponse as _,
 };
 use serde::Deserialize;
 
@@ -46,9 +46,18 @@ pub struct OidcSettings {
 impl Default for OidcSettings {
     fn default() -> Self {
         Self {
-            scopes: ["openid", "profile", "email", "member", "roles"]
-                .map(str::to_owned)
-                .to_vec(),
+            // offline_access: a refresh token, with which every session is re-checked at
+            // coop-sso every few minutes (see `CurrentUser`).
+            scopes: [
+                "openid",
+                "profile",
+                "email",
+                "member",
+                "roles",
+                "offline_access",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             sign_in_lifetime: Duration::hours(8),
             discovery_budget: StdDuration::from_secs(10),
         }
@@ -64,6 +73,18 @@ struct Inner {
     post_logout_redirect_uri: String,
     base_path: String,
     settings: OidcSettings,
+    logouts: super::backchannel::Logouts,
+}
+
+/// What coop-sso says of a sign-in when asked again.
+#[derive(Debug)]
+pub(crate) enum Recheck {
+    /// Still good: the member as coop-sso knows them now (roles included).
+    Confirmed(Box<CurrentUser>),
+    /// Revoked, or the member cannot sign in any more.
+    Ended,
+    /// coop-sso did not answer.
+    Unavailable,
 }
 
 /// The service as an OpenID relying party of coop-sso. Built once at start; cheap to clone; the
@@ -123,7 +144,77 @@ impl OidcClient {
             post_logout_redirect_uri: service.url("/"),
             base_path: service.base_path(),
             settings,
+            logouts: super::backchannel::Logouts::default(),
         })))
+    }
+
+    pub(crate) fn logouts(&self) -> &super::backchannel::Logouts {
+        &self.0.logouts
+    }
+
+    pub(crate) fn sign_in_lifetime(&self) -> Duration {
+        self.0.settings.sign_in_lifetime
+    }
+
+    /// Asks coop-sso again about a sign-in, with its refresh token: a suspended member, a
+    /// revoked session or a changed role shows here within minutes.
+    pub(crate) async fn recheck(&self, user: &CurrentUser) -> Recheck {
+        let Some(refresh) = user.refresh_token.clone() else {
+            // Without a refresh token there is nothing to ask with: the sign-in must be redone.
+            return Recheck::Ended;
+        };
+        let metadata = match self.0.provider.metadata().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("re-check postponed: {e}");
+                return Recheck::Unavailable;
+            }
+        };
+        let token = match self
+            .client(&metadata)
+            .exchange_refresh_token(&RefreshToken::new(refresh))
+            .request_async(self.0.provider.http())
+            .await
+        {
+            Ok(t) => t,
+            Err(RequestTokenError::ServerResponse(r)) => {
+                tracing::info!(sub = %user.sub, error = %r.error(), "coop-sso refused the refresh");
+                return Recheck::Ended;
+            }
+            Err(e) => {
+                tracing::warn!("re-check postponed: {}", error_chain(&e));
+                return Recheck::Unavailable;
+            }
+        };
+        let Some(id_token) = token.id_token() else {
+            return Recheck::Ended;
+        };
+        let no_nonce = |_: Option<&Nonce>| -> Result<(), String> { Ok(()) };
+        let fresh = match id_token::verify(
+            &self.0.provider,
+            &self.0.client_id,
+            id_token,
+            &no_nonce,
+            user.expires_at,
+        )
+        .await
+        {
+            Ok(u) if u.sub == user.sub => u,
+            Ok(_) => return Recheck::Ended,
+            Err(e) => {
+                tracing::warn!(sub = %user.sub, "refreshed ID token refused: {e:?}");
+                return Recheck::Ended;
+            }
+        };
+        Recheck::Confirmed(Box::new(CurrentUser {
+            sid: user.sid.clone(),
+            signed_in_at: user.signed_in_at,
+            refresh_token: token
+                .refresh_token()
+                .map(|r| r.secret().clone())
+                .or_else(|| user.refresh_token.clone()),
+            ..fresh
+        }))
     }
 
     pub fn provider(&self) -> &Provider {
@@ -161,6 +252,10 @@ impl OidcClient {
             .route("/auth/login", get(login))
             .route("/auth/callback", get(callback))
             .route("/auth/logout", post(logout))
+            .route(
+                "/auth/backchannel-logout",
+                post(super::backchannel::receive),
+            )
             .layer(Extension(self.clone()))
     }
 
@@ -331,7 +426,7 @@ async fn finish_login(
     let id_token = token
         .id_token()
         .ok_or_else(|| Failure::BadRequest("token response without id_token".into()))?;
-    let user = id_token::verify(
+    let mut user = id_token::verify(
         &oidc.0.provider,
         &oidc.0.client_id,
         id_token,
@@ -339,6 +434,8 @@ async fn finish_login(
         oidc.now() + oidc.0.settings.sign_in_lifetime,
     )
     .await?;
+    user.refresh_token = token.refresh_token().map(|r| r.secret().clone());
+    oidc.0.logouts.signed_in(&user);
     tracing::info!(sub = %user.sub, "signed in");
     // A new session (and CSRF token) for the signed-in member: a session id planted before
     // sign-in is worth nothing after it.

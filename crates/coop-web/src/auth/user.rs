@@ -43,10 +43,28 @@ pub struct CurrentUser {
     pub roles: BTreeSet<Role>,
     /// The raw ID token, sent back to coop-sso as the hint when signing out.
     pub id_token: String,
-    /// When this sign-in lapses and the member goes through coop-sso again (which also picks
-    /// up role changes).
+    /// When this sign-in lapses and the member goes through coop-sso again.
     pub expires_at: DateTime<Utc>,
+    /// The coop-sso session this sign-in came through (`sid`), which a back-channel logout
+    /// names.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// When the member signed in here.
+    #[serde(default)]
+    pub signed_in_at: DateTime<Utc>,
+    /// When coop-sso last confirmed the member (sign-in or refresh): at most
+    /// [`RECHECK_AFTER`] ago, else the next request checks again.
+    #[serde(default)]
+    pub checked_at: DateTime<Utc>,
+    /// Refreshes the sign-in at coop-sso for the re-check; never leaves the encrypted session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
+
+/// How long a sign-in goes without coop-sso confirming the member again (a suspension, a
+/// removed role or a sign-out elsewhere takes effect within this, even if a back-channel
+/// logout was missed).
+pub const RECHECK_AFTER: Duration = Duration::minutes(5);
 
 impl CurrentUser {
     pub fn has(&self, role: Role) -> bool {
@@ -89,6 +107,10 @@ impl CurrentUser {
             roles,
             id_token: String::new(),
             expires_at: Utc::now() + Duration::days(1),
+            sid: None,
+            signed_in_at: Utc::now(),
+            checked_at: Utc::now(),
+            refresh_token: None,
         }
     }
 
@@ -126,7 +148,10 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-fn from_parts(parts: &Parts, oidc: &OidcClient) -> Result<Option<CurrentUser>, AuthRejection> {
+async fn from_parts(
+    parts: &Parts,
+    oidc: &OidcClient,
+) -> Result<Option<CurrentUser>, AuthRejection> {
     let now = oidc.now();
     if let Some(user) = parts.extensions.get::<CurrentUser>() {
         return Ok(user.is_current(now).then(|| user.clone()));
@@ -136,9 +161,33 @@ fn from_parts(parts: &Parts, oidc: &OidcClient) -> Result<Option<CurrentUser>, A
             "the session layer is not installed on this route"
         )))
     })?;
-    Ok(session
+    let Some(user) = session
         .get::<CurrentUser>(USER_KEY)
-        .filter(|u| u.is_current(now)))
+        .filter(|u| u.is_current(now))
+    else {
+        return Ok(None);
+    };
+    // Logged out at coop-sso (back-channel logout): the session here is over too.
+    if oidc.logouts().is_logged_out(&user) {
+        session.remove(USER_KEY);
+        return Ok(None);
+    }
+    if now - user.checked_at < RECHECK_AFTER {
+        return Ok(Some(user));
+    }
+    match oidc.recheck(&user).await {
+        super::rp::Recheck::Confirmed(fresh) => {
+            session.insert(USER_KEY, &fresh);
+            Ok(Some(*fresh))
+        }
+        super::rp::Recheck::Ended => {
+            tracing::info!(sub = %user.sub, "the sign-in ended at coop-sso");
+            session.remove(USER_KEY);
+            Ok(None)
+        }
+        // coop-sso cannot be reached: the member keeps working, and the next request asks again.
+        super::rp::Recheck::Unavailable => Ok(Some(user)),
+    }
 }
 
 /// Same rule as the kit's error pages: API paths and JSON clients get status codes, not pages.
@@ -203,7 +252,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let oidc = OidcClient::from_ref(state);
-        match from_parts(parts, &oidc)? {
+        match from_parts(parts, &oidc).await? {
             Some(user) => Ok(user),
             None => Err(rejection(parts, &oidc)),
         }
@@ -223,7 +272,7 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let oidc = OidcClient::from_ref(state);
-        from_parts(parts, &oidc)
+        from_parts(parts, &oidc).await
     }
 }
 
