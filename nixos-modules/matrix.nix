@@ -103,6 +103,9 @@ in
         services.cooperage.sso.clients.synapse = {
           name = mkDefault "Matrix chat";
           redirectUris = [ "https://${hostName}/_synapse/client/oidc/callback" ];
+          # Suspending a member, a sign-out or a password reset at coop-sso ends their Matrix
+          # sessions too (OpenID Connect Back-Channel Logout; Synapse 1.71+).
+          backchannelLogoutUri = "https://${hostName}/_synapse/client/oidc/backchannel_logout";
         };
 
         services.matrix-synapse = {
@@ -128,6 +131,8 @@ in
                   "email"
                 ];
                 pkce_method = "always";
+                # Logout tokens from coop-sso end the sessions with their `sid`.
+                backchannel_logout_enabled = true;
                 # the claims are in the ID token (see docs/config.md)
                 user_profile_method = "auto";
                 allow_existing_users = false;

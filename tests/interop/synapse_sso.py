@@ -12,6 +12,9 @@ Env (optional): SYNAPSE_PORT (default: a free port; the OP must accept the redir
                 http://127.0.0.1:SYNAPSE_PORT/_synapse/client/oidc/callback),
                 CLIENT_AUTH_METHOD (client_secret_basic | client_secret_post; default basic),
                 EXPECT_DISPLAYNAME (checked against the Matrix profile),
+                BACKCHANNEL_LOGOUT=1 (Synapse accepts the OP's logout tokens) and
+                SUSPEND_CMD (a shell command that suspends the member at the OP; then both Matrix
+                sessions must end within 30 s),
                 KEEP_SYNAPSE_DIR=1 (keep the temp dir), TIMEOUT_S (default 180), DEBUG=1
 Output: `ok - ...` / `not ok - ...: reason`, then `N passed, M failed`; exit 1 on any failure.
 Synapse is stopped on exit, whatever happened.
@@ -64,6 +67,9 @@ def write_config(d: Path, port: int, env: dict) -> Path:
             "email_template": "{{ user.email }}",
         }},
     }
+    if env.get("BACKCHANNEL_LOGOUT") == "1":
+        # The OP posts logout tokens to /_synapse/client/oidc/backchannel_logout (Synapse 1.71+).
+        provider["backchannel_logout_enabled"] = True
     if env.get("CLIENT_SECRET_FILE"):
         provider["client_secret_path"] = str(Path(env["CLIENT_SECRET_FILE"]).resolve())
     else:
@@ -213,6 +219,31 @@ def main() -> int:
             if second is not None:
                 r.check("second login maps to the same Matrix user (stable sub)",
                         lambda: _expect(second["user_id"] == expected, f"user_id {second['user_id']!r}"))
+            if env.get("SUSPEND_CMD"):
+                # The member is suspended at the OP; its back-channel logout must end the Matrix
+                # sessions made through it: their access tokens stop working.
+                def suspended_at_the_op():
+                    done = subprocess.run(env["SUSPEND_CMD"], shell=True, capture_output=True, text=True,
+                                          timeout=60)
+                    _expect(done.returncode == 0, f"SUSPEND_CMD failed: {done.stderr[-300:]}")
+
+                def logged_out(token: str):
+                    until = time.monotonic() + 30
+                    while True:
+                        resp = requests.get(f"{base}/_matrix/client/v3/account/whoami", timeout=10,
+                                            headers={"Authorization": f"Bearer {token}"})
+                        if resp.status_code == 401:
+                            return
+                        if time.monotonic() > until:
+                            raise ValueError(f"still HTTP {resp.status_code} after 30 s: {resp.text[:200]}")
+                        time.sleep(0.5)
+
+                r.check("the member is suspended at the OP", suspended_at_the_op)
+                r.check("back-channel logout ended the first Matrix session",
+                        lambda: logged_out(first["access_token"]))
+                if second is not None:
+                    r.check("back-channel logout ended the second Matrix session",
+                            lambda: logged_out(second["access_token"]))
         return r.finish()
     finally:
         if proc is not None and proc.poll() is None:

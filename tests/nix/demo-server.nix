@@ -206,8 +206,12 @@ eval {
             "email"
           ];
           audiences = [ ];
+          backchannel_logout_uri = "https://${matrixHost}/_synapse/client/oidc/backchannel_logout";
         }
       ];
+
+    "Synapse takes coop-sso's logout tokens (back-channel logout)" =
+      c: (lib.head c.services.matrix-synapse.settings.oidc_providers).backchannel_logout_enabled;
 
     "the shared client secret is generated at first boot into a root-only directory" =
       c:

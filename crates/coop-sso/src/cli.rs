@@ -31,6 +31,22 @@ pub enum Command {
     /// Make a new signing key current. The old key stays published until its tokens have
     /// expired; restart the service to start signing with the new one.
     RotateKeys(ConfigArg),
+    /// Suspend a member, mark them as left, or reactivate them, from the command line (audited
+    /// as done by the operator). Suspending and leaving sign the member out everywhere, the
+    /// relying parties included (back-channel logout, sent by the running service).
+    MemberStatus(MemberStatusArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MemberStatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The member's email address.
+    #[arg(long)]
+    pub email: String,
+    /// `suspend`, `leave` or `reactivate`.
+    #[arg(long)]
+    pub change: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -51,7 +67,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoSeed(arg) => demo_seed(&arg).await,
         Command::BootstrapAdmin(args) => bootstrap_admin(&args).await,
         Command::RotateKeys(arg) => rotate_keys(&arg).await,
+        Command::MemberStatus(args) => member_status(&args).await,
     }
+}
+
+async fn member_status(args: &MemberStatusArgs) -> anyhow::Result<()> {
+    let change = crate::directory::StatusChange::parse(&args.change).with_context(|| {
+        format!(
+            "--change `{}`: expected suspend, leave or reactivate",
+            args.change
+        )
+    })?;
+    let loaded = coop_web::cli::load::<Sso>(&args.config.config)?;
+    let email = coop_domain::EmailAddress::parse_account(&args.email)
+        .map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+    let member = members::find_by_email(&db, &email)
+        .await?
+        .with_context(|| format!("no member with the address {}", email.as_str()))?;
+    let to = crate::directory::change_status(
+        &db,
+        &loaded.coop.member_number,
+        None,
+        member.member_id,
+        change,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{} is now {}", email.as_str(), to.as_str());
+    Ok(())
 }
 
 const DEMO_MEMBERS: &[(&str, &str, &[Role])] = &[

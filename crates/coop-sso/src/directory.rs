@@ -263,15 +263,16 @@ impl StatusChange {
 /// Suspends, reactivates or marks a member as left; returns the new status. A suspended or
 /// departed member is signed out everywhere and their pending links stop working. Admins
 /// cannot do either to themselves.
+/// `actor` is the admin; `None` is the operator at the command line.
 pub async fn change_status(
     db: &PgPool,
     format: &MemberNumberFormat,
-    actor: Uuid,
+    actor: Option<Uuid>,
     member_id: Uuid,
     change: StatusChange,
     now: DateTime<Utc>,
 ) -> Result<MemberStatus, ChangeError> {
-    if actor == member_id && change != StatusChange::Reactivate {
+    if actor == Some(member_id) && change != StatusChange::Reactivate {
         return Err(ChangeError::SelfLockOut);
     }
     let mut tx = db.begin().await?;
@@ -316,7 +317,7 @@ pub async fn change_status(
     };
     audit(
         &mut tx,
-        Some(actor),
+        actor,
         Some(member_id),
         action,
         json!({ "from": from, "to": to.as_str() }),

@@ -729,7 +729,7 @@ async fn ending_sessions_here_sends_logout_tokens_to_the_relying_parties() {
     coop_sso::directory::change_status(
         sso.state.db(),
         &sso.state.kit.coop.member_number,
-        admin,
+        Some(admin),
         asa,
         coop_sso::directory::StatusChange::Suspend,
         sso.clock.now(),
@@ -768,7 +768,7 @@ async fn ending_sessions_here_sends_logout_tokens_to_the_relying_parties() {
     coop_sso::directory::change_status(
         sso.state.db(),
         &sso.state.kit.coop.member_number,
-        admin,
+        Some(admin),
         asa,
         coop_sso::directory::StatusChange::Reactivate,
         sso.clock.now(),

@@ -58,7 +58,8 @@ async fn start(dir: &Path, synapse_port: u16) -> Setup {
               "secret_file": dir.join("rp-secret"),
               "scopes": ["openid", "profile", "email", "member", "roles", "offline_access"] },
             { "client_id": "synapse", "name": "Matrix", "secret_file": synapse_secret_file,
-              "redirect_uris": [format!("http://127.0.0.1:{synapse_port}/_synapse/client/oidc/callback")] },
+              "redirect_uris": [format!("http://127.0.0.1:{synapse_port}/_synapse/client/oidc/callback")],
+              "backchannel_logout_uri": format!("http://127.0.0.1:{synapse_port}/_synapse/client/oidc/backchannel_logout") },
         ]);
     })
     .await;
@@ -150,6 +151,17 @@ async fn external_independent_relying_parties_accept_coop_sso() {
             ("SYNAPSE_PORT", s.synapse_port.to_string()),
             ("EXPECT_LOCALPART", "asa.oberg".into()),
             ("EXPECT_DISPLAYNAME", "Åsa Öberg".into()),
+            // Last: the member is suspended, and Synapse ends their sessions through
+            // back-channel logout (their access tokens stop working).
+            ("BACKCHANNEL_LOGOUT", "1".into()),
+            (
+                "SUSPEND_CMD",
+                format!(
+                    "{} member-status --config {} --email asa@example.org --change suspend",
+                    env!("CARGO_BIN_EXE_coop-sso"),
+                    dir.path().join("cooperage.json").display()
+                ),
+            ),
         ]),
     );
 }

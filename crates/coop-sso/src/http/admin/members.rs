@@ -227,7 +227,7 @@ pub async fn status(
     match directory::change_status(
         state.db(),
         format,
-        me.member.member_id,
+        Some(me.member.member_id),
         id,
         change,
         state.now(),
