@@ -137,6 +137,7 @@ pub async fn start(
         .execute(state.db())
         .await?;
         if again.rows_affected() == 1 {
+            audit_session(state.db(), member_id, "session.signed_in_again", id).await?;
             session.renew();
             session.insert(SESSION_KEY, &id);
             return Ok(id);
@@ -144,6 +145,7 @@ pub async fn start(
     }
     let id = Uuid::new_v4();
     let ua: String = user_agent.chars().take(300).collect();
+    let mut tx = state.db().begin().await?;
     sqlx::query(
         "insert into web_session (web_session_id, member_id, created_at, last_seen_at, expires_at, user_agent)
          values ($1, $2, $3, $3, $4, $5)",
@@ -152,9 +154,21 @@ pub async fn start(
     .bind(member_id)
     .bind(now)
     .bind(now + SESSION_LIFETIME)
-    .bind(ua)
-    .execute(state.db())
+    .bind(&ua)
+    .execute(&mut *tx)
     .await?;
+    crate::members::audit(
+        &mut tx,
+        Some(member_id),
+        Some(member_id),
+        "session.signed_in",
+        serde_json::json!({
+            "session": id,
+            "browser": coop_web::format::browser_name(&ua).map(|b| b.to_string()),
+        }),
+    )
+    .await?;
+    tx.commit().await?;
     session.renew();
     session.insert(SESSION_KEY, &id);
     Ok(id)
@@ -184,6 +198,27 @@ pub async fn revoke(
         now,
     )
     .await?;
+    let member: Option<Uuid> = sqlx::query_scalar(
+        "select member_id from web_session where web_session_id = $1 and revoked_at is null",
+    )
+    .bind(web_session_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(member) = member {
+        let action = if reason == "signed out" {
+            "session.signed_out"
+        } else {
+            "session.revoked"
+        };
+        crate::members::audit(
+            &mut tx,
+            Some(member),
+            Some(member),
+            action,
+            serde_json::json!({ "session": web_session_id }),
+        )
+        .await?;
+    }
     sqlx::query(
         "update web_session set revoked_at = $2 where web_session_id = $1 and revoked_at is null",
     )
@@ -198,6 +233,24 @@ pub async fn revoke(
     .bind(web_session_id)
     .bind(now)
     .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+async fn audit_session(
+    db: &PgPool,
+    member_id: Uuid,
+    action: &str,
+    session: Uuid,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    crate::members::audit(
+        &mut tx,
+        Some(member_id),
+        Some(member_id),
+        action,
+        serde_json::json!({ "session": session }),
+    )
     .await?;
     tx.commit().await
 }

@@ -798,3 +798,46 @@ async fn ending_sessions_here_sends_logout_tokens_to_the_relying_parties() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_in_the_database_and_records_sign_ins_and_reuse() {
+    let sso = spawn().await;
+    let asa = sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let b = browser();
+    let p = pkce();
+    let loc = get_code(&sso, &b, "asa@example.org", &p).await;
+    let code = query_param(&loc, "code").unwrap();
+    assert_eq!(exchange(&sso, &code, &p.verifier).await.status(), 200);
+    assert_eq!(exchange(&sso, &code, &p.verifier).await.status(), 400);
+    let r = post_form(&sso, &b, "/logout", &[]).await;
+    assert!(r.status().is_redirection() || r.status().is_success());
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_event where subject_id = $1 order by audit_event_id",
+    )
+    .bind(asa)
+    .fetch_all(sso.state.db())
+    .await
+    .unwrap();
+    for want in [
+        "session.signed_in",
+        "token.code_reused",
+        "session.signed_out",
+    ] {
+        assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
+    }
+
+    // Not even the service's own connection can rewrite history.
+    for sql in [
+        "update audit_event set action = 'nothing happened'",
+        "delete from audit_event",
+        "truncate audit_event",
+    ] {
+        let err = sqlx::query(sql)
+            .execute(sso.state.db())
+            .await
+            .expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    let left: i64 = count(&sso, "select count(*) from audit_event").await;
+    assert!(left >= 3);
+}

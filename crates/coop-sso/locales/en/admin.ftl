@@ -171,3 +171,11 @@ mail-reset-body =
     { $link }
 
     The link works once, for one hour. If you did not ask for it, you can ignore this message: your password stays as it is.
+admin-audit-session-signed_in = Signed in
+admin-audit-session-signed_in_again = Signed in again (asked for by an application)
+admin-audit-session-signed_out = Signed out
+admin-audit-session-revoked = Signed out a browser
+admin-audit-token-code_reused = A sign-in code was used twice; its tokens were withdrawn
+admin-audit-token-refresh_reused = A refresh token was used twice; the sign-in was withdrawn
+admin-audit-till-denied = Till pairing refused
+admin-audit-till-paired = Till paired

@@ -171,3 +171,11 @@ mail-reset-body =
     { $link }
 
     Länken fungerar en gång, i en timme. Om du inte bad om den kan du strunta i det här meddelandet: ditt lösenord förblir som det är.
+admin-audit-session-signed_in = Loggade in
+admin-audit-session-signed_in_again = Loggade in igen (på begäran av ett program)
+admin-audit-session-signed_out = Loggade ut
+admin-audit-session-revoked = Loggade ut en webbläsare
+admin-audit-token-code_reused = En inloggningskod användes två gånger; dess nycklar drogs tillbaka
+admin-audit-token-refresh_reused = En förnyelsenyckel användes två gånger; inloggningen drogs tillbaka
+admin-audit-till-denied = Parkoppling av kassa nekad
+admin-audit-till-paired = Kassa parkopplad

@@ -385,6 +385,14 @@ pub async fn approve_submit(
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        crate::members::audit(
+            &mut tx,
+            Some(me.member.member_id),
+            None,
+            "till.denied",
+            json!({ "user_code": code }),
+        )
+        .await?;
     }
     tx.commit().await?;
     let done = if approve {

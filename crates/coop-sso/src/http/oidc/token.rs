@@ -152,6 +152,14 @@ async fn code_grant(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        crate::members::audit(
+            &mut tx,
+            None,
+            Some(row.member_id),
+            "token.code_reused",
+            json!({ "client": client.client_id }),
+        )
+        .await?;
         tx.commit().await?;
         tracing::warn!(client_id = %client.client_id, "authorization code reused; its tokens are revoked");
         return Err(OAuthError::invalid_grant("the code has already been used"));
@@ -351,6 +359,14 @@ async fn refresh_grant(
         revoke_family("refresh token reused")
             .execute(&mut *tx)
             .await?;
+        crate::members::audit(
+            &mut tx,
+            None,
+            row.member_id,
+            "token.refresh_reused",
+            json!({ "client": client.client_id, "till": row.till_device_id }),
+        )
+        .await?;
         tx.commit().await?;
         tracing::warn!(client_id = %client.client_id, "refresh token reused; the family is revoked");
         return Err(OAuthError::invalid_grant(
