@@ -10,14 +10,60 @@ use coop_sso::domain::Role;
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 async fn start_pairing(sso: &Sso) -> serde_json::Value {
-    let r = reqwest::Client::new()
-        .post(sso.url("/device/authorize"))
-        .form(&[("client_id", "coop-till"), ("scope", "till")])
-        .send()
-        .await
-        .unwrap();
+    let r = start_pairing_from(sso, "192.0.2.44").await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
+}
+
+async fn start_pairing_from(sso: &Sso, ip: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(sso.url("/device/authorize"))
+        .header("x-real-ip", ip)
+        .form(&[
+            ("client_id", "coop-till"),
+            ("scope", "till"),
+            ("device_name", "till-pi-3"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pairing_requests_are_limited_per_address_and_expired_ones_deleted() {
+    let sso = spawn().await;
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        let r = start_pairing_from(&sso, "198.51.100.1").await;
+        assert_eq!(r.status(), 200);
+        let d: serde_json::Value = r.json().await.unwrap();
+        codes.push(d["user_code"].as_str().unwrap().to_owned());
+    }
+    let r = start_pairing_from(&sso, "198.51.100.1").await;
+    assert_eq!(r.status(), 429);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "slow_down");
+    // Another address is not held up by that one.
+    assert_eq!(start_pairing_from(&sso, "198.51.100.2").await.status(), 200);
+    // The alphabet has no look-alikes: no vowels, no L.
+    for code in &codes {
+        assert!(
+            code.chars()
+                .all(|c| c == '-' || "BCDFGHJKMNPQRSTVWXZ".contains(c)),
+            "{code}"
+        );
+    }
+    // Ten minutes on, the address may start again; a day on, the expired requests are gone.
+    sso.clock.advance(chrono::Duration::minutes(11));
+    assert_eq!(start_pairing_from(&sso, "198.51.100.1").await.status(), 200);
+    sso.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::minutes(11));
+    assert_eq!(start_pairing_from(&sso, "198.51.100.3").await.status(), 200);
+    assert_eq!(
+        count(&sso, "select count(*) from device_authorization").await,
+        1,
+        "only the newest request is left"
+    );
 }
 
 async fn poll(sso: &Sso, device_code: &str) -> (u16, serde_json::Value) {
@@ -77,6 +123,10 @@ async fn a_manager_pairs_a_till_which_then_gets_tokens_of_its_own() {
     assert_eq!(user_code.len(), 9, "shown as XXXX-XXXX");
     assert_eq!(d["interval"], 5);
     assert!(d["verification_uri"].as_str().unwrap().ends_with("/device"));
+    assert!(
+        d.get("verification_uri_complete").is_none(),
+        "no link that fills the code in"
+    );
 
     let (status, body) = poll(&sso, device_code).await;
     assert_eq!(
@@ -89,13 +139,59 @@ async fn a_manager_pairs_a_till_which_then_gets_tokens_of_its_own() {
         "polled faster than the interval"
     );
 
+    // RFC 8628 §3.5: each slow_down adds 5 s for this and every later poll, so 6 s after the
+    // first slow_down (interval now 10 s) is still too soon.
+    sso.clock.advance(chrono::Duration::seconds(6));
+    let (_, body) = poll(&sso, device_code).await;
+    assert_eq!(body["error"], "slow_down", "the interval grew to 10 s");
+    let interval: i64 = count(
+        &sso,
+        "select interval_seconds::bigint from device_authorization",
+    )
+    .await;
+    assert_eq!(interval, 15);
+
     let b = browser();
     sign_in(&sso, &b, "maja@example.org", PASSWORD, "/device").await;
+    // A code in the address fills nothing in: the manager types what the till shows.
+    let page = b
+        .get(sso.url(&format!("/device?user_code={user_code}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for shown in [user_code.to_owned(), user_code.replace('-', "")] {
+        assert!(!page.contains(&format!("value=\"{shown}\"")), "{page}");
+    }
+    // The code alone first: the page shows when, from where and as what the till asked.
+    let csrf = coop_testkit::http::hidden_input(&page, "csrf_token").unwrap();
+    let r = b
+        .post(sso.url("/device"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("user_code", &user_code.to_lowercase()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let confirm = r.text().await.unwrap();
+    assert!(
+        confirm.contains("id=\"device-address\">192.0.2.44<"),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains("id=\"device-own-name\">till-pi-3<"),
+        "{confirm}"
+    );
+    assert!(confirm.contains("<time datetime="));
     let r = decide(&sso, &b, &user_code.to_lowercase(), "Kassa 1", "approve").await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Kassa 1"));
 
-    sso.clock.advance(chrono::Duration::seconds(6));
+    sso.clock.advance(chrono::Duration::seconds(16));
     let (status, t) = poll(&sso, device_code).await;
     assert_eq!(status, 200, "{t}");
     let claims = jwt_claims(t["access_token"].as_str().unwrap());

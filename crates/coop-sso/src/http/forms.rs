@@ -33,10 +33,6 @@ impl FormErrors {
         });
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.errors.is_empty()
-    }
-
     /// The template data: `errors` for the summary, `field_errors` for the fields, plus `extra`.
     pub fn with(&self, extra: serde_json::Value) -> serde_json::Value {
         let mut v = serde_json::json!({ "errors": self.errors, "field_errors": self.field_errors });

@@ -2,7 +2,7 @@
 //! a manager signed in on any computer enters it at `/device` and names the till, and the till,
 //! polling the token endpoint, receives tokens of its own (subject `till:<id>`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -27,8 +27,13 @@ use crate::Result;
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const CODE_TTL: Duration = Duration::minutes(10);
 const INTERVAL_SECONDS: i64 = 5;
+/// RFC 8628 §3.5: each `slow_down` adds this to the till's polling interval.
+const SLOW_DOWN_STEP: i32 = 5;
+/// Pairing requests one address may start in [`RATE_WINDOW`].
+const MAX_PER_ADDRESS: i64 = 10;
+const RATE_WINDOW: Duration = Duration::minutes(10);
 /// Consonants only: no vowels (no words), no look-alikes (no 0/O, 1/I/L/Y).
-const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+const ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
 
 fn new_user_code() -> String {
     let mut rng = rand::thread_rng();
@@ -55,6 +60,8 @@ pub struct DeviceForm {
     client_id: Option<String>,
     client_secret: Option<String>,
     scope: Option<String>,
+    /// The till's own name for itself (its host name), shown to the manager who approves.
+    device_name: Option<String>,
 }
 
 pub async fn device_authorization(
@@ -89,14 +96,55 @@ pub async fn device_authorization(
         return OAuthError::new("invalid_scope", "a till asks for the `till` scope")
             .into_response();
     }
-    let device_code = secrets::new_token();
+    let device_name = form
+        .device_name
+        .as_deref()
+        .map(|n| {
+            n.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect::<String>()
+        })
+        .filter(|n| !n.is_empty());
+    let ip = crate::http::login::client_ip(&headers);
     let now = state.now();
-    // A clash of user codes is unlikely (20^8); try a few times rather than fail.
+    // Expired requests go after a day; each address may start only so many pairings.
+    let started: Result<i64, sqlx::Error> = async {
+        sqlx::query("delete from device_authorization where expires_at < $1")
+            .bind(now - Duration::days(1))
+            .execute(state.db())
+            .await?;
+        sqlx::query_scalar(
+            "select count(*) from device_authorization where client_ip = $1 and created_at > $2",
+        )
+        .bind(&ip)
+        .bind(now - RATE_WINDOW)
+        .fetch_one(state.db())
+        .await
+    }
+    .await;
+    match started {
+        Ok(n) if n >= MAX_PER_ADDRESS => {
+            let mut res = OAuthError::new(
+                "slow_down",
+                "too many pairings started from this address; wait a few minutes",
+            )
+            .into_response();
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return res;
+        }
+        Ok(_) => {}
+        Err(e) => return OAuthError::from(e).into_response(),
+    }
+    let device_code = secrets::new_token();
+    // A clash of user codes is unlikely (19^8); try a few times rather than fail.
     for _ in 0..5 {
         let user_code = new_user_code();
         let inserted = sqlx::query(
-            "insert into device_authorization (device_code_hash, user_code, client_id, scope, created_at, expires_at)
-             values ($1, $2, $3, $4, $5, $6) on conflict (user_code) do nothing",
+            "insert into device_authorization
+                (device_code_hash, user_code, client_id, scope, created_at, expires_at, client_ip, device_name)
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (user_code) do nothing",
         )
         .bind(secrets::hash(&device_code))
         .bind(&user_code)
@@ -104,16 +152,18 @@ pub async fn device_authorization(
         .bind(&scope)
         .bind(now)
         .bind(now + CODE_TTL)
+        .bind(&ip)
+        .bind(&device_name)
         .execute(state.db())
         .await;
         match inserted {
             Ok(r) if r.rows_affected() == 1 => {
-                let uri = state.url("/device");
+                // No verification_uri_complete: the manager types the code the till shows, so
+                // a link cannot trick them into approving some other device.
                 return no_store(json!({
                     "device_code": device_code,
                     "user_code": display_code(&user_code),
-                    "verification_uri": uri,
-                    "verification_uri_complete": format!("{uri}?user_code={user_code}"),
+                    "verification_uri": state.url("/device"),
                     "expires_in": CODE_TTL.num_seconds(),
                     "interval": INTERVAL_SECONDS,
                 }));
@@ -135,6 +185,7 @@ struct DeviceRow {
     till_device_id: Option<Uuid>,
     denied_at: Option<DateTime<Utc>>,
     used_at: Option<DateTime<Utc>>,
+    interval_seconds: i32,
 }
 
 pub async fn device_grant(
@@ -153,7 +204,8 @@ pub async fn device_grant(
     let now = state.now();
     let mut tx = state.db().begin().await?;
     let row: Option<DeviceRow> = sqlx::query_as(
-        "select device_code_hash, client_id, scope, expires_at, last_polled_at, till_device_id, denied_at, used_at
+        "select device_code_hash, client_id, scope, expires_at, last_polled_at, till_device_id, denied_at, used_at,
+                interval_seconds
          from device_authorization where device_code_hash = $1 for update",
     )
     .bind(secrets::hash(code))
@@ -169,7 +221,7 @@ pub async fn device_grant(
         .await?;
     let too_fast = row
         .last_polled_at
-        .is_some_and(|t| now - t < Duration::seconds(INTERVAL_SECONDS));
+        .is_some_and(|t| now - t < Duration::seconds(i64::from(row.interval_seconds)));
     let answer = if row.used_at.is_some() {
         Err(OAuthError::invalid_grant(
             "the device code has already been used",
@@ -185,7 +237,19 @@ pub async fn device_grant(
             "a manager declined the pairing",
         ))
     } else if too_fast {
-        Err(OAuthError::new("slow_down", "poll less often"))
+        // RFC 8628 §3.5: the interval grows by 5 s for this and every later request.
+        sqlx::query(
+            "update device_authorization set interval_seconds = least(interval_seconds + $2, 300)
+             where device_code_hash = $1",
+        )
+        .bind(&row.device_code_hash)
+        .bind(SLOW_DOWN_STEP)
+        .execute(&mut *tx)
+        .await?;
+        Err(OAuthError::new(
+            "slow_down",
+            "poll less often: the interval is 5 seconds longer now",
+        ))
     } else if let Some(till) = row.till_device_id {
         sqlx::query("update device_authorization set used_at = $2 where device_code_hash = $1")
             .bind(&row.device_code_hash)
@@ -252,55 +316,45 @@ fn may_pair(me: &SignedIn) -> bool {
     me.member.has(Role::Manager) || me.member.has(Role::Admin)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ApproveQuery {
-    user_code: Option<String>,
-}
-
-pub async fn approve_page(
-    page: Page,
-    me: SignedIn,
-    Query(q): Query<ApproveQuery>,
-) -> Result<Response> {
+/// `GET /device`: the manager types the code the till shows. A code in the address is not
+/// taken: a link must not be able to bring anyone to approving a device they cannot see.
+pub async fn approve_page(page: Page, me: SignedIn) -> Result<Response> {
     if !may_pair(&me) {
         return Err(coop_web::Error::Forbidden.into());
     }
-    let code = q
-        .user_code
-        .map(|c| normalise_user_code(&c))
-        .unwrap_or_default();
-    render(
-        &page,
-        &FormErrors::default(),
-        &code,
-        "",
-        None,
-        StatusCode::OK,
-    )
+    render(&page, &FormErrors::default(), &json!({}), StatusCode::OK)
 }
 
 fn render(
     page: &Page,
     errors: &FormErrors,
-    code: &str,
-    name: &str,
-    done: Option<&str>,
+    data: &serde_json::Value,
     status: StatusCode,
 ) -> Result<Response> {
-    let html = page.render(
-        "device.html",
-        &errors.with(json!({ "user_code": code, "name": name, "done": done })),
-    )?;
+    let html = page.render("device.html", &errors.with(data.clone()))?;
     Ok((status, html).into_response())
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ApproveForm {
     user_code: String,
-    name: String,
-    decision: String,
+    #[serde(default)]
+    name: Option<String>,
+    /// Absent on the first step (the code typed): the request is shown for a decision.
+    #[serde(default)]
+    decision: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct Pending {
+    device_code_hash: Vec<u8>,
+    created_at: DateTime<Utc>,
+    client_ip: String,
+    device_name: Option<String>,
+}
+
+/// `POST /device`: first the code alone, answered with what asked (when, from which address,
+/// under which name); then the manager's decision with the till's name.
 pub async fn approve_submit(
     page: Page,
     State(state): State<AppState>,
@@ -311,29 +365,24 @@ pub async fn approve_submit(
         return Err(coop_web::Error::Forbidden.into());
     }
     let code = normalise_user_code(&form.user_code);
-    let name = form.name.trim();
-    let approve = form.decision == "approve";
+    let name = form.name.as_deref().unwrap_or("").trim();
     let mut errors = FormErrors::default();
+    let entry = |errors: &FormErrors| {
+        render(
+            &page,
+            errors,
+            &json!({ "user_code": form.user_code }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
     if code.len() != 8 || !code.bytes().all(|b| ALPHABET.contains(&b)) {
         errors.field("user_code", page.t("device-error-code-format"));
-    }
-    if approve && (name.is_empty() || name.chars().count() > 100) {
-        errors.field("name", page.t("device-error-name"));
-    }
-    if !errors.is_empty() {
-        return render(
-            &page,
-            &errors,
-            &form.user_code,
-            name,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        return entry(&errors);
     }
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let pending: Option<Vec<u8>> = sqlx::query_scalar(
-        "select device_code_hash from device_authorization
+    let pending: Option<Pending> = sqlx::query_as(
+        "select device_code_hash, created_at, client_ip, device_name from device_authorization
          where user_code = $1 and expires_at > $2 and till_device_id is null and denied_at is null
          for update",
     )
@@ -341,17 +390,27 @@ pub async fn approve_submit(
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(hash) = pending else {
+    let Some(pending) = pending else {
         errors.field("user_code", page.t("device-error-code-unknown"));
-        return render(
-            &page,
-            &errors,
-            &form.user_code,
-            name,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        return entry(&errors);
     };
+    let request = json!({
+        "user_code": display_code(&code),
+        "requested_at": pending.created_at,
+        "client_ip": pending.client_ip,
+        "device_name": pending.device_name,
+        "name": if name.is_empty() { pending.device_name.clone().unwrap_or_default() } else { name.to_owned() },
+        "confirm": true,
+    });
+    let Some(decision) = form.decision.as_deref() else {
+        return render(&page, &errors, &request, StatusCode::OK);
+    };
+    let approve = decision == "approve";
+    if approve && (name.is_empty() || name.chars().count() > 100) {
+        errors.field("name", page.t("device-error-name"));
+        return render(&page, &errors, &request, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let hash = pending.device_code_hash;
     if approve {
         let till = Uuid::new_v4();
         sqlx::query("insert into till_device (till_device_id, name, paired_by, paired_at) values ($1, $2, $3, $4)")
@@ -403,23 +462,7 @@ pub async fn approve_submit(
     render(
         &page,
         &FormErrors::default(),
-        "",
-        name,
-        Some(done),
+        &json!({ "done": done, "name": name }),
         StatusCode::OK,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_codes_are_typeable() {
-        let c = new_user_code();
-        assert_eq!(c.len(), 8);
-        assert!(c.bytes().all(|b| ALPHABET.contains(&b)));
-        assert_eq!(normalise_user_code(" bcdf-ghjk "), "BCDFGHJK");
-        assert_eq!(display_code("BCDFGHJK"), "BCDF-GHJK");
-    }
 }
