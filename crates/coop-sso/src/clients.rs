@@ -34,8 +34,21 @@ pub const MEMBER_SCOPES: [&str; 6] = [
     "roles",
     "offline_access",
 ];
-/// The scopes of a suite service's own token (client credentials).
-pub const SERVICE_SCOPES: [&str; 1] = ["members.feed"];
+/// The scopes of a suite service's own token (client credentials): `members.feed` reads the
+/// member feed (number, name, status, whether member prices apply), `members.roles` and
+/// `members.households` add those fields to it.
+pub const SERVICE_SCOPES: [&str; 3] = ["members.feed", "members.roles", "members.households"];
+
+/// What each suite service needs of the member feed, unless the config says otherwise
+/// (`services.sso.service_scopes`): the till's back office its cashiers' roles, the wallet and
+/// the buyers club the households members share.
+pub fn default_service_scopes(service: ServiceName) -> &'static [&'static str] {
+    match service {
+        ServiceName::Pos => &["members.feed", "members.roles"],
+        ServiceName::Finance | ServiceName::BuyersClub => &["members.feed", "members.households"],
+        ServiceName::Ims | ServiceName::Sso => &["members.feed"],
+    }
+}
 /// The scope of a paired till's token.
 pub const TILL_SCOPE: &str = "till";
 
@@ -145,11 +158,10 @@ impl ClientRegistry {
                 Some(f) => f.read()?,
                 None => generated_secret(state, &client_id)?,
             };
-            let service_scopes = loaded
-                .extra
-                .service_scopes
-                .get(&client_id)
-                .map_or_else(|| all(&SERVICE_SCOPES), |s| s.iter().cloned().collect());
+            let service_scopes = loaded.extra.service_scopes.get(&client_id).map_or_else(
+                || all(default_service_scopes(svc.name)),
+                |s| s.iter().cloned().collect(),
+            );
             clients.insert(
                 client_id.clone(),
                 Client {

@@ -841,3 +841,83 @@ async fn the_audit_log_is_append_only_in_the_database_and_records_sign_ins_and_r
     let left: i64 = count(&sso, "select count(*) from audit_event").await;
     assert!(left >= 3);
 }
+
+#[tokio::test]
+async fn each_feed_consumer_sees_only_what_it_needs_of_a_member() {
+    let sso = spawn_with(|c| {
+        c["services"]["ims"] = serde_json::json!({});
+        c["services"]["finance"] = serde_json::json!({});
+    })
+    .await;
+    let admin = sso
+        .member("Ada", "ada@example.org", &[Role::Member, Role::Admin])
+        .await;
+    let asa = sso
+        .member("Åsa", "asa@example.org", &[Role::Member, Role::Cashier])
+        .await;
+    coop_sso::directory::change_status(
+        sso.state.db(),
+        &sso.state.kit.coop.member_number,
+        Some(admin),
+        asa,
+        coop_sso::directory::StatusChange::Suspend,
+        sso.clock.now(),
+    )
+    .await
+    .unwrap();
+    let feed_as = |client: &'static str| {
+        let secret = std::fs::read_to_string(
+            sso.dir
+                .path()
+                .join(format!("state/client-secrets/{client}")),
+        )
+        .unwrap();
+        let url = sso.url("/token");
+        let feed = sso.url("/api/feed");
+        async move {
+            let t: serde_json::Value = reqwest::Client::new()
+                .post(url)
+                .basic_auth(client, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let r = reqwest::Client::new()
+                .get(feed)
+                .bearer_auth(t["access_token"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{client}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            body["events"].as_array().unwrap().clone()
+        }
+    };
+    let last_of_asa = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .rev()
+            .find(|e| e["payload"]["sub"] == asa.to_string())
+            .unwrap()["payload"]
+            .clone()
+    };
+    let pos = last_of_asa(&feed_as("coop-pos").await);
+    assert_eq!(pos["status"], "suspended");
+    assert_eq!(
+        pos["member_prices"], false,
+        "a suspended member pays the full price"
+    );
+    assert_eq!(pos["roles"], serde_json::json!(["member", "cashier"]));
+    assert!(pos.get("household").is_none());
+    let finance = last_of_asa(&feed_as("coop-finance").await);
+    assert!(finance.get("roles").is_none());
+    assert!(finance.get("household").is_some());
+    let ims = last_of_asa(&feed_as("coop-ims").await);
+    assert!(ims.get("roles").is_none() && ims.get("household").is_none());
+    assert_eq!(ims["member_number"], "00002");
+    let ada = feed_as("coop-ims").await;
+    assert_eq!(ada[0]["payload"]["member_prices"], true);
+}

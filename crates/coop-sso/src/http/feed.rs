@@ -56,9 +56,38 @@ fn refusal(status: StatusCode, error: &'static str, challenge: &str) -> Response
     res
 }
 
-/// `Ok` for a live access token that a suite service holds for itself; 401 for anything that
-/// is not a valid token of ours, 403 for one that acts for a member or a client outside the suite.
-async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// What a consumer of the feed sees of each member.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    roles: bool,
+    households: bool,
+}
+
+impl View {
+    /// Every consumer gets the member's id, number, name and status, and whether member prices
+    /// apply (an active member); roles and households only where its scopes allow.
+    fn show(self, payload: &serde_json::Value) -> serde_json::Value {
+        let mut out = json!({
+            "sub": payload["sub"],
+            "member_number": payload["member_number"],
+            "name": payload["name"],
+            "status": payload["status"],
+            "member_prices": payload["status"] == "active",
+        });
+        if self.roles {
+            out["roles"] = payload["roles"].clone();
+        }
+        if self.households {
+            out["household"] = payload["household"].clone();
+        }
+        out
+    }
+}
+
+/// The consumer's view for a live access token that a suite service holds for itself (with
+/// `members.feed`) or a paired till holds; 401 for anything that is not a valid token of ours,
+/// 403 for one that acts for a member or a client outside the suite.
+async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<View, Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -107,7 +136,10 @@ async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Response
             _ => false,
         };
     if allowed {
-        Ok(())
+        Ok(View {
+            roles: kind != Some(ClientKind::Till) && has_scope("members.roles"),
+            households: kind != Some(ClientKind::Till) && has_scope("members.households"),
+        })
     } else {
         Err(refusal(
             StatusCode::FORBIDDEN,
@@ -123,9 +155,10 @@ async fn feed(
     RawQuery(raw): RawQuery,
 ) -> Response {
     // Who asks comes first: a stranger learns nothing, not even which parameters are wrong.
-    if let Err(refused) = authorise(&state, &headers).await {
-        return refused;
-    }
+    let view = match authorise(&state, &headers).await {
+        Ok(view) => view,
+        Err(refused) => return refused,
+    };
     let bad = |what: &'static str| {
         (
             StatusCode::BAD_REQUEST,
@@ -151,6 +184,13 @@ async fn feed(
         let now = Instant::now();
         if !events.is_empty() || now >= deadline {
             let next_after = events.last().map_or(after, |e| e.id);
+            let events: Vec<_> = events
+                .into_iter()
+                .map(|mut e| {
+                    e.payload = view.show(&e.payload);
+                    e
+                })
+                .collect();
             let body = json!({ "events": events, "next_after": next_after });
             return ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response();
         }
