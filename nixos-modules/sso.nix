@@ -151,6 +151,20 @@ in
       description = "Where coop-sso listens (nginx forwards to it): `host:port` or `unix:/path`.";
     };
 
+    secretsKeyFile = mkOption {
+      type = types.nullOr secretPathType;
+      default = null;
+      example = "/run/secrets/cooperage/sso-secrets-key";
+      description = ''
+        File holding the key (32 bytes as 64 hex digits) that seals
+        coop-sso's signing keys and the members' TOTP secrets in the
+        database, so that a database backup alone cannot mint tokens or copy
+        second factors. `null` generates one at first boot into
+        `${secretsDir}/sso-secrets-key`. Back it up apart from the database
+        backups; see "Keys and their loss" in docs/operators.md.
+      '';
+    };
+
     signingKeyFile = mkOption {
       type = types.nullOr secretPathType;
       default = null;
@@ -215,12 +229,17 @@ in
         lib.mapAttrs' (_: c: lib.nameValuePair c.credential c.secretPath) clients
         // lib.optionalAttrs (cfg.sso.signingKeyFile != null) {
           sso-signing-key = toString cfg.sso.signingKeyFile;
+        }
+        // {
+          # Seals the signing keys and TOTP secrets in the database (docs/operators.md).
+          sso-secrets-key =
+            if cfg.sso.secretsKeyFile != null then toString cfg.sso.secretsKeyFile else "${secretsDir}/sso-secrets-key";
         };
     };
 
-    services.cooperage.internal.generatedSecrets = lib.mapAttrsToList (_: c: c.credential) (
-      lib.filterAttrs (_: c: c.secretFile == null) clients
-    );
+    services.cooperage.internal.generatedSecrets =
+      lib.mapAttrsToList (_: c: c.credential) (lib.filterAttrs (_: c: c.secretFile == null) clients)
+      ++ lib.optional (cfg.sso.secretsKeyFile == null) "sso-secrets-key";
 
     services.cooperage.settings.services.sso = mkMerge [
       cfg.sso.settings
@@ -238,6 +257,7 @@ in
         }) clients;
       }
       (mkIf (cfg.sso.signingKeyFile != null) { signing_key_file = "sso-signing-key"; })
+      { secrets_key_file = "sso-secrets-key"; }
     ];
   };
 }

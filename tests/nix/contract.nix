@@ -77,6 +77,7 @@
     "clients"
     "refresh_token_max_days"
     "service_scopes"
+    "secrets_key_file"
   ];
   ssoClient = [
     "client_id"

@@ -93,12 +93,18 @@ eval {
       && hasAll [ "postgresql.target" "cooperage-secrets.service" ] u.after
       && hasAll [ "postgresql.target" "cooperage-secrets.service" ] u.requires;
 
-    "coop-sso loads the SMTP password and the Synapse client secret with LoadCredential" =
+    "coop-sso loads the SMTP password, the Synapse client secret and the sealing key with LoadCredential" =
       c:
       (sc c "coop-sso").LoadCredential == [
         "smtp-password:/run/secrets/cooperage/smtp-password"
+        "sso-secrets-key:/var/lib/cooperage-secrets/sso-secrets-key"
         "synapse-oidc-client-secret:/var/lib/cooperage-secrets/synapse-oidc-client-secret"
       ];
+
+    "the key that seals coop-sso's secrets at rest is generated at first boot, outside the database" =
+      c:
+      lib.hasInfix "sso-secrets-key" c.systemd.services.cooperage-secrets.script
+      && (rendered c).services.sso.secrets_key_file == "sso-secrets-key";
 
     "coop-sso restarts when cooperage.json changes" =
       c: (unit c "coop-sso").restartTriggers == [ c.services.cooperage.configFile ];

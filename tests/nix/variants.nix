@@ -41,13 +41,14 @@ in
 {
   # only what a co-op must say: no Matrix, no mail
   minimal = check { } {
-    "without Matrix there is no Synapse, no generated secret and no matrix host" =
+    "without Matrix there is no Synapse, no client secret and no matrix host" =
       c:
       !c.services.matrix-synapse.enable
-      && !(c.systemd.services ? cooperage-secrets)
+      && !(lib.hasInfix "synapse" c.systemd.services.cooperage-secrets.script)
       && !(c.systemd.services ? cooperage-synapse-database)
       && !(c.services.nginx.virtualHosts ? "matrix.coop.example.org")
-      && (sc c "coop-sso").LoadCredential == [ ];
+      # only the key that seals coop-sso's secrets at rest, generated at first boot
+      && (sc c "coop-sso").LoadCredential == [ "sso-secrets-key:/var/lib/cooperage-secrets/sso-secrets-key" ];
     "cooperage.json says matrix is off and has no mail section" =
       c:
       let
@@ -69,12 +70,14 @@ in
       matrix.enable = true;
       sso.clients.synapse.secretFile = "/run/agenix/synapse-oidc-client-secret";
       sso.signingKeyFile = "/run/agenix/sso-signing-key";
+      sso.secretsKeyFile = "/run/agenix/sso-secrets-key";
     };
   } {
     "a provided client secret is loaded as is and nothing is generated" =
       c:
       !(c.systemd.services ? cooperage-secrets)
       && lib.elem "synapse-oidc-client-secret:/run/agenix/synapse-oidc-client-secret" (sc c "coop-sso").LoadCredential
+      && lib.elem "sso-secrets-key:/run/agenix/sso-secrets-key" (sc c "coop-sso").LoadCredential
       && (sc c "matrix-synapse").LoadCredential == [
         "synapse-oidc-client-secret:/run/agenix/synapse-oidc-client-secret"
       ]
@@ -133,6 +136,7 @@ in
         bookkeeper_appointment = "admins";
         log_filter = "info,coop_sso=debug";
         clients = j.services.sso.clients;
+        secrets_key_file = "sso-secrets-key";
       }
       && j.cash_rounding == "0.5"
       && j.member_number.prefix == "M";

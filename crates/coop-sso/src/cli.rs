@@ -180,7 +180,8 @@ async fn rotate_keys(arg: &ConfigArg) -> anyhow::Result<()> {
     let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
     coop_web::db::migrate(&db, &crate::MIGRATOR).await?;
     let now = chrono::Utc::now();
-    let keys = crate::keys::KeyStore::load(&db, now).await?;
+    let sealer = std::sync::Arc::new(crate::load_sealer(&loaded)?);
+    let keys = crate::keys::KeyStore::load(&db, now, sealer).await?;
     let kid = keys.rotate(&db, now).await?;
     eprintln!("New signing key is current; restart coop-sso to sign with it. The old key stays published for a while.");
     println!("{kid}");

@@ -48,6 +48,10 @@ pub struct SsoSettings {
     pub bookkeeper_appointment: BookkeeperAppointment,
     #[serde(default)]
     pub signing_key_file: Option<String>,
+    /// The key that seals signing keys and TOTP secrets in the database (a credential name or
+    /// path; 64 hex digits). Without it, one is made in the state directory.
+    #[serde(default)]
+    pub secrets_key_file: Option<String>,
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
     /// How long a refresh-token family lives at most, however often it is used (the idle

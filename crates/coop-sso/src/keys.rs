@@ -109,8 +109,9 @@ struct Keys {
     published: Vec<Arc<SigningKey>>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct KeyStore(Arc<RwLock<Keys>>);
+/// The signing keys, and the sealer their private halves are stored under.
+#[derive(Debug, Clone)]
+pub struct KeyStore(Arc<RwLock<Keys>>, Arc<crate::sealing::Sealer>);
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -120,9 +121,15 @@ struct KeyRow {
 }
 
 impl KeyStore {
-    /// Loads the keys, creating the first one if there is none.
-    pub async fn load(db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Self> {
-        let store = Self::default();
+    /// Loads the keys, creating the first one if there is none. Keys stored before sealing
+    /// existed are sealed now.
+    pub async fn load(
+        db: &PgPool,
+        now: DateTime<Utc>,
+        sealer: Arc<crate::sealing::Sealer>,
+    ) -> anyhow::Result<Self> {
+        let store = Self(Arc::default(), sealer);
+        store.seal_plain_keys(db).await?;
         store.reload(db, now).await?;
         if store.current().is_err() {
             store.rotate(db, now).await?;
@@ -141,7 +148,16 @@ impl KeyStore {
         .await?;
         let mut keys = Keys::default();
         for row in rows {
-            let key = Arc::new(SigningKey::from_pem(&row.kid, &row.private_key_pem)?);
+            let pem = self
+                .1
+                .open_text(&crate::sealing::signing_key_context(&row.kid), &row.private_key_pem)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "signing key {}: {e}; is services.sso.secrets_key_file the key these were sealed with? (docs/operators.md: key loss)",
+                        row.kid
+                    )
+                })?;
+            let key = Arc::new(SigningKey::from_pem(&row.kid, &pem)?);
             if row.retired_at.is_none() && keys.current.is_none() {
                 keys.current = Some(key.clone());
             }
@@ -151,6 +167,27 @@ impl KeyStore {
             .0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        Ok(())
+    }
+
+    /// Seals private keys that a version before sealing stored in the clear.
+    async fn seal_plain_keys(&self, db: &PgPool) -> anyhow::Result<()> {
+        let plain: Vec<(String, String)> = sqlx::query_as(
+            "select kid, private_key_pem from signing_key where private_key_pem not like 'SEALv1%'",
+        )
+        .fetch_all(db)
+        .await?;
+        for (kid, pem) in plain {
+            let sealed = self
+                .1
+                .seal_text(&crate::sealing::signing_key_context(&kid), &pem);
+            sqlx::query("update signing_key set private_key_pem = $2 where kid = $1")
+                .bind(&kid)
+                .bind(sealed)
+                .execute(db)
+                .await?;
+            tracing::info!(kid, "sealed a signing key stored in the clear");
+        }
         Ok(())
     }
 
@@ -223,12 +260,15 @@ impl KeyStore {
         .bind(now + PUBLISH_AFTER_RETIREMENT)
         .execute(&mut *tx)
         .await?;
+        let sealed = self
+            .1
+            .seal_text(&crate::sealing::signing_key_context(&kid), &pem);
         sqlx::query(
             "insert into signing_key (kid, private_key_pem, created_at) values ($1, $2, $3)
              on conflict (kid) do update set retired_at = null, publish_until = null",
         )
         .bind(&kid)
-        .bind(&pem)
+        .bind(&sealed)
         .bind(now)
         .execute(&mut *tx)
         .await?;

@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod keys;
 pub mod members;
 pub mod password;
+pub mod sealing;
 pub mod secrets;
 pub mod signin;
 pub mod state;
@@ -86,6 +87,38 @@ pub const TEMPLATES: &[TemplateSource] = templates![
     "reset.html",
 ];
 
+/// The sealer of secrets at rest, from `secrets_key_file` (a credential) or the state directory.
+pub fn load_sealer(loaded: &Loaded<config::SsoSettings>) -> anyhow::Result<sealing::Sealer> {
+    let file = loaded.extra.secrets_key_file.as_deref().map(|f| {
+        let path = std::path::Path::new(f);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::var_os("CREDENTIALS_DIRECTORY").map_or_else(
+                || path.to_path_buf(),
+                |d| std::path::PathBuf::from(d).join(path),
+            )
+        }
+    });
+    sealing::Sealer::load(file.as_deref(), &loaded.service.state_directory)
+}
+
+/// Seals TOTP secrets that a version before sealing stored in the clear.
+async fn sealing_upgrade_totp(db: &sqlx::PgPool, sealer: &sealing::Sealer) -> anyhow::Result<()> {
+    let plain: Vec<(uuid::Uuid, Vec<u8>)> =
+        sqlx::query_as("select member_id, totp_secret from member where totp_secret is not null")
+            .fetch_all(db)
+            .await?;
+    for (member_id, secret) in plain.into_iter().filter(|(_, s)| !sealing::is_sealed(s)) {
+        sqlx::query("update member set totp_secret = $2 where member_id = $1")
+            .bind(member_id)
+            .bind(sealer.seal(&sealing::totp_context(member_id), &secret))
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Builds the state: clients, signing keys (created at first start), mail.
 pub async fn build_state(
     kit: Kit,
@@ -94,7 +127,9 @@ pub async fn build_state(
 ) -> anyhow::Result<AppState> {
     let issuer = loaded.coop.issuer().context("no sso section")?;
     let clients = clients::ClientRegistry::from_config(loaded, &issuer)?;
-    let keys = keys::KeyStore::load(&kit.db, clock.now()).await?;
+    let sealer = Arc::new(load_sealer(loaded)?);
+    let keys = keys::KeyStore::load(&kit.db, clock.now(), sealer.clone()).await?;
+    sealing_upgrade_totp(&kit.db, &sealer).await?;
     if let Some(file) = &loaded.extra.signing_key_file {
         let path = std::path::Path::new(file);
         let path = if path.is_absolute() {
@@ -120,6 +155,7 @@ pub async fn build_state(
         mailer: Arc::new(mailer),
         issuer: issuer.into(),
         marker_key: Arc::new(rand::random()),
+        sealer,
         refresh_max: chrono::Duration::days(i64::from(
             loaded.extra.refresh_token_max_days.unwrap_or(30).max(1),
         )),

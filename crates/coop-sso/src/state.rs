@@ -24,6 +24,8 @@ pub struct AppState {
     /// Signs the re-authentication marker of `prompt=login`/`max_age` (see `oidc::authorize`);
     /// made at start, so a restart only asks a member mid-flow to sign in once more.
     pub marker_key: Arc<[u8; 32]>,
+    /// Seals signing keys and TOTP secrets in the database.
+    pub sealer: Arc<crate::sealing::Sealer>,
     /// The absolute lifetime of a refresh-token family.
     pub refresh_max: chrono::Duration,
 }

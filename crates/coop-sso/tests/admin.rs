@@ -1114,12 +1114,15 @@ fn repo() -> std::path::PathBuf {
 
 /// A config file for the binary, pointing at the running test service's database.
 fn config_file(sso: &Sso) -> tempfile::NamedTempFile {
-    let value = coop_testkit::config::coop_config(
+    let mut value = coop_testkit::config::coop_config(
         "sso",
         sso.state.kit.service.database_url.expose(),
         &sso.dir.path().join("cli-state"),
         &sso.state.issuer,
     );
+    // The command line opens the sealed signing keys with the service's own key.
+    value["services"]["sso"]["secrets_key_file"] =
+        serde_json::json!(sso.dir.path().join("state/secrets-key"));
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), value.to_string()).unwrap();
     file

@@ -921,3 +921,108 @@ async fn each_feed_consumer_sees_only_what_it_needs_of_a_member() {
     let ada = feed_as("coop-ims").await;
     assert_eq!(ada[0]["payload"]["member_prices"], true);
 }
+
+#[tokio::test]
+async fn signing_keys_and_totp_secrets_are_sealed_in_the_database() {
+    let sso = spawn().await;
+    let ada = sso
+        .member("Ada", "ada@example.org", &[Role::Member, Role::Admin])
+        .await;
+    sign_in_fully(&sso, &browser(), "ada@example.org").await;
+    // What a database backup holds: nothing usable without the key file.
+    let pems: Vec<String> = sqlx::query_scalar("select private_key_pem from signing_key")
+        .fetch_all(sso.state.db())
+        .await
+        .unwrap();
+    assert!(!pems.is_empty());
+    for pem in &pems {
+        assert!(
+            pem.starts_with("SEALv1") && !pem.contains("PRIVATE KEY"),
+            "{pem:.40}"
+        );
+    }
+    let totp: Vec<u8> = sqlx::query_scalar("select totp_secret from member where member_id = $1")
+        .bind(ada)
+        .fetch_one(sso.state.db())
+        .await
+        .unwrap();
+    assert!(totp.starts_with(b"SEALv1") && totp.len() == 54);
+
+    // Secrets stored in the clear by an older version are sealed at the next start.
+    let plain_secret = [42u8; 20];
+    sqlx::query("update member set totp_secret = $2 where member_id = $1")
+        .bind(ada)
+        .bind(&plain_secret[..])
+        .execute(sso.state.db())
+        .await
+        .unwrap();
+    let kid = sso.state.keys.current().unwrap().kid.clone();
+    let sealed_pem = &pems[0];
+    let pem = sso
+        .state
+        .sealer
+        .open_text(&coop_sso::sealing::signing_key_context(&kid), sealed_pem)
+        .unwrap();
+    sqlx::query("update signing_key set private_key_pem = $2 where kid = $1")
+        .bind(&kid)
+        .bind(&pem)
+        .execute(sso.state.db())
+        .await
+        .unwrap();
+    let settings = || {
+        let value = coop_testkit::config::coop_config(
+            "sso",
+            sso.state.kit.service.database_url.expose(),
+            &sso.dir.path().join("state"),
+            &sso.state.issuer,
+        );
+        coop_web::config::parse::<coop_sso::config::SsoSettings>(
+            value,
+            coop_web::config::ServiceName::Sso,
+            &std::collections::BTreeMap::new(),
+        )
+        .unwrap()
+    };
+    let loaded = settings();
+    let restarted = coop_sso::build_state(
+        sso.state.kit.clone(),
+        &loaded,
+        std::sync::Arc::new(sso.clock.clone()),
+    )
+    .await
+    .unwrap();
+    let totp: Vec<u8> = sqlx::query_scalar("select totp_secret from member where member_id = $1")
+        .bind(ada)
+        .fetch_one(sso.state.db())
+        .await
+        .unwrap();
+    assert_eq!(
+        restarted
+            .sealer
+            .open(&coop_sso::sealing::totp_context(ada), &totp)
+            .unwrap(),
+        plain_secret
+    );
+    let stored: String =
+        sqlx::query_scalar("select private_key_pem from signing_key where kid = $1")
+            .bind(&kid)
+            .fetch_one(sso.state.db())
+            .await
+            .unwrap();
+    assert!(stored.starts_with("SEALv1"));
+
+    // With another key file the service refuses to start, and says why.
+    let other = sso.dir.path().join("other-key");
+    std::fs::write(&other, "ab".repeat(32)).unwrap();
+    let mut loaded = settings();
+    loaded.extra.secrets_key_file = Some(other.display().to_string());
+    let err = coop_sso::build_state(
+        sso.state.kit.clone(),
+        &loaded,
+        std::sync::Arc::new(sso.clock.clone()),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("secrets_key_file"), "{err}");
+}

@@ -68,9 +68,10 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
     assert_eq!(header["kid"], new_kid);
 
     // A restart (a fresh key store from the database) sees the same keys.
-    let reloaded = coop_sso::keys::KeyStore::load(sso.state.db(), sso.clock.now())
-        .await
-        .unwrap();
+    let reloaded =
+        coop_sso::keys::KeyStore::load(sso.state.db(), sso.clock.now(), sso.state.sealer.clone())
+            .await
+            .unwrap();
     assert_eq!(reloaded.current().unwrap().kid, new_kid);
 
     // After the publication window the old key is gone.

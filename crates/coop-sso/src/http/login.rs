@@ -295,10 +295,17 @@ async fn totp_submit(
             .fetch_one(state.db())
             .await?;
     let enrolling = p.new_secret.as_ref().and_then(|s| secret_from_base32(s));
+    let context = crate::sealing::totp_context(p.member_id);
     let secret = match (&enrolling, secret) {
         (Some(new), _) => new.clone(),
-        (None, Some(bytes)) => TotpSecret::from_bytes(&bytes)
-            .map_err(|e| anyhow::anyhow!("stored TOTP secret: {e}"))?,
+        (None, Some(sealed)) => {
+            let bytes = state
+                .sealer
+                .open(&context, &sealed)
+                .map_err(|e| anyhow::anyhow!("stored TOTP secret: {e}"))?;
+            TotpSecret::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("stored TOTP secret: {e}"))?
+        }
         (None, None) => return Ok(Redirect::to("/login").into_response()),
     };
     let step = totp::verify(&secret, &form.code, now.timestamp(), last_step);
@@ -311,7 +318,11 @@ async fn totp_submit(
             )
             .bind(p.member_id)
             .bind(step)
-            .bind(enrolling.as_ref().map(|s| s.as_bytes().to_vec()))
+            .bind(
+                enrolling
+                    .as_ref()
+                    .map(|s| state.sealer.seal(&context, s.as_bytes())),
+            )
             .execute(state.db())
             .await?;
             r.rows_affected() == 1

@@ -280,17 +280,21 @@ pub async fn sign_in_fully(sso: &Sso, b: &reqwest::Client, email: &str) {
             let b32 = &page[start..start + page[start..].find('<').unwrap()];
             data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap()
         } else {
-            let (bytes, last): (Vec<u8>, Option<i64>) =
-                sqlx::query_as("select totp_secret, totp_last_step from member where email = $1")
-                    .bind(email)
-                    .fetch_one(sso.state.db())
-                    .await
-                    .unwrap();
+            let (member_id, sealed, last): (uuid::Uuid, Vec<u8>, Option<i64>) = sqlx::query_as(
+                "select member_id, totp_secret, totp_last_step from member where email = $1",
+            )
+            .bind(email)
+            .fetch_one(sso.state.db())
+            .await
+            .unwrap();
             // A code is good once: step past the one used last.
             if last.is_some_and(|l| l >= sso.clock.now().timestamp() / 30) {
                 sso.clock.advance(chrono::Duration::seconds(30));
             }
-            bytes
+            sso.state
+                .sealer
+                .open(&coop_sso::sealing::totp_context(member_id), &sealed)
+                .expect("the stored TOTP secret is sealed")
         };
         let secret = coop_sso::totp::TotpSecret::from_bytes(&secret).unwrap();
         let code = coop_sso::totp::code_at(&secret, sso.clock.now().timestamp());
@@ -301,7 +305,20 @@ pub async fn sign_in_fully(sso: &Sso, b: &reqwest::Client, email: &str) {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 303, "second factor of {email}");
+        assert_eq!(
+            r.status(),
+            303,
+            "second factor of {email}: {}",
+            r.text()
+                .await
+                .unwrap_or_default()
+                .split("<main")
+                .nth(1)
+                .unwrap_or("")
+                .chars()
+                .take(900)
+                .collect::<String>()
+        );
     }
     let r = b.get(sso.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 200, "{email} should be signed in");
