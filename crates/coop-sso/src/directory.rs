@@ -409,13 +409,24 @@ pub async fn set_household(
 
 /// One member appoints another, by member number, as bookkeeper (the buyers-club rule).
 /// Returns the appointed member's id and name.
+/// What came of an appointment, as the appointer may learn it: nothing about other members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appointed {
+    /// The member was asked to accept; their id and name (for the admins' mail only).
+    Asked { member_id: Uuid, name: String },
+    /// No such active member, already a bookkeeper, or already asked: the appointer is told the
+    /// same as for `Asked`, so the page does not reveal whether a member number exists.
+    Nothing,
+}
+
+/// A member (or an admin) appoints the member with `member_number` as bookkeeper. The role
+/// takes effect only when the appointee accepts ([`decide_appointment`]).
 pub async fn appoint_bookkeeper(
     db: &PgPool,
-    format: &MemberNumberFormat,
     actor: Uuid,
     member_number: i32,
     now: DateTime<Utc>,
-) -> Result<(Uuid, String), ChangeError> {
+) -> Result<Appointed, ChangeError> {
     let mut tx = db.begin().await?;
     let found: Option<(Uuid, String, String)> = sqlx::query_as(
         "select member_id, name, status from member where member_number = $1 for update",
@@ -424,38 +435,183 @@ pub async fn appoint_bookkeeper(
     .fetch_optional(&mut *tx)
     .await?;
     let Some((member_id, name, status)) = found else {
-        return Err(ChangeError::NotFound);
+        return Ok(Appointed::Nothing);
     };
     if member_id == actor {
         return Err(ChangeError::SelfAppointment);
     }
-    if status != "active" {
-        return Err(ChangeError::WrongStatus);
+    if status != "active"
+        || roles_of(&mut tx, member_id)
+            .await?
+            .contains(&Role::Bookkeeper)
+    {
+        return Ok(Appointed::Nothing);
     }
-    let before = roles_of(&mut tx, member_id).await?;
-    if before.contains(&Role::Bookkeeper) {
-        return Err(ChangeError::AlreadyHolds);
+    let inserted = sqlx::query(
+        "insert into bookkeeper_appointment (bookkeeper_appointment_id, member_id, appointed_by, created_at)
+         values ($1, $2, $3, $4) on conflict do nothing",
+    )
+    .bind(Uuid::new_v4())
+    .bind(member_id)
+    .bind(actor)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(Appointed::Nothing);
     }
-    sqlx::query("insert into member_role (member_id, role, granted_by, granted_at) values ($1, 'bookkeeper', $2, $3)")
-        .bind(member_id)
-        .bind(actor)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    let mut after = before.clone();
-    after.insert(Role::Bookkeeper);
-    gained_second_factor_role(&mut tx, member_id, &before, &after, now).await?;
     audit(
         &mut tx,
         Some(actor),
         Some(member_id),
         "member.bookkeeper_appointed",
-        json!({ "added": [Role::Bookkeeper] }),
+        json!({ "awaits": "acceptance" }),
     )
     .await?;
-    publish(&mut tx, format, "member.changed", member_id).await?;
     tx.commit().await?;
-    Ok((member_id, name))
+    Ok(Appointed::Asked { member_id, name })
+}
+
+/// An open appointment of a member, for their account page and the admins.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct OpenAppointment {
+    pub bookkeeper_appointment_id: Uuid,
+    pub appointed_by: Uuid,
+    pub appointed_by_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn open_appointment(
+    db: &PgPool,
+    member_id: Uuid,
+) -> Result<Option<OpenAppointment>, sqlx::Error> {
+    sqlx::query_as(
+        "select a.bookkeeper_appointment_id, a.appointed_by, m.name as appointed_by_name, a.created_at
+         from bookkeeper_appointment a join member m on m.member_id = a.appointed_by
+         where a.member_id = $1 and a.decided_at is null",
+    )
+    .bind(member_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// How an open appointment ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// By the appointee: the role takes effect (they sign in again, with a second factor).
+    Accept,
+    /// By the appointee.
+    Decline,
+    /// By an admin.
+    Withdraw,
+}
+
+/// Ends the member's open appointment. `actor` is the appointee (accept, decline) or an admin
+/// (withdraw); the caller checks who may do which.
+pub async fn decide_appointment(
+    db: &PgPool,
+    format: &MemberNumberFormat,
+    actor: Uuid,
+    member_id: Uuid,
+    decision: Decision,
+    now: DateTime<Utc>,
+) -> Result<(), ChangeError> {
+    let mut tx = db.begin().await?;
+    let Some(status) = lock_member(&mut tx, member_id).await? else {
+        return Err(ChangeError::NotFound);
+    };
+    let open: Option<(Uuid, Uuid)> = sqlx::query_as(
+        "select bookkeeper_appointment_id, appointed_by from bookkeeper_appointment
+         where member_id = $1 and decided_at is null for update",
+    )
+    .bind(member_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((appointment, appointed_by)) = open else {
+        return Err(ChangeError::NotFound);
+    };
+    let (outcome, action) = match decision {
+        Decision::Accept => ("accepted", "member.bookkeeper_accepted"),
+        Decision::Decline => ("declined", "member.bookkeeper_declined"),
+        Decision::Withdraw => ("withdrawn", "member.bookkeeper_withdrawn"),
+    };
+    sqlx::query(
+        "update bookkeeper_appointment set decided_at = $2, outcome = $3, decided_by = $4
+         where bookkeeper_appointment_id = $1",
+    )
+    .bind(appointment)
+    .bind(now)
+    .bind(outcome)
+    .bind(actor)
+    .execute(&mut *tx)
+    .await?;
+    if decision == Decision::Accept {
+        if status != "active" {
+            return Err(ChangeError::WrongStatus);
+        }
+        let before = roles_of(&mut tx, member_id).await?;
+        sqlx::query(
+            "insert into member_role (member_id, role, granted_by, granted_at) values ($1, 'bookkeeper', $2, $3)
+             on conflict do nothing",
+        )
+        .bind(member_id)
+        .bind(appointed_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let mut after = before.clone();
+        after.insert(Role::Bookkeeper);
+        gained_second_factor_role(&mut tx, member_id, &before, &after, now).await?;
+        publish(&mut tx, format, "member.changed", member_id).await?;
+    }
+    audit(
+        &mut tx,
+        Some(actor),
+        Some(member_id),
+        action,
+        json!({ "appointed_by": appointed_by }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An admin resets a member's second factor: the member enrols a new one at their next sign-in,
+/// and is signed out everywhere now (the old factor may be in someone else's hands).
+pub async fn reset_second_factor(
+    db: &PgPool,
+    actor: Uuid,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ChangeError> {
+    let mut tx = db.begin().await?;
+    if lock_member(&mut tx, member_id).await?.is_none() {
+        return Err(ChangeError::NotFound);
+    }
+    let had: bool =
+        sqlx::query_scalar("select totp_secret is not null from member where member_id = $1")
+            .bind(member_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    sqlx::query(
+        "update member set totp_secret = null, totp_last_step = null, updated_at = $2
+         where member_id = $1",
+    )
+    .bind(member_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    revoke_everything(&mut tx, member_id, now, "second factor reset").await?;
+    audit(
+        &mut tx,
+        Some(actor),
+        Some(member_id),
+        "member.totp_reset",
+        json!({ "had_one": had }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -258,7 +258,16 @@ async fn only_admins_reach_the_admin_pages_and_actions() {
     )
     .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(roles_of(&sso, other).await, ["bookkeeper", "member"]);
+    // Appointed, not yet a bookkeeper: the member accepts first.
+    assert_eq!(roles_of(&sso, other).await, ["member"]);
+    assert_eq!(
+        count(
+            &sso,
+            "select count(*) from bookkeeper_appointment where decided_at is null"
+        )
+        .await,
+        1
+    );
     let (actor, action, _) = last_audit(&sso, other).await;
     assert_eq!(
         (actor, action.as_str()),
@@ -314,7 +323,17 @@ async fn when_the_config_says_so_only_admins_appoint_bookkeepers() {
     )
     .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(roles_of(&sso, target).await, ["bookkeeper", "member"]);
+    assert_eq!(
+        roles_of(&sso, target).await,
+        ["member"],
+        "asked, not yet accepted"
+    );
+    assert!(
+        coop_sso::directory::open_appointment(sso.state.db(), target)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -334,7 +353,6 @@ async fn appointments_are_checked_and_make_the_new_bookkeeper_sign_in_again() {
     for (input, message) in [
         ("", "Enter a member number, for example 00042."),
         ("abc", "Enter a member number, for example 00042."),
-        ("99999", "No member has this number."),
         (
             number_of(&sso, me).await.as_str(),
             "You cannot appoint yourself.",
@@ -358,25 +376,58 @@ async fn appointments_are_checked_and_make_the_new_bookkeeper_sign_in_again() {
         assert!(page.contains("aria-invalid=\"true\""));
         assert_eq!(changes(&sso).await, before);
     }
-    // Digits alone are enough; the bookkeeper's old sessions end (the role needs two factors).
+    // The answer does not tell whether a member number exists: the same for nobody as for Bo.
+    let answer = |number: &str| {
+        let number = number.to_owned();
+        let b = b.clone();
+        let sso = &sso;
+        async move {
+            let r = post_form(
+                sso,
+                &b,
+                "/members/appoint-bookkeeper",
+                &[("member_number", &number)],
+            )
+            .await;
+            assert_eq!(r.status(), 200);
+            let page = r.text().await.map(|t| unescape(&t)).unwrap();
+            let main = page
+                .split("<main")
+                .nth(1)
+                .unwrap()
+                .split("</main>")
+                .next()
+                .unwrap();
+            main.replace(&number, "NUMBER")
+        }
+    };
+    let before = changes(&sso).await;
+    let nobody = answer("99999").await;
+    assert_eq!(changes(&sso).await, before, "nothing written for nobody");
     let digits = number_of(&sso, target)
         .await
         .trim_start_matches('0')
         .to_owned();
-    let r = post_form(
-        &sso,
-        &b,
-        "/members/appoint-bookkeeper",
-        &[("member_number", &digits)],
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    assert!(r
+    let bo_answer = answer(&format!("{digits:0>5}")).await;
+    assert_eq!(nobody, bo_answer);
+    assert!(nobody.contains("have been asked to accept"));
+    // Bo is asked, still a member only, still signed in.
+    assert_eq!(roles_of(&sso, target).await, ["member"]);
+    let page = bo
+        .get(sso.url("/account"))
+        .send()
+        .await
+        .unwrap()
         .text()
         .await
-        .map(|t| unescape(&t))
-        .unwrap()
-        .contains("Bo Berg (00002) is now a bookkeeper."));
+        .unwrap();
+    assert!(
+        unescape(&page).contains("Mia Ek appointed you as bookkeeper"),
+        "{page}"
+    );
+    // Bo accepts: a bookkeeper now, and signed out (the role needs a second factor).
+    let r = post_form(&sso, &bo, "/account/bookkeeper", &[("decision", "accept")]).await;
+    assert_eq!(r.status(), 303);
     assert_eq!(roles_of(&sso, target).await, ["bookkeeper", "member"]);
     assert!(location(&bo.get(sso.url("/account")).send().await.unwrap()).starts_with("/login"));
     let (kind, payload) = last_event(&sso).await;
@@ -386,20 +437,141 @@ async fn appointments_are_checked_and_make_the_new_bookkeeper_sign_in_again() {
         serde_json::json!(["member", "bookkeeper"])
     );
     assert_eq!(payload["sub"], target.to_string());
+    let (actor, action, _) = last_audit(&sso, target).await;
+    assert_eq!(
+        (actor, action.as_str()),
+        (Some(target), "member.bookkeeper_accepted")
+    );
+    let granted_by: Option<uuid::Uuid> = sqlx::query_scalar(
+        "select granted_by from member_role where member_id = $1 and role = 'bookkeeper'",
+    )
+    .bind(target)
+    .fetch_one(sso.state.db())
+    .await
+    .unwrap();
+    assert_eq!(granted_by, Some(me), "the appointer is recorded");
+    // Appointing an existing bookkeeper again changes nothing and says the same.
+    let before = changes(&sso).await;
+    assert_eq!(answer(&format!("{digits:0>5}")).await, nobody);
+    assert_eq!(changes(&sso).await, before);
+}
+
+#[tokio::test]
+async fn appointments_can_be_declined_or_withdrawn_and_admins_reset_second_factors() {
+    let sso = spawn().await;
+    let admin = sso
+        .member("Kim Admin", "kim@example.org", &[Role::Member, Role::Admin])
+        .await;
+    let mia = sso
+        .member("Mia Ek", "mia@example.org", &[Role::Member])
+        .await;
+    let bo = sso
+        .member("Bo Berg", "bo@example.org", &[Role::Member])
+        .await;
+    let kim = browser();
+    sign_in_fully(&sso, &kim, "kim@example.org").await;
+    let bo_b = browser();
+    sign_in_fully(&sso, &bo_b, "bo@example.org").await;
+    // (The appointment page is tested above; here the directory's call is enough.)
+    let number = |m: uuid::Uuid| {
+        let sso = &sso;
+        async move {
+            sqlx::query_scalar::<_, i32>("select member_number from member where member_id = $1")
+                .bind(m)
+                .fetch_one(sso.state.db())
+                .await
+                .unwrap()
+        }
+    };
+    // Declined by the appointee.
+    coop_sso::directory::appoint_bookkeeper(sso.state.db(), mia, number(bo).await, sso.clock.now())
+        .await
+        .unwrap();
     let r = post_form(
         &sso,
-        &b,
-        "/members/appoint-bookkeeper",
-        &[("member_number", &digits)],
+        &bo_b,
+        "/account/bookkeeper",
+        &[("decision", "decline")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r
+    assert_eq!(r.status(), 303);
+    assert_eq!(roles_of(&sso, bo).await, ["member"]);
+    assert!(coop_sso::directory::open_appointment(sso.state.db(), bo)
+        .await
+        .unwrap()
+        .is_none());
+    // Nothing left to accept.
+    let r = post_form(
+        &sso,
+        &bo_b,
+        "/account/bookkeeper",
+        &[("decision", "accept")],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(roles_of(&sso, bo).await, ["member"]);
+    let r = post_form(&sso, &bo_b, "/account/bookkeeper", &[("decision", "maybe")]).await;
+    assert_eq!(r.status(), 400);
+
+    // Withdrawn by an admin (only an admin: Bo cannot withdraw his own at the admin route).
+    coop_sso::directory::appoint_bookkeeper(sso.state.db(), mia, number(bo).await, sso.clock.now())
+        .await
+        .unwrap();
+    let page = kim
+        .get(sso.url(&format!("/admin/members/{bo}")))
+        .send()
+        .await
+        .unwrap()
         .text()
         .await
-        .map(|t| unescape(&t))
+        .unwrap();
+    assert!(unescape(&page).contains("Appointed by Mia Ek"), "{page}");
+    let path = format!("/admin/members/{bo}/appointment/withdraw");
+    let r = post_form(&sso, &bo_b, &path, &[]).await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(&sso, &kim, &path, &[]).await;
+    assert_eq!(r.status(), 303);
+    assert!(coop_sso::directory::open_appointment(sso.state.db(), bo)
+        .await
         .unwrap()
-        .contains("already a bookkeeper"));
+        .is_none());
+    let (actor, action, _) = last_audit(&sso, bo).await;
+    assert_eq!(
+        (actor, action.as_str()),
+        (Some(admin), "member.bookkeeper_withdrawn")
+    );
+
+    // An admin resets a bookkeeper's second factor: signed out, enrols anew at the next sign-in.
+    sqlx::query(
+        "insert into member_role (member_id, role, granted_at) values ($1, 'bookkeeper', now())",
+    )
+    .bind(mia)
+    .execute(sso.state.db())
+    .await
+    .unwrap();
+    let mia_b = browser();
+    sign_in_fully(&sso, &mia_b, "mia@example.org").await;
+    let path = format!("/admin/members/{mia}/totp/reset");
+    let r = post_form(&sso, &mia_b, &path, &[]).await;
+    assert_eq!(r.status(), 403, "not by the member herself");
+    let r = post_form(&sso, &kim, &path, &[]).await;
+    assert_eq!(r.status(), 303);
+    let enrolled: bool =
+        sqlx::query_scalar("select totp_secret is not null from member where member_id = $1")
+            .bind(mia)
+            .fetch_one(sso.state.db())
+            .await
+            .unwrap();
+    assert!(!enrolled);
+    assert!(location(&mia_b.get(sso.url("/account")).send().await.unwrap()).starts_with("/login"));
+    let (actor, action, _) = last_audit(&sso, mia).await;
+    assert_eq!((actor, action.as_str()), (Some(admin), "member.totp_reset"));
+    let r = sign_in(&sso, &browser(), "mia@example.org", PASSWORD, "/account").await;
+    assert_eq!(
+        location(&r),
+        "/login/totp",
+        "she sets up a new second factor"
+    );
 }
 
 #[tokio::test]

@@ -753,3 +753,44 @@ async fn an_invited_admin_enrols_the_second_factor_before_the_first_session() {
         .unwrap();
     assert!(page.contains("totp-secret"), "the enrolment key is shown");
 }
+
+#[tokio::test]
+async fn external_the_admins_are_told_by_mail_when_a_member_appoints_a_bookkeeper() {
+    let mail = MailCatcher::start();
+    let sso = spawn_with(|c| mail.configure(c)).await;
+    sso.member("Kim Admin", "kim@example.org", &[Role::Member, Role::Admin])
+        .await;
+    sso.member("Mia Ek", "mia@example.org", &[Role::Member])
+        .await;
+    sso.member("Bo Berg", "bo@example.org", &[Role::Member])
+        .await;
+    let b = browser();
+    sign_in_fully(&sso, &b, "mia@example.org").await;
+    let r = post_form(
+        &sso,
+        &b,
+        "/members/appoint-bookkeeper",
+        &[("member_number", "00003")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let m = mail.message(1).await;
+    assert_eq!(m["to"], "kim@example.org");
+    let text = m["text"].as_str().unwrap();
+    assert!(
+        text.contains("Mia Ek has appointed Bo Berg (00003) as bookkeeper"),
+        "{text}"
+    );
+    assert!(text.contains("/admin/members"), "{text}");
+    // Nobody behind a number: no mail at all.
+    let r = post_form(
+        &sso,
+        &b,
+        "/members/appoint-bookkeeper",
+        &[("member_number", "00099")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.count(), 1);
+}

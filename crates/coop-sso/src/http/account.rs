@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(account_page))
         .route("/account/sessions/{id}/revoke", post(revoke_session))
+        .route("/account/bookkeeper", post(decide_appointment))
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -65,6 +66,7 @@ async fn account_page(page: Page, State(state): State<AppState>, me: SignedIn) -
             "member_number": member_number,
             "sessions": sessions,
             "is_admin": me.member.has(Role::Admin),
+            "appointment": crate::directory::open_appointment(state.db(), me.member.member_id).await?,
             "notice": page.session.get::<String>("sso_notice"),
         }),
     )?;
@@ -94,4 +96,50 @@ async fn revoke_session(
     };
     signin::revoke(state.db(), id, state.now(), "session revoked").await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AppointmentForm {
+    decision: String,
+}
+
+/// `POST /account/bookkeeper`: the member accepts or declines being appointed bookkeeper.
+/// Accepting signs them out (the role needs a second factor, set up at the next sign-in).
+async fn decide_appointment(
+    page: Page,
+    State(state): State<AppState>,
+    me: SignedIn,
+    CsrfForm(form): CsrfForm<AppointmentForm>,
+) -> Result<Response> {
+    let (decision, notice) = match form.decision.as_str() {
+        "accept" => (
+            crate::directory::Decision::Accept,
+            "account-appointment-accepted",
+        ),
+        "decline" => (
+            crate::directory::Decision::Decline,
+            "account-appointment-declined",
+        ),
+        _ => {
+            return Err(coop_web::Error::BadRequest("decision is accept or decline".into()).into())
+        }
+    };
+    match crate::directory::decide_appointment(
+        state.db(),
+        &state.kit.coop.member_number,
+        me.member.member_id,
+        me.member.member_id,
+        decision,
+        state.now(),
+    )
+    .await
+    {
+        Ok(()) => {
+            page.session.insert("sso_notice", &notice);
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(crate::directory::ChangeError::NotFound) => Err(coop_web::Error::NotFound.into()),
+        Err(crate::directory::ChangeError::Database(e)) => Err(e.into()),
+        Err(other) => Err(anyhow::anyhow!(other).into()),
+    }
 }

@@ -42,3 +42,7 @@ impl FormErrors {
         v
     }
 }
+
+/// A form that carries nothing but its CSRF token.
+#[derive(Debug, serde::Deserialize)]
+pub struct Empty {}

@@ -105,34 +105,79 @@ pub async fn submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    let format = &state.kit.coop.member_number;
-    let message_id = match directory::appoint_bookkeeper(
-        state.db(),
-        format,
-        me.member.member_id,
-        number,
-        state.now(),
+    let shown = directory::format_number(&state.kit.coop.member_number, number)
+        .unwrap_or_else(|| value.clone());
+    match directory::appoint_bookkeeper(state.db(), me.member.member_id, number, state.now()).await
+    {
+        Ok(outcome) => {
+            if let directory::Appointed::Asked { name, .. } = &outcome {
+                tell_admins(&state, &me.member.name, name, &shown).await;
+            }
+            // The same answer whether or not the number belongs to someone who can be asked.
+            let done = json!({ "number": shown });
+            render(&page, &state, &errors, "", Some(done), StatusCode::OK)
+        }
+        Err(ChangeError::SelfAppointment) => {
+            errors.field("member_number", page.t("appoint-error-self"));
+            render(
+                &page,
+                &state,
+                &errors,
+                &value,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(ChangeError::Database(e)) => Err(e.into()),
+        Err(other) => Err(anyhow::anyhow!(other).into()),
+    }
+}
+
+/// Every active admin gets a mail: who appointed whom, and that the appointee must accept.
+async fn tell_admins(state: &AppState, appointer: &str, appointee: &str, number: &str) {
+    let admins: Vec<(String, String, String)> = match sqlx::query_as(
+        "select m.name, m.email, m.preferred_lang from member m
+         join member_role r on r.member_id = m.member_id and r.role = 'admin'
+         where m.status = 'active'",
     )
+    .fetch_all(state.db())
     .await
     {
-        Ok((_, name)) => {
-            let done = json!({ "name": name, "number": directory::format_number(format, number) });
-            return render(&page, &state, &errors, "", Some(done), StatusCode::OK);
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!("could not list the admins to tell of an appointment: {e}");
+            return;
         }
-        Err(ChangeError::NotFound) => "appoint-error-not-found",
-        Err(ChangeError::SelfAppointment) => "appoint-error-self",
-        Err(ChangeError::WrongStatus) => "appoint-error-not-active",
-        Err(ChangeError::AlreadyHolds) => "appoint-error-already",
-        Err(ChangeError::Database(e)) => return Err(e.into()),
-        Err(other) => return Err(anyhow::anyhow!(other).into()),
     };
-    errors.field("member_number", page.t(message_id));
-    render(
-        &page,
-        &state,
-        &errors,
-        &value,
-        None,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
+    let t = state.kit.templates.translations();
+    let org = state.kit.coop.organisation.name.as_str();
+    for (name, email, lang) in admins {
+        let lang = coop_web::Lang::parse(&lang).unwrap_or(state.kit.coop.default_lang);
+        let Ok(to) = coop_domain::EmailAddress::parse(&email) else {
+            continue;
+        };
+        let args = [
+            ("org", org.into()),
+            ("appointer", appointer.into()),
+            ("appointee", appointee.into()),
+            ("number", number.into()),
+            ("link", state.url("/admin/members").into()),
+        ];
+        let mail = coop_web::mail::OutgoingMail {
+            to,
+            to_name: name,
+            subject: t.format(lang, "appoint-mail-subject", &args),
+            text: format!(
+                "{}\n",
+                t.format(lang, "appoint-mail-body", &args).trim_end()
+            ),
+            html: None,
+        };
+        if let Err(e) = state.mailer.send(mail).await {
+            tracing::warn!(
+                transient = e.is_transient(),
+                "telling an admin of an appointment: {e}"
+            );
+        }
+    }
 }

@@ -126,7 +126,9 @@ async fn render_detail(
     .map(|(_, value, label)| json!({ "value": value, "label_key": label }))
     .collect();
     let recent = directory::audit_log(state.db(), Some(id), RECENT_CHANGES, 0).await?;
+    let appointment = directory::open_appointment(state.db(), id).await?;
     let data = errors.with(json!({
+        "appointment": appointment,
         "member": member,
         "number": directory::format_number(&state.kit.coop.member_number, member.member_number),
         "status_key": status_key(&member.status),
@@ -141,6 +143,54 @@ async fn render_detail(
         "nav": "members",
     }));
     Ok((status, page.render("admin_member.html", &data)?).into_response())
+}
+
+/// `POST /admin/members/{id}/appointment/withdraw`: an admin withdraws an open appointment.
+pub async fn withdraw_appointment(
+    page: Page,
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<crate::http::forms::Empty>,
+) -> Result<Response> {
+    match directory::decide_appointment(
+        state.db(),
+        &state.kit.coop.member_number,
+        me.member.member_id,
+        id,
+        directory::Decision::Withdraw,
+        state.now(),
+    )
+    .await
+    {
+        Ok(()) => {
+            set_notice(&page, "admin-appointment-withdrawn");
+            Ok(Redirect::to(&format!("/admin/members/{id}")).into_response())
+        }
+        Err(ChangeError::NotFound) => Err(coop_web::Error::NotFound.into()),
+        Err(ChangeError::Database(e)) => Err(e.into()),
+        Err(other) => Err(anyhow::anyhow!(other).into()),
+    }
+}
+
+/// `POST /admin/members/{id}/totp/reset`: the member enrols a new second factor and is signed
+/// out everywhere.
+pub async fn reset_totp(
+    page: Page,
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<crate::http::forms::Empty>,
+) -> Result<Response> {
+    match directory::reset_second_factor(state.db(), me.member.member_id, id, state.now()).await {
+        Ok(()) => {
+            set_notice(&page, "admin-totp-reset-done");
+            Ok(Redirect::to(&format!("/admin/members/{id}")).into_response())
+        }
+        Err(ChangeError::NotFound) => Err(coop_web::Error::NotFound.into()),
+        Err(ChangeError::Database(e)) => Err(e.into()),
+        Err(other) => Err(anyhow::anyhow!(other).into()),
+    }
 }
 
 /// After a change: back to the member's page, which says it was saved.

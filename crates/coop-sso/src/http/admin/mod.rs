@@ -30,6 +30,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/members/{id}/status", post(members::status))
         .route("/admin/members/{id}/household", post(members::household))
         .route("/admin/members/{id}/invite", post(invite::resend))
+        .route(
+            "/admin/members/{id}/appointment/withdraw",
+            post(members::withdraw_appointment),
+        )
+        .route("/admin/members/{id}/totp/reset", post(members::reset_totp))
         .route("/admin/audit", get(audit::log))
         .route(
             "/members/appoint-bookkeeper",
