@@ -208,7 +208,8 @@ cat > "$CONFIG" <<EOF
       "state_directory": "$WORK/state",
       "clients": [
         { "client_id": "bench-rp", "name": "Benchmark RP", "redirect_uris": ["$REDIRECT"],
-          "secret_file": "$WORK/bench-rp-secret" }
+          "secret_file": "$WORK/bench-rp-secret",
+          "scopes": ["openid", "profile", "email", "member", "roles", "offline_access"] }
       ]
     },
     "pos": {}
@@ -230,7 +231,8 @@ MEMBER_ID=$(sql -c "select member_id from member where email = '$MEMBER_EMAIL'")
 # PKCE: one verifier for all pre-created codes; challenge = BASE64URL(SHA256(verifier)).
 VERIFIER=bench-verifier-$(openssl rand -hex 24)
 CHALLENGE=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d '=')
-SCOPE="openid profile email roles"
+# offline_access: a refresh token with every code exchange, as a suite service signs in.
+SCOPE="openid profile email member roles offline_access"
 log "pre-creating $CODES authorization codes"
 sql -v member="$MEMBER_ID" -v redirect="$REDIRECT" -v challenge="$CHALLENGE" -v scope="$SCOPE" \
     -v codes="$CODES" <<'EOF'
