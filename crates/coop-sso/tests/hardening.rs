@@ -121,12 +121,7 @@ async fn prompt_login_signs_the_member_in_once_more_and_completes_with_a_fresh_a
 
     let (loc, sign_ins) = authorize_following(&sso, &b, "asa@example.org", &path).await;
     assert_eq!(sign_ins, 1, "exactly one more sign-in");
-    let code = query_param(&loc, "code").unwrap();
-    let t: serde_json::Value = exchange(&sso, &code, &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = tokens(&sso, &loc, &p).await;
     let id = jwt_claims(t["id_token"].as_str().unwrap());
     assert_eq!(
         id["auth_time"].as_i64().unwrap(),
@@ -153,11 +148,7 @@ async fn max_age_asks_for_a_sign_in_only_when_the_last_one_is_older() {
     );
     let (loc, sign_ins) = authorize_following(&sso, &b, "asa@example.org", &young_enough).await;
     assert_eq!(sign_ins, 0);
-    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = tokens(&sso, &loc, &p).await;
     assert_eq!(
         jwt_claims(t["id_token"].as_str().unwrap())["auth_time"],
         signed_in_at
@@ -172,11 +163,7 @@ async fn max_age_asks_for_a_sign_in_only_when_the_last_one_is_older() {
     );
     let (loc, sign_ins) = authorize_following(&sso, &b, "asa@example.org", &too_old).await;
     assert_eq!(sign_ins, 1);
-    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = tokens(&sso, &loc, &p).await;
     assert_eq!(
         jwt_claims(t["id_token"].as_str().unwrap())["auth_time"],
         sso.clock.now().timestamp()
@@ -246,11 +233,7 @@ async fn an_id_token_hint_must_be_our_id_token_for_the_named_client() {
     let b = browser();
     let p = pkce();
     let loc = get_code(&sso, &b, "asa@example.org", &p).await;
-    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = tokens(&sso, &loc, &p).await;
     let id_token = t["id_token"].as_str().unwrap().to_owned();
     let access = t["access_token"].as_str().unwrap().to_owned();
     let logout = |hint: &str, client: &str| {
@@ -504,11 +487,7 @@ async fn roles_and_member_claims_come_only_with_their_scopes() {
     )
     .await;
     let loc = location(&b.get(sso.url(&location(&r))).send().await.unwrap());
-    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = tokens(&sso, &loc, &p).await;
     assert_eq!(t["scope"], "openid email");
     let id = jwt_claims(t["id_token"].as_str().unwrap());
     let access = jwt_claims(t["access_token"].as_str().unwrap());
@@ -530,11 +509,7 @@ async fn a_refresh_token_family_ends_after_its_absolute_lifetime() {
     let b = browser();
     let p = pkce();
     let loc = get_code(&sso, &b, "asa@example.org", &p).await;
-    let t: serde_json::Value = exchange(&sso, &query_param(&loc, "code").unwrap(), &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = tokens(&sso, &loc, &p).await;
     let mut refresh_token = t["refresh_token"].as_str().unwrap().to_owned();
     // Used every 20 days it never goes idle, but the family ends 30 days after the sign-in.
     for day in [20, 29] {

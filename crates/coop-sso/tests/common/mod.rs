@@ -185,6 +185,14 @@ pub async fn exchange(sso: &Sso, code: &str, verifier: &str) -> reqwest::Respons
         .unwrap()
 }
 
+/// The token response for the code in an authorization response's `loc`.
+pub async fn tokens(sso: &Sso, loc: &str, p: &Pkce) -> serde_json::Value {
+    let code = query_param(loc, "code").expect("a code in the authorization response");
+    let r = exchange(sso, &code, &p.verifier).await;
+    assert_eq!(r.status(), 200, "code exchange");
+    r.json().await.unwrap()
+}
+
 pub async fn refresh(sso: &Sso, token: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(sso.url("/token"))

@@ -153,7 +153,7 @@ pub async fn withdraw_appointment(
     Path(id): Path<Uuid>,
     CsrfForm(_): CsrfForm<crate::http::forms::Empty>,
 ) -> Result<Response> {
-    match directory::decide_appointment(
+    let done = directory::decide_appointment(
         state.db(),
         &state.kit.coop.member_number,
         me.member.member_id,
@@ -161,16 +161,8 @@ pub async fn withdraw_appointment(
         directory::Decision::Withdraw,
         state.now(),
     )
-    .await
-    {
-        Ok(()) => {
-            set_notice(&page, "admin-appointment-withdrawn");
-            Ok(Redirect::to(&format!("/admin/members/{id}")).into_response())
-        }
-        Err(ChangeError::NotFound) => Err(coop_web::Error::NotFound.into()),
-        Err(ChangeError::Database(e)) => Err(e.into()),
-        Err(other) => Err(anyhow::anyhow!(other).into()),
-    }
+    .await;
+    back_to_member(&page, id, done, "admin-appointment-withdrawn")
 }
 
 /// `POST /admin/members/{id}/totp/reset`: the member enrols a new second factor and is signed
@@ -182,9 +174,21 @@ pub async fn reset_totp(
     Path(id): Path<Uuid>,
     CsrfForm(_): CsrfForm<crate::http::forms::Empty>,
 ) -> Result<Response> {
-    match directory::reset_second_factor(state.db(), me.member.member_id, id, state.now()).await {
+    let done =
+        directory::reset_second_factor(state.db(), me.member.member_id, id, state.now()).await;
+    back_to_member(&page, id, done, "admin-totp-reset-done")
+}
+
+/// The member's page again with `notice` after a change, or the change's refusal.
+fn back_to_member(
+    page: &Page,
+    id: Uuid,
+    done: std::result::Result<(), ChangeError>,
+    notice: &str,
+) -> Result<Response> {
+    match done {
         Ok(()) => {
-            set_notice(&page, "admin-totp-reset-done");
+            set_notice(page, notice);
             Ok(Redirect::to(&format!("/admin/members/{id}")).into_response())
         }
         Err(ChangeError::NotFound) => Err(coop_web::Error::NotFound.into()),
