@@ -198,11 +198,19 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
+        let mut pruned = std::time::Instant::now();
         loop {
             match deliver_due(&state, &http).await {
                 Ok(n) if i64::try_from(n).is_ok_and(|n| n == BATCH) => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "back-channel logout delivery failed"),
+            }
+            // Once an hour, old rows go (the audit log keeps the sign-outs).
+            if pruned.elapsed() > StdDuration::from_secs(3600) {
+                pruned = std::time::Instant::now();
+                if let Err(e) = prune(state.db(), state.now()).await {
+                    tracing::warn!(error = %e, "pruning back-channel logouts failed");
+                }
             }
             tokio::time::sleep(POLL).await;
         }

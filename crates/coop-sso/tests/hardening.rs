@@ -1001,3 +1001,35 @@ async fn signing_keys_and_totp_secrets_are_sealed_in_the_database() {
     .to_string();
     assert!(err.contains("secrets_key_file"), "{err}");
 }
+
+#[tokio::test]
+async fn delivered_logout_tokens_are_pruned_after_thirty_days() {
+    let sso = spawn().await;
+    let asa = sso.member("Åsa", "asa@example.org", &[Role::Member]).await;
+    let now = sso.clock.now();
+    for (done, at) in [
+        (true, now - chrono::Duration::days(31)),
+        (true, now),
+        (false, now - chrono::Duration::days(31)),
+    ] {
+        sqlx::query(
+            "insert into backchannel_logout (client_id, member_id, web_session_id, reason, created_at, next_attempt_at, delivered_at)
+             values ('test-rp', $1, $2, 'signed out', $3, $3 + interval '1 year', case when $4 then $3 end)",
+        )
+        .bind(asa)
+        .bind(uuid::Uuid::new_v4())
+        .bind(at)
+        .bind(done)
+        .execute(sso.state.db())
+        .await
+        .unwrap();
+    }
+    coop_sso::backchannel::prune(sso.state.db(), now)
+        .await
+        .unwrap();
+    // The old delivered one goes; the recent one and the undelivered one stay.
+    assert_eq!(
+        count(&sso, "select count(*) from backchannel_logout").await,
+        2
+    );
+}

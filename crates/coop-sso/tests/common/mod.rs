@@ -229,10 +229,10 @@ pub async fn spawn_with(configure: impl FnOnce(&mut serde_json::Value)) -> Sso {
     let db = coop_testkit::fresh_database().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rp-secret"), RP_SECRET).unwrap();
-    // The issuer must be known before the port is: bind first, then configure.
+    // The issuer must be known before the port is: bind first (and keep the listener, so no
+    // other test can take the port in between), then configure.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    drop(listener);
     let public = format!("http://{addr}");
     let mut value =
         coop_testkit::config::coop_config("sso", &db.url, &dir.path().join("state"), &public);
@@ -258,7 +258,6 @@ pub async fn spawn_with(configure: impl FnOnce(&mut serde_json::Value)) -> Sso {
         .unwrap();
     coop_sso::backchannel::spawn_worker(state.clone());
     let app = coop_web::app::build(&kit, coop_sso::http::routes(state.clone()));
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let served = coop_testkit::http::serve_on(listener, app);
     Sso {
         served,
