@@ -148,12 +148,35 @@ in
         };
 
         # the client secret, shared with coop-sso; the database, created first
+        # Synapse reads coop-sso's OIDC metadata (through nginx and its certificate) when it starts
+        # and exits when it cannot: it starts after both, and keeps retrying instead of giving
+        # up, so a first boot whose certificate is not issued yet recovers by itself.
         systemd.services.matrix-synapse = {
-          after = [ "cooperage-synapse-database.service" ] ++ lib.optional (client.secretFile == null) "cooperage-secrets.service";
+          after = [
+            "cooperage-synapse-database.service"
+            "coop-sso.service"
+            "nginx.service"
+          ] ++ lib.optional (client.secretFile == null) "cooperage-secrets.service";
           requires = [ "cooperage-synapse-database.service" ];
-          wants = lib.optional (client.secretFile == null) "cooperage-secrets.service";
+          wants = [
+            "coop-sso.service"
+            "nginx.service"
+          ] ++ lib.optional (client.secretFile == null) "cooperage-secrets.service";
+          startLimitIntervalSec = 0;
+          serviceConfig.RestartSec = 5;
           serviceConfig.LoadCredential = [ "${client.credential}:${client.secretPath}" ];
         };
+
+        # The OIDC client secret reaches the main process only (LoadCredential above).
+        assertions = [
+          {
+            assertion = config.services.matrix-synapse.workers == { };
+            message = ''
+              services.matrix-synapse.workers is not supported with services.cooperage.matrix: the
+              workers would not get coop-sso's OIDC client secret. Run Synapse without workers.
+            '';
+          }
+        ];
 
         services.postgresql = {
           enable = true;

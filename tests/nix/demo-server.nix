@@ -216,6 +216,19 @@ eval {
         }
       ];
 
+    "Synapse starts after coop-sso and nginx, and keeps retrying until their metadata answers" =
+      c:
+      let
+        u = unit c "matrix-synapse";
+      in
+      lib.all (x: lib.elem x u.after && lib.elem x u.wants) [
+        "coop-sso.service"
+        "nginx.service"
+      ]
+      # (nixpkgs' own unit restarts it on failure; these make it keep trying, every 5 s)
+      && u.startLimitIntervalSec == 0
+      && u.serviceConfig.RestartSec == 5;
+
     "Synapse takes coop-sso's logout tokens (back-channel logout)" =
       c: (lib.head c.services.matrix-synapse.settings.oidc_providers).backchannel_logout_enabled;
 
