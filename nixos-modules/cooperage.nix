@@ -119,12 +119,9 @@ in
   options.services.cooperage = {
     enable = mkEnableOption "Cooperage, the co-op's shop server (coop-sso, nginx, PostgreSQL and, optionally, Matrix)";
 
-    package = mkOption {
-      type = types.package;
-      default = pkgs.cooperage;
-      defaultText = literalExpression "pkgs.cooperage";
-      description = ''
-        The Cooperage workspace package, which provides every service binary
+    package = lib.mkPackageOption pkgs "cooperage" {
+      extraDescription = ''
+        The Cooperage workspace package provides every service binary
         (`bin/coop-sso`, later `bin/coop-pos`, ...). The flake's
         `nixosModules.default` sets this to the package built from the flake;
         with `nixosModules.cooperage` alone, provide `pkgs.cooperage` (the

@@ -190,6 +190,7 @@ in
           requires = [ "postgresql.target" ];
           before = [ "matrix-synapse.service" ];
           path = [ config.services.postgresql.package ];
+          environment.PGPORT = toString config.services.postgresql.settings.port;
           script = ''
             if [ "$(psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'matrix-synapse'")" != 1 ]; then
               psql -v ON_ERROR_STOP=1 <<'SQL'

@@ -184,6 +184,9 @@ let
     restartTriggers = [ cfg.configFile ];
     environment = {
       COOPERAGE_CONFIG = configPath;
+      # The database URL names the socket folder, not the port: PostgreSQL's clients (sqlx
+      # too) take it from PGPORT, so a server on another port is still found.
+      PGPORT = toString config.services.postgresql.settings.port;
       # glibc otherwise keeps the large blocks argon2 frees (19 MiB each) in its arenas for
       # good; with a fixed mmap threshold they go back to the system (measured in tests/bench:
       # 8.9 GiB kept after a burst of sign-ins, 22 MiB with this).
@@ -236,6 +239,7 @@ let
       exec systemd-run --quiet --collect --wait --pipe --service-type=exec \
         --description=${escapeShellArg "cooperage-manage ${name}"} \
         --setenv=COOPERAGE_CONFIG=${configPath} \
+        --setenv=PGPORT=${toString config.services.postgresql.settings.port} \
         ${
           lib.escapeShellArgs (
             concatLists (

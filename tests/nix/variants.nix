@@ -145,6 +145,19 @@ in
       c: c.systemd.timers."postgresqlBackup-coop_sso".timerConfig.OnCalendar == [ "*-*-* 03:30:00" ];
   };
 
+  # PostgreSQL on another port: every client of ours follows it
+  postgres-port = check {
+    services.postgresql.settings.port = 5433;
+    services.cooperage.matrix.enable = true;
+  } {
+    "the services and the database setup reach PostgreSQL on its port (PGPORT)" =
+      c:
+      c.systemd.services.coop-sso.environment.PGPORT == "5433"
+      && c.systemd.services.cooperage-synapse-database.environment.PGPORT == "5433"
+      && lib.hasInfix "--setenv=PGPORT=5433"
+        (lib.findFirst (p: p.name == "cooperage-manage") null c.environment.systemPackages).text;
+  };
+
   # backups are the operator's to turn off
   no-backup = check { services.cooperage.backup.enable = false; } {
     "without backup.enable no dump runs" =
