@@ -1,5 +1,5 @@
 //! Secrets at rest: the token signing keys and the members' TOTP secrets are stored sealed
-//! (AES-256-GCM, ring) under a key that lives only in a credential file, never in the database.
+//! (AES-256-GCM, aws-lc-rs) under a key that lives only in a credential file, never in the database.
 //! A database backup alone then gives nobody the power to mint tokens or copy second factors.
 //!
 //! The key file holds 32 random bytes as 64 hex digits (what the NixOS module generates at
@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use ring::rand::{SecureRandom as _, SystemRandom};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
 
 /// What a sealed value starts with: tells it from a value stored before sealing existed.
 pub const MAGIC: &[u8] = b"SEALv1";

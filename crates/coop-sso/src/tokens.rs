@@ -201,5 +201,5 @@ pub fn access_token(state: &AppState, input: &AccessTokenInput<'_>) -> anyhow::R
     if let Some(f) = input.family {
         claims["fam"] = json!(f.to_string());
     }
-    crate::jwt::sign(&*state.keys.current()?, "at+jwt", &claims)
+    crate::jwt::sign(&*state.keys.current_access()?, "at+jwt", &claims)
 }

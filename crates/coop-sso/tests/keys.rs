@@ -9,10 +9,16 @@ use common::*;
 use coop_sso::domain::Role;
 
 fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    kids_of(jwks, None)
+}
+
+/// The key ids in a JWKS, of one key type (`RSA`, `EC`) or all.
+fn kids_of(jwks: &serde_json::Value, kty: Option<&str>) -> Vec<String> {
     jwks["keys"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|k| kty.is_none_or(|t| k["kty"] == t))
         .map(|k| k["kid"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -37,8 +43,26 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
         .json()
         .await
         .unwrap();
-    let before = kids(&jwks);
+    // One RSA key (ID tokens) and one P-256 key (access tokens), both published.
+    let before = kids_of(&jwks, Some("RSA"));
     assert_eq!(before.len(), 1);
+    let before_ec = kids_of(&jwks, Some("EC"));
+    assert_eq!(before_ec.len(), 1);
+    let ec = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kty"] == "EC")
+        .unwrap()
+        .clone();
+    assert_eq!(ec["crv"], "P-256");
+    assert_eq!(ec["alg"], "ES256");
+    assert!(ec.get("d").is_none(), "no private part");
+    let (header, _) = coop_sso::jwt::verify(&sso.state.keys, &old_access).unwrap();
+    assert_eq!(
+        (header["alg"].as_str(), header["kid"].as_str()),
+        (Some("ES256"), Some(before_ec[0].as_str()))
+    );
 
     let new_kid = sso
         .state
@@ -52,9 +76,12 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
         .json()
         .await
         .unwrap();
-    let after = kids(&jwks);
+    let after = kids_of(&jwks, Some("RSA"));
     assert_eq!(after.len(), 2, "old and new key both published");
     assert!(after.contains(&before[0]) && after.contains(&new_kid));
+    assert_eq!(kids_of(&jwks, Some("EC")).len(), 2);
+    let new_ec = sso.state.keys.current_access().unwrap().kid.clone();
+    assert_ne!(new_ec, before_ec[0]);
 
     // Tokens signed with the old key still work; new ones are signed with the new key.
     assert_eq!(userinfo(&sso, &old_access).await.status(), 200);
@@ -65,6 +92,9 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
         .unwrap();
     let (header, _) =
         coop_sso::jwt::verify(&sso.state.keys, r["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(header["kid"], new_ec);
+    let (header, _) =
+        coop_sso::jwt::verify(&sso.state.keys, r["id_token"].as_str().unwrap()).unwrap();
     assert_eq!(header["kid"], new_kid);
 
     // A restart (a fresh key store from the database) sees the same keys.
@@ -88,7 +118,7 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
         .json()
         .await
         .unwrap();
-    assert_eq!(kids(&jwks), vec![new_kid]);
+    assert_eq!(kids(&jwks), vec![new_kid, new_ec]);
 }
 
 #[tokio::test]
@@ -148,12 +178,20 @@ async fn malformed_and_oversize_token_requests_change_nothing() {
 }
 
 #[tokio::test]
-async fn only_untampered_rs256_tokens_of_ours_verify() {
-    use base64::Engine as _;
+async fn only_untampered_tokens_of_ours_verify() {
     let sso = spawn().await;
-    let key = sso.state.keys.current().unwrap();
+    for key in [
+        sso.state.keys.current().unwrap(),
+        sso.state.keys.current_access().unwrap(),
+    ] {
+        tamper_checks(&sso, &key);
+    }
+}
+
+fn tamper_checks(sso: &Sso, key: &coop_sso::keys::SigningKey) {
+    use base64::Engine as _;
     let claims = serde_json::json!({ "sub": "x", "n": 1 });
-    let token = coop_sso::jwt::sign(&key, "at+jwt", &claims).unwrap();
+    let token = coop_sso::jwt::sign(key, "at+jwt", &claims).unwrap();
     let (_, back) = coop_sso::jwt::verify(&sso.state.keys, &token).unwrap();
     assert_eq!(back, claims);
 
@@ -186,6 +224,18 @@ async fn only_untampered_rs256_tokens_of_ours_verify() {
     let body = token.split('.').nth(1).unwrap();
     assert_eq!(
         coop_sso::jwt::verify(&sso.state.keys, &format!("{none}.{body}.")),
+        Err(coop_sso::jwt::JwtError::Algorithm)
+    );
+    // The key's id under the other algorithm (RS256 for a P-256 key and back): refused.
+    let flipped = if key.alg == jsonwebtoken::Algorithm::ES256 {
+        "RS256"
+    } else {
+        "ES256"
+    };
+    let confused = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!(r#"{{"alg":"{flipped}","kid":"{}"}}"#, key.kid));
+    assert_eq!(
+        coop_sso::jwt::verify(&sso.state.keys, &format!("{confused}.{body}.{sig}")),
         Err(coop_sso::jwt::JwtError::Algorithm)
     );
     let other =

@@ -1997,3 +1997,70 @@ async fn external_back_channel_logout_and_the_five_minute_recheck_end_sessions()
     let (_, form) = op.token_requests.lock().unwrap().last().cloned().unwrap();
     assert!(form.contains("refresh_token=rt-3"), "{form}");
 }
+
+/// A P-256 key as coop-sso makes them, its JWK, and an ES256 signer.
+fn ec_key(kid: &str) -> (aws_lc_rs::signature::EcdsaKeyPair, Value) {
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let point = pair.public_key().as_ref().to_vec();
+    let jwk = json!({ "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+                      "x": b64(&point[1..33]), "y": b64(&point[33..65]) });
+    (pair, jwk)
+}
+
+#[tokio::test]
+async fn external_es256_access_tokens_verify_and_other_algorithms_do_not() {
+    use base64::Engine as _;
+    let (ec, ec_jwk) = ec_key("e1");
+    let op = FakeIssuer::start(vec![ec_jwk]).await;
+    let provider = Provider::new(&op.issuer).unwrap();
+    let verifier = AccessTokenVerifier::new(provider, "coop-pos", ["coop-pos".to_owned()]);
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "iss": op.issuer, "sub": "mbr-1", "aud": "coop-pos", "client_id": "coop-pos",
+                         "exp": now + 300, "iat": now, "jti": "j1", "scope": "members.feed" });
+    let es256 = |m: &[u8]| {
+        ec.sign(&aws_lc_rs::rand::SystemRandom::new(), m)
+            .unwrap()
+            .as_ref()
+            .to_vec()
+    };
+    let good = jws(
+        &json!({ "alg": "ES256", "typ": "at+jwt", "kid": "e1" }),
+        &claims,
+        es256,
+    );
+    assert_eq!(verifier.verify(&good).await.unwrap().sub, "mbr-1");
+    // The same key id claimed for RS256, HS256 with the public key as secret, or none: refused
+    // before any key is used for it.
+    let body = good.split('.').nth(1).unwrap();
+    let sig = good.rsplit('.').next().unwrap();
+    for alg in ["RS256", "HS256", "none", "ES384"] {
+        let head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(json!({ "alg": alg, "typ": "at+jwt", "kid": "e1" }).to_string());
+        let err = verifier
+            .verify(&format!("{head}.{body}.{sig}"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, TokenError::Algorithm(_) | TokenError::UnknownKey(_)),
+            "{alg}: {err}"
+        );
+    }
+    // One bit of the signature flipped.
+    let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .unwrap();
+    raw[5] ^= 1;
+    let head = good.split('.').next().unwrap();
+    let tampered = format!(
+        "{head}.{body}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    );
+    assert!(matches!(
+        verifier.verify(&tampered).await.unwrap_err(),
+        TokenError::Signature
+    ));
+}

@@ -287,17 +287,24 @@ impl Provider {
         Ok(true)
     }
 
-    /// The RSA key with id `kid`; an unknown id refetches the key set (rate limited), as a new
-    /// key appears there when coop-sso rotates.
-    pub(crate) async fn rsa_key(&self, kid: &str) -> Result<Option<CoreJsonWebKey>, ProviderError> {
+    /// The key with id `kid` that verifies `alg` (RS256: an RSA key, ES256: a P-256 key), as
+    /// jsonwebtoken's verification key; an unknown id refetches the key set (rate limited), as
+    /// a new key appears there when coop-sso rotates.
+    pub(crate) async fn verification_key(
+        &self,
+        kid: &str,
+        alg: jsonwebtoken::Algorithm,
+    ) -> Result<Option<jsonwebtoken::DecodingKey>, ProviderError> {
+        let want = match alg {
+            jsonwebtoken::Algorithm::RS256 => CoreJsonWebKeyType::RSA,
+            jsonwebtoken::Algorithm::ES256 => CoreJsonWebKeyType::EllipticCurve,
+            _ => return Ok(None),
+        };
         let find = |set: &CoreJsonWebKeySet| {
             set.keys()
                 .iter()
-                .find(|k| {
-                    k.key_id().is_some_and(|id| id.as_str() == kid)
-                        && *k.key_type() == CoreJsonWebKeyType::RSA
-                })
-                .cloned()
+                .find(|k| k.key_id().is_some_and(|id| id.as_str() == kid) && *k.key_type() == want)
+                .and_then(decoding_key)
         };
         let set = self.keys().await?;
         if let Some(k) = find(&set) {
@@ -308,6 +315,13 @@ impl Provider {
         }
         Ok(self.cached_keys().and_then(|set| find(&set)))
     }
+}
+
+/// A published key as jsonwebtoken reads it (through its JWK form).
+fn decoding_key(jwk: &CoreJsonWebKey) -> Option<jsonwebtoken::DecodingKey> {
+    let value = serde_json::to_value(jwk).ok()?;
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(value).ok()?;
+    jsonwebtoken::DecodingKey::from_jwk(&jwk).ok()
 }
 
 /// An error with its sources, for the log.
