@@ -31,11 +31,29 @@ let
   clientListener = lib.findFirst (
     l: lib.any (r: lib.elem "client" r.names) l.resources
   ) null synapse.settings.listeners;
+  # Where nginx reaches Synapse's client listener: its unix socket, or its first bind address
+  # (an IPv6 one in brackets; a wildcard as the loopback of its family).
   synapseUpstream =
-    if clientListener == null || clientListener.port == null then
+    let
+      bind = lib.head ((if clientListener.bind_addresses == null then [ ] else clientListener.bind_addresses) ++ [ "127.0.0.1" ]);
+      host =
+        if bind == "0.0.0.0" then
+          "127.0.0.1"
+        else if bind == "::" then
+          "[::1]"
+        else if lib.hasInfix ":" bind then
+          "[${bind}]"
+        else
+          bind;
+    in
+    if clientListener == null then
+      "http://127.0.0.1:8008"
+    else if clientListener.path or null != null then
+      "http://unix:${toString clientListener.path}:"
+    else if clientListener.port == null then
       "http://127.0.0.1:8008"
     else
-      "http://${lib.head (clientListener.bind_addresses ++ [ "127.0.0.1" ])}:${toString clientListener.port}";
+      "http://${host}:${toString clientListener.port}";
 
   wellKnown = data: ''
     default_type application/json;

@@ -158,6 +158,40 @@ in
         (lib.findFirst (p: p.name == "cooperage-manage") null c.environment.systemPackages).text;
   };
 
+  # Synapse's client listener on IPv6, or on a unix socket: nginx still reaches it
+  synapse-ipv6 = check {
+    services.cooperage.matrix.enable = true;
+    services.matrix-synapse.settings.listeners = lib.mkForce [
+      {
+        port = 8448;
+        bind_addresses = [ "::1" ];
+        type = "http";
+        tls = false;
+        x_forwarded = true;
+        resources = [ { names = [ "client" "federation" ]; compress = false; } ];
+      }
+    ];
+  } {
+    "an IPv6 bind address is bracketed in nginx's upstream" =
+      c: c.services.nginx.virtualHosts."matrix.coop.example.org".locations."/_matrix".proxyPass == "http://[::1]:8448";
+  };
+  synapse-unix = check {
+    services.cooperage.matrix.enable = true;
+    services.matrix-synapse.settings.listeners = lib.mkForce [
+      {
+        path = "/run/matrix-synapse/client.sock";
+        type = "http";
+        x_forwarded = true;
+        resources = [ { names = [ "client" "federation" ]; compress = false; } ];
+      }
+    ];
+  } {
+    "a unix-socket listener is nginx's upstream" =
+      c:
+      c.services.nginx.virtualHosts."matrix.coop.example.org".locations."/_synapse/client".proxyPass
+      == "http://unix:/run/matrix-synapse/client.sock:";
+  };
+
   # backups are the operator's to turn off
   no-backup = check { services.cooperage.backup.enable = false; } {
     "without backup.enable no dump runs" =

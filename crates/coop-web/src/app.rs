@@ -508,6 +508,12 @@ impl Listener {
                 }
                 let l = tokio::net::UnixListener::bind(p)
                     .with_context(|| format!("listening on {}", p.display()))?;
+                // nginx runs as another user: it must be able to connect, whatever umask the
+                // unit sets. The socket is no more open than a TCP port on loopback; its
+                // folder decides who reaches it.
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666))
+                    .with_context(|| format!("opening {} to nginx", p.display()))?;
                 Ok(Self::Unix(l, p.clone()))
             }
         }
@@ -556,4 +562,24 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_unix_socket_is_reachable_by_nginx_and_replaces_a_stale_one() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("http.sock");
+        std::fs::write(&path, "left by a crash").unwrap();
+        // As under a unit with UMask=0077: the socket would be the service's alone.
+        let listener = Listener::bind(&ListenAddr::Unix(path.clone()))
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666);
+        assert_eq!(listener.local_addr(), format!("unix:{}", path.display()));
+    }
 }
