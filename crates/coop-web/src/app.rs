@@ -511,8 +511,9 @@ impl Listener {
                 // nginx runs as another user: it must be able to connect, whatever umask the
                 // unit sets. The socket is no more open than a TCP port on loopback; its
                 // folder decides who reaches it.
-                use std::os::unix::fs::PermissionsExt as _;
-                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666))
+                let open =
+                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o666);
+                std::fs::set_permissions(p, open)
                     .with_context(|| format!("opening {} to nginx", p.display()))?;
                 Ok(Self::Unix(l, p.clone()))
             }
