@@ -260,25 +260,69 @@ let
         -- ${lib.getExe' s.package s.unit} "$@"
       ;;
   '';
+  # `cooperage-manage restore SERVICE FILE`: the service's database back from a dump, as
+  # docs/operators.md ("Restore") does by hand.
+  restoreCase = name: s: ''
+    ${name}) unit=${escapeShellArg "${s.unit}.service"}; database=${escapeShellArg s.database} ;;
+  '';
   manage = pkgs.writeShellApplication {
     name = "cooperage-manage";
+    # (gzip and systemctl come with every NixOS system's PATH)
+    runtimeInputs = [
+      config.services.postgresql.package
+      pkgs.util-linux
+    ];
     text = ''
       usage() {
         cat >&2 <<'EOF'
       usage: cooperage-manage SERVICE COMMAND [ARGUMENTS...]
+             cooperage-manage restore SERVICE DUMP
 
       Runs `coop-SERVICE COMMAND ARGUMENTS...` as the service does (same user,
       database role, credentials and state directory), with
       COOPERAGE_CONFIG=${configPath}. Run it as root.
+      `restore` stops the service, replaces its database with the dump (a
+      pg_dump -C file, plain or .gz, such as /var/backup/postgresql/coop_sso.sql.gz)
+      and starts the service again.
 
       services: ${lib.concatStringsSep " " (lib.attrNames services)}
       example:  cooperage-manage sso bootstrap-admin --email ada@example.org --name "Ada Lovelace"
+                cooperage-manage restore sso /var/backup/postgresql/coop_sso.prev.sql.gz
       EOF
       }
       if [ "$#" -lt 2 ]; then usage; exit 2; fi
       if [ "$(id -u)" != 0 ]; then
         echo "cooperage-manage: run it as root (sudo cooperage-manage ...)" >&2
         exit 1
+      fi
+      if [ "$1" = restore ]; then
+        if [ "$#" -ne 3 ]; then usage; exit 2; fi
+        case "$2" in
+        ${lib.concatStrings (lib.mapAttrsToList restoreCase services)}
+        *)
+          echo "cooperage-manage: no enabled service \"$2\"" >&2
+          exit 2
+          ;;
+        esac
+        dump=$3
+        if [ ! -r "$dump" ]; then
+          echo "cooperage-manage: cannot read $dump" >&2
+          exit 1
+        fi
+        # Check the dump before anything is dropped: a broken file must change nothing.
+        case "$dump" in
+        *.gz) gzip -t "$dump" ;;
+        esac
+        export PGPORT=${toString config.services.postgresql.settings.port}
+        systemctl stop "$unit"
+        runuser -u postgres -- dropdb --if-exists "$database"
+        case "$dump" in
+        *.gz) gzip -dc "$dump" ;;
+        *) cat "$dump" ;;
+        esac | runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q -d postgres
+        systemctl start "$unit"
+        echo "cooperage-manage: $database restored from $dump; $unit started" >&2
+        exit 0
       fi
       case "$1" in
       ${lib.concatStrings (lib.mapAttrsToList manageCase services)}

@@ -421,6 +421,23 @@ eval {
         d: d.name == "coop-sso-check-config" && lib.hasInfix "/bin/coop-sso check-config --config ${c.services.cooperage.configFile}" d.buildCommand
       ) c.system.checks;
 
+    "cooperage-manage restores a database from its dump, checking the dump before dropping anything" =
+      c:
+      let
+        manage = lib.findFirst (p: p.name == "cooperage-manage") null c.environment.systemPackages;
+        t = manage.text;
+        at = needle: lib.stringLength (lib.head (lib.splitString needle t));
+      in
+      lib.all (x: lib.hasInfix x t) [
+        "sso) unit=coop-sso.service; database=coop_sso ;;"
+        "gzip -t \"$dump\""
+        "runuser -u postgres -- dropdb --if-exists \"$database\""
+        "psql -v ON_ERROR_STOP=1 -q -d postgres"
+        "systemctl start \"$unit\""
+      ]
+      && at "gzip -t" < at "dropdb"
+      && at "systemctl stop" < at "dropdb";
+
     "cooperage-manage runs coop-sso subcommands as the service's user, with its credentials" =
       c:
       let

@@ -8,7 +8,8 @@
 #   4. the member signs in to Synapse through coop-sso (m.login.sso redirect ->
 #      coop-sso's form -> Synapse's OIDC callback -> m.login.token) and gets an
 #      access token, with the display name coop-sso gave;
-#   5. the nightly dump runs, and the documented restore procedure brings the
+#   5. the nightly dump runs, and the documented restore procedure (by hand, then with
+#      `cooperage-manage restore`) brings the
 #      database back (the member can still sign in).
 #
 # Certificates: the vhosts use a certificate from a test CA made at build
@@ -339,5 +340,15 @@ in
         server.succeed("systemctl start coop-sso.service")
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
         sign_in("/tmp/member-after-restore.jar", MEMBER)
+
+    with subtest("cooperage-manage restore replaces the database with a dump, and refuses a broken one"):
+        # A broken dump changes nothing: the check comes before anything is dropped.
+        server.succeed("head -c 100 /var/backup/postgresql/coop_sso.sql.gz > /tmp/broken.sql.gz")
+        server.fail("cooperage-manage restore sso /tmp/broken.sql.gz")
+        server.succeed("systemctl is-active coop-sso.service")
+        # The member signs in with the restored account.
+        server.succeed("cooperage-manage restore sso /var/backup/postgresql/coop_sso.sql.gz")
+        server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
+        sign_in("/tmp/member-after-manage-restore.jar", MEMBER)
   '';
 }
