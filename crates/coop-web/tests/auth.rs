@@ -1973,11 +1973,26 @@ async fn external_back_channel_logout_and_the_five_minute_recheck_end_sessions()
                 "refresh_token": "rt-3",
                 "id_token": id_token(&k1, "k1", &id_claims(None, "s-2", json!(["member"]), now)) }),
     );
-    let page = body(orders(bo.clone()).await).await;
+    // Two requests of the browser at once, both still carrying rt-2: one refresh at coop-sso
+    // (a second use of rt-2 would make coop-sso revoke the sign-in), and both get an answer.
+    let (first, second) = tokio::join!(orders(bo.clone()), orders(bo.clone()));
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let page = body(first).await;
     assert!(
         page.contains("Roles: member") && !page.contains("manager"),
         "{page}"
     );
+    let uses_of_rt2 = op
+        .token_requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, form)| form.contains("refresh_token=rt-2"))
+        .count();
+    assert_eq!(uses_of_rt2, 1, "rt-2 went to coop-sso once");
     let (_, form) = op.token_requests.lock().unwrap().last().cloned().unwrap();
     assert!(
         form.contains("grant_type=refresh_token") && form.contains("refresh_token=rt-2"),

@@ -53,6 +53,17 @@ struct State {
     seen: HashMap<String, DateTime<Utc>>,
 }
 
+impl State {
+    /// Forgets what can no longer matter (sign-ins past their lifetime, used tokens past their
+    /// expiry), so the lists stay as small as the sign-ins of the last hours.
+    fn forget_old(&mut self, now: DateTime<Utc>, keep: Duration) {
+        self.sessions.retain(|_, (_, at)| *at + keep > now);
+        self.by_sid.retain(|_, at| *at + keep > now);
+        self.by_sub.retain(|_, at| *at + keep > now);
+        self.seen.retain(|_, exp| *exp + LEEWAY > now);
+    }
+}
+
 impl Logouts {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner
@@ -61,10 +72,11 @@ impl Logouts {
     }
 
     /// A member signed in here through coop-sso session `sid`.
-    pub(crate) fn signed_in(&self, user: &CurrentUser) {
+    pub(crate) fn signed_in(&self, user: &CurrentUser, keep: Duration) {
         if let Some(sid) = &user.sid {
-            self.lock()
-                .sessions
+            let mut s = self.lock();
+            s.forget_old(user.signed_in_at, keep);
+            s.sessions
                 .insert(sid.clone(), (user.sub.clone(), user.signed_in_at));
         }
     }
@@ -83,11 +95,7 @@ impl Logouts {
     /// Applies a checked logout token; `false` when it names no session signed in here.
     fn apply(&self, claims: &LogoutClaims, now: DateTime<Utc>, keep: Duration) -> bool {
         let mut s = self.lock();
-        // Forget what can no longer matter: sign-ins past their lifetime, used tokens past expiry.
-        s.sessions.retain(|_, (_, at)| *at + keep > now);
-        s.by_sid.retain(|_, at| *at + keep > now);
-        s.by_sub.retain(|_, at| *at + keep > now);
-        s.seen.retain(|_, exp| *exp + LEEWAY > now);
+        s.forget_old(now, keep);
         let known = match (&claims.sid, &claims.sub) {
             (Some(sid), sub) => s
                 .sessions

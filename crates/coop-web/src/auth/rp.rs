@@ -3,6 +3,8 @@
 //! session, and RP-initiated logout.
 
 use std::sync::Arc;
+
+use base64::Engine as _;
 use std::time::Duration as StdDuration;
 
 use axum::extract::{FromRef, RawQuery};
@@ -74,10 +76,16 @@ struct Inner {
     base_path: String,
     settings: OidcSettings,
     logouts: super::backchannel::Logouts,
+    /// Re-checks done lately, by the refresh token they used, one at a time: see `recheck`.
+    rechecks: tokio::sync::Mutex<std::collections::HashMap<String, (DateTime<Utc>, Recheck)>>,
 }
 
+/// How long the answer to a re-check serves requests that still carry the refresh token it used
+/// (sent before the browser had the new cookie).
+const RECHECK_REUSE: Duration = Duration::minutes(2);
+
 /// What coop-sso says of a sign-in when asked again.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Recheck {
     /// Still good: the member as coop-sso knows them now (roles included).
     Confirmed(Box<CurrentUser>),
@@ -145,6 +153,7 @@ impl OidcClient {
             base_path: service.base_path(),
             settings,
             logouts: super::backchannel::Logouts::default(),
+            rechecks: tokio::sync::Mutex::default(),
         })))
     }
 
@@ -158,11 +167,34 @@ impl OidcClient {
 
     /// Asks coop-sso again about a sign-in, with its refresh token: a suspended member, a
     /// revoked session or a changed role shows here within minutes.
+    ///
+    /// Refresh tokens rotate and coop-sso revokes a sign-in whose refresh token comes back twice
+    /// (a stolen copy). Two requests of one browser arriving together after the five minutes
+    /// carry the same refresh token, so re-checks run one at a time, and a request with a
+    /// refresh token that was just used gets that re-check's answer instead of using it again.
     pub(crate) async fn recheck(&self, user: &CurrentUser) -> Recheck {
         let Some(refresh) = user.refresh_token.clone() else {
             // Without a refresh token there is nothing to ask with: the sign-in must be redone.
             return Recheck::Ended;
         };
+        let now = self.now();
+        let mut done = self.0.rechecks.lock().await;
+        done.retain(|_, (at, _)| now - *at < RECHECK_REUSE);
+        // Kept by its hash only: the map outlives the request.
+        let used = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, refresh.as_bytes()),
+        );
+        if let Some((_, answer)) = done.get(&used) {
+            return answer.clone();
+        }
+        let answer = self.refresh_at_provider(user, refresh).await;
+        if !matches!(answer, Recheck::Unavailable) {
+            done.insert(used, (now, answer.clone()));
+        }
+        answer
+    }
+
+    async fn refresh_at_provider(&self, user: &CurrentUser, refresh: String) -> Recheck {
         let metadata = match self.0.provider.metadata().await {
             Ok(m) => m,
             Err(e) => {
@@ -435,7 +467,9 @@ async fn finish_login(
     )
     .await?;
     user.refresh_token = token.refresh_token().map(|r| r.secret().clone());
-    oidc.0.logouts.signed_in(&user);
+    oidc.0
+        .logouts
+        .signed_in(&user, oidc.0.settings.sign_in_lifetime);
     tracing::info!(sub = %user.sub, "signed in");
     // A new session (and CSRF token) for the signed-in member: a session id planted before
     // sign-in is worth nothing after it.
