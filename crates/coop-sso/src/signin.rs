@@ -358,6 +358,22 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// The signed-in member as `viewer_layer` found them for this request, if any: pages that show
+/// something to everyone take this instead of looking the session up again.
+#[derive(Debug, Clone)]
+pub struct MaybeSignedIn(pub Option<SignedIn>);
+
+impl FromRequestParts<AppState> for MaybeSignedIn {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<SignedIn>().cloned()))
+    }
+}
+
 /// Requires a role; a member without it gets the kit's 403 page.
 pub fn require(signed_in: &SignedIn, role: Role) -> Result<(), crate::Error> {
     if signed_in.member.has(role) {

@@ -48,12 +48,12 @@ struct LoginQuery {
 
 async fn login_page(
     page: Page,
-    State(state): State<AppState>,
+    signin::MaybeSignedIn(signed_in): signin::MaybeSignedIn,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response> {
     let return_to = safe_return_to(q.return_to.as_deref());
     let reauth = q.reauth.as_deref() == Some("1");
-    if !reauth && signin::current(&state, &page.session).await?.is_some() {
+    if !reauth && signed_in.is_some() {
         return Ok(Redirect::to(&return_to).into_response());
     }
     let html = page.render(

@@ -94,6 +94,7 @@ fn is_pkce_value(s: &str) -> bool {
 pub async fn authorize(
     page: Page,
     State(state): State<AppState>,
+    signin::MaybeSignedIn(signed_in): signin::MaybeSignedIn,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let raw = raw.unwrap_or_default();
@@ -198,7 +199,7 @@ pub async fn authorize(
     let fresh_since = marker
         .as_deref()
         .and_then(|m| verify_marker(&state, &request, m));
-    let signed_in = signin::current(&state, &page.session).await?;
+
     let fresh = |s: &signin::SignedIn| {
         let answered = fresh_since.is_some_and(|t| s.auth_time >= t);
         // max_age=0 asks for a sign-in now, like prompt=login (Core §3.1.2.1).

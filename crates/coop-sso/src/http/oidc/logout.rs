@@ -108,6 +108,7 @@ fn error(page: &Page, key: &str) -> Result<Response> {
 pub async fn logout_page(
     page: Page,
     State(state): State<AppState>,
+    signin::MaybeSignedIn(signed_in): signin::MaybeSignedIn,
     Query(q): Query<LogoutQuery>,
 ) -> Result<Response> {
     // A bad hint, or one for another client than `client_id`, is refused and changes nothing.
@@ -119,7 +120,7 @@ pub async fn logout_page(
         Ok(r) => r,
         Err(key) => return error(&page, key),
     };
-    let me = signin::current(&state, &page.session).await?;
+    let me = signed_in;
     // A valid ID token of the member signed in here shows the request comes from their own
     // relying party: sign out at once. Otherwise ask, so a link cannot sign anyone out.
     let hinted_self = me.as_ref().is_some_and(|m| {
