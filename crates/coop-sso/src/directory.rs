@@ -13,7 +13,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::domain::{MemberStatus, Role};
-use crate::members::{audit, member_event};
+use crate::members::{audit, member_event, MemberEvent};
 
 mod links;
 mod reads;
@@ -24,9 +24,7 @@ pub use links::{
     LinkPurpose, RedeemError, INVITE_TTL, MAX_RESET_REQUESTS_PER_ADDRESS,
     MAX_RESET_REQUESTS_PER_CLIENT, RESET_REQUEST_WINDOW, RESET_TTL,
 };
-pub use reads::{
-    audit_log, feed_after, households, search_members, AuditRow, FeedEvent, ListedMember,
-};
+pub use reads::{audit_log, households, search_members, AuditRow, ListedMember};
 
 /// Why an admin's (or a member's) change was not made. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -86,11 +84,11 @@ async fn snapshot(
 async fn publish(
     tx: &mut Transaction<'_, Postgres>,
     format: &MemberNumberFormat,
-    kind: &str,
+    kind: MemberEvent,
     member_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     let payload = snapshot(tx, format, member_id).await?;
-    member_event(tx, kind, payload).await
+    member_event(tx, kind, member_id, payload).await
 }
 
 /// Locks the member's row for the rest of the transaction; returns its status.
@@ -227,7 +225,7 @@ pub async fn set_roles(
         json!({ "added": added, "removed": removed }),
     )
     .await?;
-    publish(&mut tx, format, "member.changed", member_id).await?;
+    publish(&mut tx, format, MemberEvent::Changed, member_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -324,9 +322,9 @@ pub async fn change_status(
     )
     .await?;
     let kind = if change == StatusChange::Suspend {
-        "member.suspended"
+        MemberEvent::Suspended
     } else {
-        "member.changed"
+        MemberEvent::Changed
     };
     publish(&mut tx, format, kind, member_id).await?;
     tx.commit().await?;
@@ -402,7 +400,7 @@ pub async fn set_household(
         json!({ "from": before, "to": after, "created": created }),
     )
     .await?;
-    publish(&mut tx, format, "member.changed", member_id).await?;
+    publish(&mut tx, format, MemberEvent::Changed, member_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -562,7 +560,7 @@ pub async fn decide_appointment(
         let mut after = before.clone();
         after.insert(Role::Bookkeeper);
         gained_second_factor_role(&mut tx, member_id, &before, &after, now).await?;
-        publish(&mut tx, format, "member.changed", member_id).await?;
+        publish(&mut tx, format, MemberEvent::Changed, member_id).await?;
     }
     audit(
         &mut tx,

@@ -35,7 +35,9 @@ pub use error::{Error, Result};
 use crate::clock::SharedClock;
 use crate::state::AppState;
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// coop-sso's migrations, after the kit's (the feed tables).
+pub static MIGRATOR: std::sync::LazyLock<Migrator> =
+    std::sync::LazyLock::new(|| coop_web::db::with_kit_migrations(sqlx::migrate!("./migrations")));
 
 pub const TRANSLATIONS: &[FtlSource] = &[
     FtlSource {
@@ -185,6 +187,7 @@ impl Service for Sso {
     async fn routes(kit: Kit, loaded: Loaded<Self::Extra>) -> anyhow::Result<Router> {
         let state = build_state(kit, &loaded, Arc::new(clock::SystemClock)).await?;
         backchannel::spawn_worker(state.clone());
+        coop_web::feed::spawn_compaction(state.db().clone());
         Ok(http::routes(state))
     }
 }

@@ -57,16 +57,32 @@ pub async fn audit(
     Ok(())
 }
 
+/// The member feed's event kinds (`GET /api/feed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberEvent {
+    Created,
+    Changed,
+    Suspended,
+}
+
+impl coop_web::feed::EventKind for MemberEvent {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "member.created",
+            Self::Changed => "member.changed",
+            Self::Suspended => "member.suspended",
+        }
+    }
+}
+
+/// Publishes the member's whole state on the feed, keyed by the member's id.
 pub async fn member_event(
     tx: &mut Transaction<'_, Postgres>,
-    kind: &str,
+    kind: MemberEvent,
+    member_id: Uuid,
     payload: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into member_event (type, payload) values ($1, $2)")
-        .bind(kind)
-        .bind(payload)
-        .execute(&mut **tx)
-        .await?;
+    coop_web::feed::publish(tx, kind, Some(&member_id.to_string()), &payload).await?;
     Ok(())
 }
 
@@ -126,7 +142,8 @@ pub async fn create(
     .await?;
     member_event(
         &mut tx,
-        "member.created",
+        MemberEvent::Created,
+        member_id,
         json!({ "sub": member_id, "member_number": number, "name": row.name, "status": row.status,
                 "roles": new.roles }),
     )

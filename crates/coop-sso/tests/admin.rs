@@ -44,7 +44,7 @@ async fn status_of(sso: &Sso, id: Uuid) -> String {
 async fn changes(sso: &Sso) -> (i64, i64, i64) {
     (
         count(sso, "select count(*) from audit_event").await,
-        count(sso, "select count(*) from member_event").await,
+        count(sso, "select count(*) from feed_event").await,
         count(sso, "select count(*) from member").await,
     )
 }
@@ -63,7 +63,7 @@ async fn last_audit(sso: &Sso, subject: Uuid) -> (Option<Uuid>, String, serde_js
 
 /// The latest feed event: (type, payload).
 async fn last_event(sso: &Sso) -> (String, serde_json::Value) {
-    sqlx::query_as("select type, payload from member_event order by member_event_id desc limit 1")
+    sqlx::query_as("select kind, payload from feed_event order by feed_event_id desc limit 1")
         .fetch_one(sso.state.db())
         .await
         .unwrap()

@@ -197,7 +197,7 @@ async fn feed_writers_take_turns_so_ids_appear_in_order() {
     let db = sso.state.db().clone();
     let mut first = db.begin().await.unwrap();
     let early: i64 = sqlx::query_scalar(
-        "insert into member_event (type, payload) values ('member.changed', '{}') returning member_event_id",
+        "insert into feed_event (kind, payload) values ('member.changed', '{}') returning feed_event_id",
     )
     .fetch_one(&mut *first)
     .await
@@ -205,7 +205,7 @@ async fn feed_writers_take_turns_so_ids_appear_in_order() {
     // A second writer has to wait for the first to finish…
     let second = tokio::spawn(async move {
         sqlx::query_scalar::<_, i64>(
-            "insert into member_event (type, payload) values ('member.changed', '{}') returning member_event_id",
+            "insert into feed_event (kind, payload) values ('member.changed', '{}') returning feed_event_id",
         )
         .fetch_one(&db)
         .await
@@ -299,4 +299,56 @@ async fn admin_changes_reach_the_feed() {
         assert_eq!(e["payload"]["member_number"], "00002");
         assert_eq!(e["payload"]["name"], "Eva Lind");
     }
+}
+
+#[tokio::test]
+async fn an_upgrade_moves_the_old_member_events_into_the_kit_feed_keeping_their_ids() {
+    // A database as release 0009 left it, with member events in the old table.
+    let full = &*coop_sso::MIGRATOR;
+    let before = sqlx::migrate::Migrator {
+        migrations: full
+            .iter()
+            .filter(|m| m.version <= 9)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    let (_db, pool) = coop_testkit::migrated_database(&before).await;
+    let sub = uuid::Uuid::new_v4();
+    for status in ["active", "suspended", "active"] {
+        sqlx::query("insert into member_event (type, payload) values ('member.changed', $1)")
+            .bind(serde_json::json!({ "sub": sub, "status": status }))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    full.run(&pool).await.unwrap();
+    let moved: Vec<(i64, String, Option<String>)> =
+        sqlx::query_as("select feed_event_id, kind, key from feed_event order by feed_event_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let sub = sub.to_string();
+    assert_eq!(
+        moved,
+        vec![
+            (1, "member.changed".to_owned(), Some(sub.clone())),
+            (2, "member.changed".to_owned(), Some(sub.clone())),
+            (3, "member.changed".to_owned(), Some(sub)),
+        ]
+    );
+    // New events continue after them, and only coop-sso's kinds are accepted.
+    let next: i64 = sqlx::query_scalar(
+        "insert into feed_event (kind, payload) values ('member.created', '{}') returning feed_event_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(next, 4);
+    assert!(sqlx::query("insert into feed_event (kind, payload) values ('sale.made', '{}')")
+        .execute(&pool)
+        .await
+        .is_err());
+    coop_web::db::ready(&pool, full).await.unwrap();
 }

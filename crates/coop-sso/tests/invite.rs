@@ -264,12 +264,11 @@ async fn external_an_invitation_arrives_by_mail_and_its_link_makes_an_active_mem
         verified,
         "the link came by mail, so the address is confirmed"
     );
-    let (kind, payload): (String, serde_json::Value) = sqlx::query_as(
-        "select type, payload from member_event order by member_event_id desc limit 1",
-    )
-    .fetch_one(sso.state.db())
-    .await
-    .unwrap();
+    let (kind, payload): (String, serde_json::Value) =
+        sqlx::query_as("select kind, payload from feed_event order by feed_event_id desc limit 1")
+            .fetch_one(sso.state.db())
+            .await
+            .unwrap();
     assert_eq!(
         (kind.as_str(), payload["status"].as_str()),
         ("member.changed", Some("active"))

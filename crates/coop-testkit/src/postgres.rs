@@ -207,3 +207,15 @@ pub async fn fresh_database() -> TestDb {
         name,
     }
 }
+
+/// A fresh database with `migrator`'s migrations applied, and a pool on it.
+pub async fn migrated_database(migrator: &sqlx::migrate::Migrator) -> (TestDb, sqlx::PgPool) {
+    let db = fresh_database().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(5)
+        .connect(&db.url)
+        .await
+        .expect("connecting to the test database");
+    migrator.run(&pool).await.expect("applying migrations");
+    (db, pool)
+}

@@ -291,23 +291,31 @@ async fn render_errors(State(kit): State<Kit>, req: Request, next: Next) -> Resp
     out
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    // No form-action: the OIDC login form legitimately redirects to other origins.
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    ));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    res
+/// The headers every answer carries, set through tower-http. A handler may set its own
+/// Content-Security-Policy (the OIDC form-post page does); the others are fixed.
+/// No form-action in the default policy: the OIDC login form legitimately redirects to other
+/// origins.
+fn with_security_headers(router: Router) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
 }
 
 /// A request, once started, runs to its end even when the client goes away or the timeout
@@ -466,15 +474,12 @@ pub fn build(kit: &Kit, routes: Router) -> Router {
             .to_owned();
         tracing::info_span!("request", method = %req.method(), route, request_id = id)
     };
-    mounted
+    let inner_stack = mounted
         .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn_with_state(kit.clone(), render_errors))
-        .layer(middleware::from_fn_with_state(kit.clone(), choose_lang))
-        .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn_with_state(
-            kit.metrics.clone(),
-            metrics::track,
-        ))
+        .layer(middleware::from_fn_with_state(kit.clone(), choose_lang));
+    with_security_headers(inner_stack)
+        .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(session::FORM_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -25,6 +25,29 @@ pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<
         .with_context(|| format!("connecting to the database at {url}"))
 }
 
+/// The kit's own migrations (the feed tables), versions 1000000 and up.
+static KIT: Migrator = sqlx::migrate!("./migrations");
+
+/// A service's migrations with the kit's in front: a service's migrations may use the kit's
+/// tables. Kit versions start at 1000000, so they never meet a service's.
+///
+/// ```ignore
+/// pub static MIGRATOR: LazyLock<Migrator> =
+///     LazyLock::new(|| coop_web::db::with_kit_migrations(sqlx::migrate!("./migrations")));
+/// ```
+pub fn with_kit_migrations(service: Migrator) -> Migrator {
+    debug_assert!(
+        service.iter().all(|m| m.version < 1_000_000),
+        "versions from 1000000 up belong to the kit"
+    );
+    let mut all: Vec<_> = KIT.iter().cloned().collect();
+    all.extend(service.iter().cloned());
+    Migrator {
+        migrations: all.into(),
+        ..service
+    }
+}
+
 pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> anyhow::Result<()> {
     migrator
         .run(pool)
@@ -34,15 +57,22 @@ pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> anyhow::Result<()> {
 
 /// Whether the database answers and every embedded migration is applied.
 pub async fn ready(pool: &PgPool, migrator: &Migrator) -> Result<(), String> {
-    let latest = migrator.iter().map(|m| m.version).max();
-    let applied: Option<i64> =
-        sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
-            .fetch_one(pool)
-            .await
-            .map_err(|e| format!("database not reachable or not migrated: {e}"))?;
-    match (latest, applied) {
-        (None, _) => Ok(()),
-        (Some(l), Some(a)) if a >= l => Ok(()),
-        (Some(l), a) => Err(format!("migrations behind: applied {a:?}, embedded {l}")),
+    let embedded: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    if embedded.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<i64> = sqlx::query_scalar(
+        "select v from unnest($1::bigint[]) v
+         where not exists (select 1 from _sqlx_migrations m where m.version = v and m.success)
+         order by v",
+    )
+    .bind(&embedded)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| format!("database not reachable or not migrated: {e}"))?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("migrations not applied: {missing:?}"))
     }
 }

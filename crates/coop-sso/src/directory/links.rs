@@ -292,7 +292,13 @@ pub async fn accept_invite(
         json!({}),
     )
     .await?;
-    publish(&mut tx, format, "member.changed", member_id).await?;
+    publish(
+        &mut tx,
+        format,
+        crate::members::MemberEvent::Changed,
+        member_id,
+    )
+    .await?;
     tx.commit().await?;
     Ok(member_id)
 }

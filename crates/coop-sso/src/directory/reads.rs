@@ -104,32 +104,6 @@ pub async fn households(db: &PgPool) -> Result<Vec<(Uuid, String)>, sqlx::Error>
         .await
 }
 
-/// One entry of the member feed.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct FeedEvent {
-    pub id: i64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub version: i32,
-    pub occurred_at: DateTime<Utc>,
-    pub payload: serde_json::Value,
-}
-
-pub async fn feed_after(
-    db: &PgPool,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<FeedEvent>, sqlx::Error> {
-    sqlx::query_as(
-        "select member_event_id as id, type as kind, version, occurred_at, payload
-         from member_event where member_event_id > $1 order by member_event_id limit $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(db)
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::like_pattern;

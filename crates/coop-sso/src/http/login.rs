@@ -152,7 +152,7 @@ async fn login_submit(
     let now = state.now();
     let decision = throttle::check(state.db(), email.as_str(), &ip, now).await?;
     if !decision.allowed() {
-        state.kit.metrics.incr("coop_sso_logins_total", "throttled");
+        coop_web::metrics::counter!("coop_sso_logins_total", "outcome" => "throttled").increment(1);
         errors.general(throttled_message(&page, decision));
         return render_login(
             &page,
@@ -174,7 +174,7 @@ async fn login_submit(
     let ok = password::verify(form.password, hash).await?;
     let Some(member_id) = member_id.filter(|_| ok) else {
         throttle::record_failure(state.db(), email.as_str(), &ip, now).await?;
-        state.kit.metrics.incr("coop_sso_logins_total", "failed");
+        coop_web::metrics::counter!("coop_sso_logins_total", "outcome" => "failed").increment(1);
         errors.general(page.t("login-error-wrong"));
         return render_login(
             &page,
@@ -185,7 +185,7 @@ async fn login_submit(
         );
     };
     if status != "active" {
-        state.kit.metrics.incr("coop_sso_logins_total", "inactive");
+        coop_web::metrics::counter!("coop_sso_logins_total", "outcome" => "inactive").increment(1);
         errors.general(page.t("login-error-inactive"));
         return render_login(
             &page,
@@ -203,7 +203,7 @@ async fn login_submit(
         return Ok(begin_second_factor(&page.session, &member, return_to, now));
     }
     signin::start(&state, &page.session, member_id, &user_agent(&headers)).await?;
-    state.kit.metrics.incr("coop_sso_logins_total", "ok");
+    coop_web::metrics::counter!("coop_sso_logins_total", "outcome" => "ok").increment(1);
     Ok(Redirect::to(&return_to).into_response())
 }
 
@@ -349,6 +349,6 @@ async fn totp_submit(
     page.session.remove(PENDING_KEY);
     throttle::clear(state.db(), &p.email, &ip).await?;
     signin::start(&state, &page.session, p.member_id, &user_agent(&headers)).await?;
-    state.kit.metrics.incr("coop_sso_logins_total", "ok");
+    coop_web::metrics::counter!("coop_sso_logins_total", "outcome" => "ok").increment(1);
     Ok(Redirect::to(&p.return_to).into_response())
 }

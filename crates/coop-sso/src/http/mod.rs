@@ -19,7 +19,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(oidc::routes())
         .merge(admin::routes())
         .merge(invite::routes())
-        .merge(feed::routes())
+        .merge(feed::routes(&state))
         .with_state(state.clone())
         .merge(coop_web::landing::routes(&state.kit))
         .layer(axum::middleware::from_fn_with_state(
