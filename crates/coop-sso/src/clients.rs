@@ -1,6 +1,7 @@
 //! The OIDC clients: the suite's own services (derived from the config, secrets read from
 //! credential files or generated at first start) and extra clients declared in the config.
 
+use coop_web::config::ExposeSecret as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -74,7 +75,7 @@ impl Client {
     pub fn verify_secret(&self, presented: &str) -> bool {
         self.secret
             .as_ref()
-            .is_some_and(|s| crate::secrets::equal(s.expose(), presented))
+            .is_some_and(|s| crate::secrets::equal(s.expose_secret(), presented))
     }
 
     pub fn is_public(&self) -> bool {
@@ -196,7 +197,6 @@ impl ClientRegistry {
                 );
             }
         }
-        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
         for (i, c) in loaded.extra.clients.iter().enumerate() {
             let key = format!("services.sso.clients[{i}]");
             if c.client_id.is_empty()
@@ -227,15 +227,8 @@ impl ClientRegistry {
             {
                 check_redirect_uri(uri).with_context(|| format!("{key}: URI {j} `{uri}`"))?;
             }
-            let path = Path::new(&c.secret_file);
-            let path = if path.is_absolute() {
-                path.to_path_buf()
-            } else {
-                credentials
-                    .as_deref()
-                    .map_or_else(|| path.to_path_buf(), |d| d.join(path))
-            };
-            let secret = read_secret(&format!("{key}.secret_file"), &path)?;
+            let file = loaded.secret_file(&format!("{key}.secret_file"), &c.secret_file);
+            let secret = read_secret(&format!("{key}.secret_file"), file.path())?;
             if !c.scopes.iter().any(|s| s == "openid") {
                 bail!("{key}.scopes: `openid` is needed to sign in at all");
             }
@@ -292,7 +285,7 @@ fn read_secret(key: &str, path: &Path) -> anyhow::Result<Secret> {
             path.display()
         );
     }
-    Ok(Secret::new(s))
+    Ok(Secret::from(s))
 }
 
 /// A suite service without a configured secret gets one generated into coop-sso's state
@@ -306,7 +299,7 @@ fn generated_secret(state: &Path, client_id: &str) -> anyhow::Result<Secret> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let secret = crate::secrets::new_token();
     coop_web::session::write_private_file(&path, secret.as_bytes())?;
-    Ok(Secret::new(secret))
+    Ok(Secret::from(secret))
 }
 
 /// Redirect URIs must be absolute, without fragment, and https unless on this machine.

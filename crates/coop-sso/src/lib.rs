@@ -91,18 +91,15 @@ pub const TEMPLATES: &[TemplateSource] = templates![
 
 /// The sealer of secrets at rest, from `secrets_key_file` (a credential) or the state directory.
 pub fn load_sealer(loaded: &Loaded<config::SsoSettings>) -> anyhow::Result<sealing::Sealer> {
-    let file = loaded.extra.secrets_key_file.as_deref().map(|f| {
-        let path = std::path::Path::new(f);
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            std::env::var_os("CREDENTIALS_DIRECTORY").map_or_else(
-                || path.to_path_buf(),
-                |d| std::path::PathBuf::from(d).join(path),
-            )
-        }
-    });
-    sealing::Sealer::load(file.as_deref(), &loaded.service.state_directory)
+    let file = loaded
+        .extra
+        .secrets_key_file
+        .as_deref()
+        .map(|f| loaded.secret_file("services.sso.secrets_key_file", f));
+    sealing::Sealer::load(
+        file.as_ref().map(coop_web::config::SecretFile::path),
+        &loaded.service.state_directory,
+    )
 }
 
 /// Seals TOTP secrets that a version before sealing stored in the clear.
@@ -133,19 +130,10 @@ pub async fn build_state(
     let keys = keys::KeyStore::load(&kit.db, clock.now(), sealer.clone()).await?;
     sealing_upgrade_totp(&kit.db, &sealer).await?;
     if let Some(file) = &loaded.extra.signing_key_file {
-        let path = std::path::Path::new(file);
-        let path = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            std::env::var_os("CREDENTIALS_DIRECTORY").map_or_else(
-                || path.to_path_buf(),
-                |d| std::path::PathBuf::from(d).join(path),
-            )
-        };
-        let pem = std::fs::read_to_string(&path).with_context(|| {
-            format!("services.sso.signing_key_file: reading {}", path.display())
-        })?;
-        keys.import(&kit.db, &pem, clock.now()).await?;
+        let file = loaded.secret_file("services.sso.signing_key_file", file);
+        let pem = file.read()?;
+        let pem = coop_web::config::ExposeSecret::expose_secret(&pem);
+        keys.import(&kit.db, pem, clock.now()).await?;
     }
     let mailer = coop_web::mail::Mailer::from_config(loaded.coop.mail.as_ref())?;
     Ok(AppState {

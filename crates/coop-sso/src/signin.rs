@@ -313,6 +313,10 @@ pub async fn viewer_layer(
     if let Some(session) = session.filter(|s| s.get::<Uuid>(SESSION_KEY).is_some()) {
         match current(&state, &session).await {
             Ok(Some(signed_in)) => {
+                tracing::Span::current().record(
+                    "member",
+                    tracing::field::display(signed_in.member.member_id),
+                );
                 req.extensions_mut().insert(coop_web::templates::Viewer {
                     name: signed_in.member.name.clone(),
                     roles: signed_in.member.roles.clone(),

@@ -346,9 +346,11 @@ async fn an_upgrade_moves_the_old_member_events_into_the_kit_feed_keeping_their_
     .await
     .unwrap();
     assert_eq!(next, 4);
-    assert!(sqlx::query("insert into feed_event (kind, payload) values ('sale.made', '{}')")
-        .execute(&pool)
-        .await
-        .is_err());
+    assert!(
+        sqlx::query("insert into feed_event (kind, payload) values ('sale.made', '{}')")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
     coop_web::db::ready(&pool, full).await.unwrap();
 }

@@ -472,7 +472,16 @@ pub fn build(kit: &Kit, routes: Router) -> Router {
             .get::<axum::extract::MatchedPath>()
             .map_or("(unmatched)", |p| p.as_str())
             .to_owned();
-        tracing::info_span!("request", method = %req.method(), route, request_id = id)
+        // `member` and `client_id` are filled in by the sign-in extractors; under journald
+        // every field becomes a journal field of each line logged in the request.
+        tracing::info_span!(
+            "request",
+            method = %req.method(),
+            route,
+            request_id = id,
+            member = tracing::field::Empty,
+            client_id = tracing::field::Empty,
+        )
     };
     let inner_stack = mounted
         .layer(middleware::from_fn(run_to_completion))

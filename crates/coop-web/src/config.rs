@@ -1,12 +1,25 @@
 //! The one co-op config file (`docs/config.md`): JSON + `COOPERAGE__*` environment overrides +
 //! credential files. Parsed once at start into validated types; any bad key fails with its path.
+//!
+//! - [`services`]: the suite's services in one table, and each one's resolved section;
+//! - [`secrets`]: secret values (`secrecy`), the files they come from, database URLs;
+//! - [`organisation`], [`mail`]: the co-op's identity, outgoing mail and Matrix;
+//! - [`env`]: `COOPERAGE__*` overrides.
+//!
+//! `check-config` prints [`resolved_view`]: the resolved types themselves, serialised, with every
+//! secret shown as the file it comes from or masked, so the view cannot drift from what runs.
+
+mod env;
+mod mail;
+mod organisation;
+mod secrets;
+mod services;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use coop_domain::{Currency, MemberNumberFormat, Role, VatTable};
+use coop_domain::{Currency, MemberNumberFormat, VatTable};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -14,6 +27,17 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::i18n::Lang;
+
+pub use env::{Environment, ProcessEnv, ENV_PREFIX};
+pub use mail::{Mail, Matrix, SmtpSecurity};
+pub use organisation::{AccentColour, Organisation};
+pub use secrets::{DatabaseUrl, ExposeSecret, Secret, SecretFile};
+pub use services::{ListenAddr, ServiceConfig, ServiceInfo, ServiceName, SERVICES, TILL_CLIENT_ID};
+
+use env::apply_env_overrides;
+use mail::{RawMail, RawMatrix};
+use organisation::RawOrganisation;
+use services::{resolve_service, RawCommon, COMMON_KEYS};
 
 /// Why a config could not be loaded. The message names the key and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -49,262 +73,6 @@ impl ConfigError {
     }
 }
 
-/// The services of the suite. The names are the keys of `services` in the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceName {
-    Sso,
-    Pos,
-    Ims,
-    Finance,
-    BuyersClub,
-}
-
-impl ServiceName {
-    pub const ALL: [ServiceName; 5] = [
-        ServiceName::Sso,
-        ServiceName::Pos,
-        ServiceName::Ims,
-        ServiceName::Finance,
-        ServiceName::BuyersClub,
-    ];
-
-    /// The key in `services` and the suffix of the database name.
-    pub fn key(self) -> &'static str {
-        match self {
-            ServiceName::Sso => "sso",
-            ServiceName::Pos => "pos",
-            ServiceName::Ims => "ims",
-            ServiceName::Finance => "finance",
-            ServiceName::BuyersClub => "buyers_club",
-        }
-    }
-
-    /// The URL path segment under the co-op's public URL (`sso` owns the root).
-    pub fn path_segment(self) -> &'static str {
-        match self {
-            ServiceName::Sso => "",
-            ServiceName::BuyersClub => "buyers-club",
-            other => other.key(),
-        }
-    }
-
-    pub fn binary(self) -> &'static str {
-        match self {
-            ServiceName::Sso => "coop-sso",
-            ServiceName::Pos => "coop-pos",
-            ServiceName::Ims => "coop-ims",
-            ServiceName::Finance => "coop-finance",
-            ServiceName::BuyersClub => "coop-buyers-club",
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        match self {
-            ServiceName::Sso => 8101,
-            ServiceName::Pos => 8102,
-            ServiceName::Ims => 8103,
-            ServiceName::Finance => 8104,
-            ServiceName::BuyersClub => 8105,
-        }
-    }
-
-    pub fn database_name(self) -> String {
-        format!("coop_{}", self.key())
-    }
-
-    /// Who gets this service in the header's links: a member with any of these roles.
-    pub fn used_by(self) -> &'static [Role] {
-        match self {
-            ServiceName::Sso | ServiceName::Finance | ServiceName::BuyersClub => {
-                &[Role::Member, Role::Admin, Role::Bookkeeper]
-            }
-            ServiceName::Pos => &[Role::Cashier, Role::Manager, Role::Admin],
-            ServiceName::Ims => &[Role::Manager, Role::Cashier, Role::Admin],
-        }
-    }
-
-    /// The OIDC client id coop-sso registers for this service.
-    pub fn client_id(self) -> String {
-        self.binary().to_owned()
-    }
-
-    fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.key() == key)
-    }
-}
-
-impl fmt::Display for ServiceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
-/// Where a service listens: a TCP address or a Unix socket (`unix:/run/x.sock`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenAddr {
-    Tcp(SocketAddr),
-    Unix(PathBuf),
-}
-
-impl ListenAddr {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if let Some(path) = s.strip_prefix("unix:") {
-            let path = PathBuf::from(path);
-            if !path.is_absolute() {
-                return Err(format!(
-                    "unix socket path must be absolute, got `{}`",
-                    path.display()
-                ));
-            }
-            return Ok(Self::Unix(path));
-        }
-        s.parse::<SocketAddr>().map(Self::Tcp).map_err(|_| {
-            format!("expected `host:port` (e.g. 127.0.0.1:8101) or `unix:/path`, got `{s}`")
-        })
-    }
-}
-
-impl fmt::Display for ListenAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListenAddr::Tcp(a) => write!(f, "{a}"),
-            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
-        }
-    }
-}
-
-/// A database URL whose `Debug` and `Display` never show a password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let url = Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
-        if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err(format!(
-                "expected a postgres:// URL, got scheme `{}`",
-                url.scheme()
-            ));
-        }
-        Ok(Self(s.to_owned()))
-    }
-
-    /// The real URL, for connecting. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn masked(&self) -> String {
-        match Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("*****"));
-                url.to_string()
-            }
-            Ok(url) if url.query_pairs().any(|(k, _)| k == "password") => {
-                // a password can also hide in the query string
-                let pairs: Vec<(String, String)> = url
-                    .query_pairs()
-                    .map(|(k, v)| {
-                        let v = if k == "password" {
-                            "*****".into()
-                        } else {
-                            v.into_owned()
-                        };
-                        (k.into_owned(), v)
-                    })
-                    .collect();
-                let mut url = url.clone();
-                url.query_pairs_mut().clear().extend_pairs(pairs);
-                url.to_string()
-            }
-            Ok(_) => self.0.clone(),
-            Err(_) => "*****".into(),
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({})", self.masked())
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked())
-    }
-}
-
-/// A file that holds a secret. Relative names resolve against `$CREDENTIALS_DIRECTORY`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretFile {
-    key: String,
-    path: PathBuf,
-}
-
-impl SecretFile {
-    fn resolve(key: &str, name: &str, credentials_dir: Option<&Path>) -> Self {
-        let name = PathBuf::from(name);
-        let path = if name.is_absolute() {
-            name
-        } else {
-            credentials_dir.map_or_else(|| name.clone(), |dir| dir.join(&name))
-        };
-        Self {
-            key: key.to_owned(),
-            path,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Reads the secret, trimming one trailing newline (files written by `echo`).
-    pub fn read(&self) -> Result<Secret, ConfigError> {
-        let raw = std::fs::read_to_string(&self.path).map_err(|source| ConfigError::Secret {
-            key: self.key.clone(),
-            path: self.path.clone(),
-            source,
-        })?;
-        let value = raw.strip_suffix('\n').unwrap_or(&raw);
-        let value = value.strip_suffix('\r').unwrap_or(value);
-        Ok(Secret(value.to_owned()))
-    }
-}
-
-/// A secret value: never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(*****)")
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOrganisation {
-    name: String,
-    #[serde(default)]
-    org_number: Option<String>,
-    #[serde(default)]
-    logo_file: Option<PathBuf>,
-    #[serde(default)]
-    accent_colour: Option<String>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLocale {
@@ -313,39 +81,6 @@ struct RawLocale {
     languages: Option<Vec<String>>,
     #[serde(default)]
     time_zone: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SmtpSecurity {
-    None,
-    Starttls,
-    Tls,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMail {
-    from: String,
-    smtp_host: String,
-    #[serde(default)]
-    smtp_port: Option<u16>,
-    #[serde(default)]
-    smtp_security: Option<SmtpSecurity>,
-    #[serde(default)]
-    smtp_username: Option<String>,
-    #[serde(default)]
-    smtp_password_file: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMatrix {
-    enable: bool,
-    #[serde(default)]
-    server_name: Option<String>,
-    #[serde(default)]
-    public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -380,150 +115,8 @@ struct RawRoot {
     services: Map<String, Value>,
 }
 
-/// The keys every service section may carry.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCommon {
-    #[serde(default)]
-    listen: Option<String>,
-    #[serde(default)]
-    database_url: Option<String>,
-    #[serde(default)]
-    public_url: Option<String>,
-    #[serde(default)]
-    state_directory: Option<PathBuf>,
-    #[serde(default)]
-    log_filter: Option<String>,
-    #[serde(default)]
-    client_secret_file: Option<String>,
-    #[serde(default)]
-    trusted_clients: Option<Vec<String>>,
-}
-
-const COMMON_KEYS: [&str; 7] = [
-    "listen",
-    "database_url",
-    "public_url",
-    "state_directory",
-    "log_filter",
-    "client_secret_file",
-    "trusted_clients",
-];
-
-/// The public client of the tills (OAuth device grant), beside the suite's own clients.
-pub const TILL_CLIENT_ID: &str = "coop-till";
-
-#[derive(Debug, Clone)]
-pub struct Organisation {
-    pub name: String,
-    pub org_number: Option<String>,
-    /// An image shown in every page's header beside the name (SVG, PNG, JPEG or WebP).
-    pub logo_file: Option<PathBuf>,
-    /// The header's and buttons' colour; white text on it reads at 4.5:1 or better.
-    pub accent_colour: AccentColour,
-}
-
-/// A `#rrggbb` colour that white text can be read on (WCAG contrast of at least 4.5:1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccentColour([u8; 3]);
-
-impl AccentColour {
-    /// The kit's own green.
-    pub const DEFAULT: AccentColour = AccentColour([0x2f, 0x6b, 0x3a]);
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let hex = s
-            .strip_prefix('#')
-            .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| format!("expected a colour like \"#2f6b3a\", got `{s}`"))?;
-        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
-        let colour = AccentColour([byte(0), byte(2), byte(4)]);
-        let ratio = colour.contrast_with_white();
-        if ratio < 4.5 {
-            return Err(format!(
-                "white text on {s} has a contrast of {ratio:.1}:1; pick a darker colour (4.5:1 or more)"
-            ));
-        }
-        Ok(colour)
-    }
-
-    /// WCAG 2 contrast ratio of white on this colour.
-    pub fn contrast_with_white(self) -> f64 {
-        let lin = |c: u8| {
-            let c = f64::from(c) / 255.0;
-            if c <= 0.039_28 {
-                c / 12.92
-            } else {
-                ((c + 0.055) / 1.055).powf(2.4)
-            }
-        };
-        let [r, g, b] = self.0;
-        let l = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-        1.05 / (l + 0.05)
-    }
-
-    pub fn css(self) -> String {
-        let [r, g, b] = self.0;
-        format!("#{r:02x}{g:02x}{b:02x}")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub from: String,
-    pub smtp_host: String,
-    pub smtp_port: u16,
-    pub smtp_security: SmtpSecurity,
-    pub smtp_username: Option<String>,
-    pub smtp_password_file: Option<SecretFile>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Matrix {
-    pub server_name: String,
-    pub public_url: Url,
-}
-
-/// One service's resolved section: common keys with their defaults applied.
-#[derive(Debug, Clone)]
-pub struct ServiceConfig {
-    pub name: ServiceName,
-    pub listen: ListenAddr,
-    pub database_url: DatabaseUrl,
-    pub public_url: Url,
-    pub state_directory: PathBuf,
-    pub log_filter: String,
-    pub client_secret_file: Option<SecretFile>,
-    /// The OIDC clients whose access tokens this service accepts (when the token's `aud` also
-    /// names this service). Default: the suite's own services and the tills.
-    pub trusted_clients: Vec<String>,
-}
-
-impl ServiceConfig {
-    /// The path under which this service's routes are mounted (`/` or `/pos`).
-    pub fn base_path(&self) -> String {
-        let p = self.public_url.path().trim_end_matches('/');
-        if p.is_empty() {
-            "/".into()
-        } else {
-            p.to_owned()
-        }
-    }
-
-    /// A URL of this service: `url("/auth/callback")`.
-    pub fn url(&self, path: &str) -> String {
-        let base = self.public_url.as_str().trim_end_matches('/');
-        format!("{base}{path}")
-    }
-
-    /// Cookies are `Secure` whenever the public URL is https.
-    pub fn secure_cookies(&self) -> bool {
-        self.public_url.scheme() == "https"
-    }
-}
-
 /// The whole co-op config as one service sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CoopConfig {
     pub organisation: Organisation,
     pub domain: String,
@@ -531,11 +124,16 @@ pub struct CoopConfig {
     pub default_lang: Lang,
     pub languages: Vec<Lang>,
     /// Dates and times are shown in this zone.
+    #[serde(serialize_with = "as_display")]
     pub time_zone: chrono_tz::Tz,
+    #[serde(serialize_with = "currency_code")]
     pub currency: Currency,
     pub cash_rounding: Decimal,
+    #[serde(rename = "vat_classes")]
     pub vat: VatTable,
     pub member_only_shop: bool,
+    /// Shown as the number member 1 would get.
+    #[serde(serialize_with = "member_number_example")]
     pub member_number: MemberNumberFormat,
     pub mail: Option<Mail>,
     pub matrix: Option<Matrix>,
@@ -555,42 +153,42 @@ impl CoopConfig {
     }
 }
 
+fn as_display<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn currency_code<S: serde::Serializer>(c: &Currency, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.code())
+}
+
+fn member_number_example<S: serde::Serializer>(
+    f: &MemberNumberFormat,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match f.number(1) {
+        Ok(n) => s.collect_str(&n),
+        Err(_) => s.serialize_none(),
+    }
+}
+
 /// What a service gets at start: the shared config, its own section and its own extra keys.
 #[derive(Debug, Clone)]
 pub struct Loaded<E> {
     pub coop: CoopConfig,
     pub service: ServiceConfig,
     pub extra: E,
+    /// systemd's `$CREDENTIALS_DIRECTORY`, where relative secret file names resolve.
+    pub credentials_dir: Option<PathBuf>,
 }
 
-/// Where the environment comes from; a map in tests, the process environment in production.
-pub trait Environment {
-    fn vars(&self) -> Vec<(String, String)>;
-    fn get(&self, key: &str) -> Option<String>;
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct ProcessEnv;
-
-impl Environment for ProcessEnv {
-    fn vars(&self) -> Vec<(String, String)> {
-        std::env::vars().collect()
-    }
-    fn get(&self, key: &str) -> Option<String> {
-        std::env::var(key).ok()
+impl<E> Loaded<E> {
+    /// A secret file named by one of the service's own settings (`key` is its config path, for
+    /// messages): resolved the same way as the kit's own secret files.
+    pub fn secret_file(&self, key: &str, name: &str) -> SecretFile {
+        SecretFile::resolve(key, name, self.credentials_dir.as_deref())
     }
 }
-
-impl Environment for BTreeMap<String, String> {
-    fn vars(&self) -> Vec<(String, String)> {
-        self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
-    fn get(&self, key: &str) -> Option<String> {
-        BTreeMap::get(self, key).cloned()
-    }
-}
-
-pub const ENV_PREFIX: &str = "COOPERAGE__";
 
 /// Reads the file, applies overrides and parses it for `service`, whose section must exist.
 pub fn load<E: DeserializeOwned>(
@@ -653,6 +251,7 @@ pub fn parse<E: DeserializeOwned>(
         coop,
         service: service_cfg,
         extra,
+        credentials_dir: credentials,
     })
 }
 
@@ -669,51 +268,7 @@ fn from_value<T: DeserializeOwned>(prefix: &str, value: Value) -> Result<T, Conf
     })
 }
 
-/// `COOPERAGE__SERVICES__SSO__LISTEN=…` sets `services.sso.listen`. Values that parse as JSON
-/// (numbers, booleans, arrays, objects) are taken as JSON, anything else as a string.
-fn apply_env_overrides(value: &mut Value, env: &dyn Environment) -> Result<(), ConfigError> {
-    let mut vars: Vec<(String, String)> = env
-        .vars()
-        .into_iter()
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-        .collect();
-    vars.sort();
-    for (var, raw) in vars {
-        let keys: Vec<String> = var[ENV_PREFIX.len()..]
-            .split("__")
-            .map(str::to_ascii_lowercase)
-            .collect();
-        if keys.iter().any(String::is_empty) {
-            return Err(ConfigError::Env {
-                var,
-                message: "empty key segment (use `__` only between keys)".into(),
-            });
-        }
-        let parsed = serde_json::from_str::<Value>(&raw)
-            .ok()
-            .filter(|v| !v.is_string())
-            .unwrap_or(Value::String(raw));
-        let mut cursor = &mut *value;
-        for (i, key) in keys.iter().enumerate() {
-            let Value::Object(map) = cursor else {
-                return Err(ConfigError::Env {
-                    var: var.clone(),
-                    message: format!("`{}` is not an object", keys[..i].join(".")),
-                });
-            };
-            if i + 1 == keys.len() {
-                map.insert(key.clone(), parsed.clone());
-                break;
-            }
-            cursor = map
-                .entry(key.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-        }
-    }
-    Ok(())
-}
-
-fn parse_url(path: &str, s: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_url(path: &str, s: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(s).map_err(|e| ConfigError::invalid(path, format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ConfigError::invalid(
@@ -923,130 +478,20 @@ fn resolve_root(
     })
 }
 
-fn resolve_service(
-    name: ServiceName,
-    raw: RawCommon,
-    root: &Url,
-    credentials: Option<&Path>,
-    state_env: Option<&Path>,
-) -> Result<ServiceConfig, ConfigError> {
-    let key = name.key();
-    let listen = match raw.listen {
-        Some(s) => ListenAddr::parse(&s)
-            .map_err(|e| ConfigError::invalid(format!("services.{key}.listen"), e))?,
-        None => ListenAddr::Tcp(SocketAddr::from(([127, 0, 0, 1], name.default_port()))),
-    };
-    let database_url = match raw.database_url {
-        Some(s) => DatabaseUrl::parse(&s)
-            .map_err(|e| ConfigError::invalid(format!("services.{key}.database_url"), e))?,
-        None => DatabaseUrl(format!(
-            "postgres:///{}?host=/run/postgresql",
-            name.database_name()
-        )),
-    };
-    let public_url = if let Some(s) = raw.public_url {
-        parse_url(&format!("services.{key}.public_url"), &s)?
-    } else {
-        let base = root.as_str().trim_end_matches('/');
-        let seg = name.path_segment();
-        let s = if seg.is_empty() {
-            base.to_owned()
-        } else {
-            format!("{base}/{seg}")
-        };
-        parse_url(&format!("services.{key}.public_url"), &s)?
-    };
-    let state_directory = raw
-        .state_directory
-        .or_else(|| state_env.map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from(format!("/var/lib/{}", name.binary())));
-    let log_filter = raw.log_filter.unwrap_or_else(|| "info".into());
-    if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
-        return Err(ConfigError::invalid(
-            format!("services.{key}.log_filter"),
-            format!("not a log filter (e.g. `info` or `info,coop_sso=debug`): `{log_filter}`"),
-        ));
-    }
-    let trusted_clients = raw.trusted_clients.unwrap_or_else(|| {
-        ServiceName::ALL
-            .iter()
-            .map(|s| s.client_id())
-            .chain([TILL_CLIENT_ID.to_owned()])
-            .collect()
-    });
-    if let Some(bad) = trusted_clients.iter().find(|c| c.trim().is_empty()) {
-        return Err(ConfigError::invalid(
-            format!("services.{key}.trusted_clients"),
-            format!("a client id must not be empty, got {bad:?}"),
-        ));
-    }
-    Ok(ServiceConfig {
-        name,
-        listen,
-        database_url,
-        public_url,
-        state_directory,
-        log_filter,
-        trusted_clients,
-        client_secret_file: raw.client_secret_file.as_deref().map(|f| {
-            SecretFile::resolve(
-                &format!("services.{key}.client_secret_file"),
-                f,
-                credentials,
-            )
-        }),
-    })
-}
-
-/// The resolved view that `check-config` prints: every derived value, no secret.
+/// The resolved view that `check-config` prints: the resolved config itself, serialised
+/// (secrets appear as the files they come from, database passwords masked), plus what is
+/// derived from it: the OIDC issuer and each service's client id and redirect URI.
 pub fn resolved_view<E: Serialize>(loaded: &Loaded<E>) -> Value {
-    let c = &loaded.coop;
-    let services: Map<String, Value> = c
-        .services
-        .values()
-        .map(|s| {
-            (
-                s.name.key().to_owned(),
-                serde_json::json!({
-                    "listen": s.listen.to_string(),
-                    "database_url": s.database_url.masked(),
-                    "public_url": s.public_url.as_str(),
-                    "state_directory": s.state_directory,
-                    "log_filter": s.log_filter,
-                    "client_id": s.name.client_id(),
-                    "redirect_uri": s.url("/auth/callback"),
-                    "client_secret_file": s.client_secret_file.as_ref().map(SecretFile::path),
-                    "trusted_clients": s.trusted_clients,
-                }),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "organisation": {
-            "name": c.organisation.name, "org_number": c.organisation.org_number,
-            "logo_file": c.organisation.logo_file, "accent_colour": c.organisation.accent_colour.css(),
-        },
-        "domain": c.domain,
-        "public_url": c.public_url.as_str(),
-        "issuer": c.issuer(),
-        "locale": { "default": c.default_lang.code(), "languages": c.languages.iter().map(|l| l.code()).collect::<Vec<_>>(), "time_zone": c.time_zone.name() },
-        "currency": c.currency.code(),
-        "cash_rounding": c.cash_rounding.to_string(),
-        "vat_classes": serde_json::to_value(&c.vat).unwrap_or(Value::Null),
-        "member_only_shop": c.member_only_shop,
-        "member_number_example": c.member_number.number(1).map(|n| n.to_string()).ok(),
-        "mail": c.mail.as_ref().map(|m| serde_json::json!({
-            "from": m.from, "smtp_host": m.smtp_host, "smtp_port": m.smtp_port,
-            "smtp_security": m.smtp_security, "smtp_username": m.smtp_username,
-            "smtp_password_file": m.smtp_password_file.as_ref().map(SecretFile::path),
-        })),
-        "matrix": c.matrix.as_ref().map(|m| serde_json::json!({
-            "server_name": m.server_name, "public_url": m.public_url.as_str(),
-        })),
-        "services": services,
-        "this_service": loaded.service.name.key(),
-        "service_settings": serde_json::to_value(&loaded.extra).unwrap_or(Value::Null),
-    })
+    let mut view = serde_json::to_value(&loaded.coop).unwrap_or(Value::Null);
+    view["issuer"] = serde_json::json!(loaded.coop.issuer());
+    for s in loaded.coop.services.values() {
+        let entry = &mut view["services"][s.name.key()];
+        entry["client_id"] = Value::String(s.name.client_id());
+        entry["redirect_uri"] = Value::String(s.url("/auth/callback"));
+    }
+    view["this_service"] = Value::String(loaded.service.name.key().to_owned());
+    view["service_settings"] = serde_json::to_value(&loaded.extra).unwrap_or(Value::Null);
+    view
 }
 
 #[cfg(test)]

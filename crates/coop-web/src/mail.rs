@@ -5,6 +5,7 @@
 //! domain and the subject. Without a `mail` section the mailer sends nothing and says so in one
 //! log line, so a demo or a test install works without an SMTP server.
 
+use crate::config::ExposeSecret as _;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -159,7 +160,7 @@ impl Mailer {
         let authenticated = match (&mail.smtp_username, &mail.smtp_password_file) {
             (Some(username), Some(file)) => {
                 let password = file.read()?;
-                if password.expose().is_empty() {
+                if password.expose_secret().is_empty() {
                     bail!(
                         "config key `mail.smtp_password_file`: {} is empty",
                         file.path().display()
@@ -167,7 +168,7 @@ impl Mailer {
                 }
                 builder = builder.credentials(Credentials::new(
                     username.clone(),
-                    password.expose().to_owned(),
+                    password.expose_secret().to_owned(),
                 ));
                 true
             }

@@ -304,7 +304,7 @@ impl Rig {
         Self {
             base,
             password,
-            secret: Secret::new(secret),
+            secret: Secret::from(secret),
             op,
             oidc,
             clock,
@@ -897,7 +897,7 @@ fn lazy_db_app(
     let oidc = OidcClient::new(
         provider.clone(),
         &loaded.service,
-        &Secret::new(secret),
+        &Secret::from(secret),
         OidcSettings::default(),
     )
     .unwrap();
@@ -1152,7 +1152,7 @@ async fn external_service_tokens_are_cached_shared_and_renewed_at_80_percent_of_
     let wrong = ServiceTokenClient::new(
         rig.oidc.provider().clone(),
         "coop-pos",
-        &Secret::new("wrong"),
+        &Secret::from("wrong"),
         &["feed:read"],
     );
     match wrong.access_token().await {

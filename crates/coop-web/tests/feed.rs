@@ -259,7 +259,7 @@ fn consumer(url: &str, pool: PgPool, token: &str, pause: Duration) -> Consumer<S
     let mut c = Consumer::new(
         "test-producer",
         url.parse().unwrap(),
-        Credentials::Bearer(Secret::new(token)),
+        Credentials::Bearer(Secret::from(token)),
         pool,
         Sum { pause },
     );

@@ -350,11 +350,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = AccessTokenVerifier::from_ref(state);
         let token = bearer_token(parts).map_err(BearerRejection)?;
-        verifier
-            .verify(token)
-            .await
-            .map(Bearer)
-            .map_err(BearerRejection)
+        let claims = verifier.verify(token).await.map_err(BearerRejection)?;
+        tracing::Span::current().record("client_id", claims.client_id.as_str());
+        Ok(Bearer(claims))
     }
 }
 

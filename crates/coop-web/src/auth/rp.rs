@@ -2,6 +2,7 @@
 //! and `nonce`, the ID token checked by the `openidconnect` crate, the member kept in the kit's
 //! session, and RP-initiated logout.
 
+use crate::config::ExposeSecret as _;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -147,7 +148,7 @@ impl OidcClient {
         Ok(Self(Arc::new(Inner {
             provider,
             client_id: ClientId::new(service.name.client_id()),
-            client_secret: ClientSecret::new(client_secret.expose().to_owned()),
+            client_secret: ClientSecret::new(client_secret.expose_secret().to_owned()),
             redirect_uri,
             post_logout_redirect_uri: service.url("/"),
             base_path: service.base_path(),

@@ -1,6 +1,7 @@
 //! A service's own access token for calling other services (OAuth 2.0 client credentials at
 //! coop-sso), cached and renewed once 80 % of its lifetime has passed.
 
+use crate::config::ExposeSecret as _;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -59,7 +60,7 @@ impl ServiceTokenClient {
         Self(Arc::new(Inner {
             provider,
             client_id: ClientId::new(client_id.to_owned()),
-            client_secret: ClientSecret::new(client_secret.expose().to_owned()),
+            client_secret: ClientSecret::new(client_secret.expose_secret().to_owned()),
             scopes: scopes.iter().map(|s| Scope::new((*s).to_owned())).collect(),
             cached: RwLock::new(None),
             renewing: tokio::sync::Mutex::new(None),

@@ -253,7 +253,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let oidc = OidcClient::from_ref(state);
         match from_parts(parts, &oidc).await? {
-            Some(user) => Ok(user),
+            Some(user) => {
+                tracing::Span::current().record("member", user.sub.as_str());
+                Ok(user)
+            }
             None => Err(rejection(parts, &oidc)),
         }
     }
@@ -272,7 +275,11 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let oidc = OidcClient::from_ref(state);
-        from_parts(parts, &oidc).await
+        let user = from_parts(parts, &oidc).await?;
+        if let Some(user) = &user {
+            tracing::Span::current().record("member", user.sub.as_str());
+        }
+        Ok(user)
     }
 }
 

@@ -171,8 +171,8 @@ fn secret_files_resolve_against_the_credentials_directory() {
     let mail = l.coop.mail.as_ref().unwrap();
     assert_eq!(mail.smtp_port, 25);
     let secret = mail.smtp_password_file.as_ref().unwrap().read().unwrap();
-    assert_eq!(secret.expose(), "hunter2");
-    assert_eq!(format!("{secret:?}"), "Secret(*****)");
+    assert_eq!(secret.expose_secret(), "hunter2");
+    assert_eq!(format!("{secret:?}"), "SecretBox<str>([REDACTED])");
 
     // The resolved view names the file, never the secret.
     let view = resolved_view(&l).to_string();
@@ -292,8 +292,82 @@ fn branding_and_time_zone_are_checked_at_start() {
 #[test]
 fn white_on_the_accent_colour_is_measured_as_wcag_does() {
     // Reference values: black 21:1, white 1:1, #767676 is the lightest grey that passes.
-    assert!((AccentColour([0, 0, 0]).contrast_with_white() - 21.0).abs() < 0.01);
-    assert!((AccentColour([255, 255, 255]).contrast_with_white() - 1.0).abs() < 0.01);
+    assert!(
+        (AccentColour::parse("#000000")
+            .unwrap()
+            .contrast_with_white()
+            - 21.0)
+            .abs()
+            < 0.01
+    );
+    assert!(AccentColour::parse("#ffffff").is_err());
     assert!(AccentColour::parse("#767676").is_ok());
     assert!(AccentColour::parse("#777777").is_err());
+}
+
+#[test]
+fn the_service_table_is_in_enum_order_and_keys_are_unique() {
+    for (i, s) in SERVICES.iter().enumerate() {
+        assert_eq!(s.name as usize, i, "{:?} is out of place", s.name);
+        assert_eq!(ServiceName::from_key(s.key), Some(s.name));
+        assert_eq!(s.name.client_id(), s.binary);
+    }
+    let mut ports: Vec<u16> = SERVICES.iter().map(|s| s.default_port).collect();
+    ports.dedup();
+    assert_eq!(ports.len(), SERVICES.len());
+}
+
+#[test]
+fn the_resolved_view_is_the_config_itself_with_no_secret_in_it() {
+    let mut v = sample();
+    v["mail"] = json!({ "from": "coop@example.org", "smtp_host": "mail.example.org", "smtp_password_file": "smtp" });
+    v["matrix"] = json!({ "enable": true });
+    v["services"]["sso"]["database_url"] = json!("postgres://coop:s3cret@db.example.org/coop_sso");
+    v["services"]["sso"]["client_secret_file"] = json!("sso-client-secret");
+    let mut env = BTreeMap::new();
+    env.insert(
+        "CREDENTIALS_DIRECTORY".to_owned(),
+        "/run/credentials/x".to_owned(),
+    );
+    let loaded: Loaded<serde_json::Value> = parse(v, ServiceName::Sso, &env).unwrap();
+    let view = resolved_view(&loaded);
+    let text = view.to_string();
+    assert!(!text.contains("s3cret"), "{text}");
+    assert_eq!(
+        view["services"]["sso"]["database_url"],
+        "postgres://coop:*****@db.example.org/coop_sso"
+    );
+    assert_eq!(
+        view["services"]["sso"]["client_secret_file"],
+        "/run/credentials/x/sso-client-secret"
+    );
+    assert_eq!(view["services"]["sso"]["client_id"], "coop-sso");
+    assert_eq!(view["issuer"], json!(loaded.coop.issuer()));
+    // Every field of the resolved types is there: the view is derived from them.
+    for key in [
+        "organisation",
+        "domain",
+        "public_url",
+        "default_lang",
+        "languages",
+        "time_zone",
+        "currency",
+        "cash_rounding",
+        "vat_classes",
+        "member_only_shop",
+        "member_number",
+        "mail",
+        "matrix",
+        "services",
+    ] {
+        assert!(view.get(key).is_some(), "{key} missing from {text}");
+    }
+    assert_eq!(
+        loaded.secret_file("services.sso.x", "k").path(),
+        std::path::Path::new("/run/credentials/x/k")
+    );
+    assert_eq!(
+        loaded.secret_file("services.sso.x", "/etc/k").path(),
+        std::path::Path::new("/etc/k")
+    );
 }

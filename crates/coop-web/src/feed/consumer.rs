@@ -13,6 +13,7 @@
 //! `coop_feed_consumer_applied_total`, `coop_feed_consumer_errors_total` by `stage`
 //! (`fetch` or `apply`), and `coop_feed_consumer_last_success_seconds` (Unix time).
 
+use crate::config::ExposeSecret as _;
 use std::future::Future;
 use std::time::Duration;
 
@@ -47,7 +48,7 @@ impl Credentials {
     async fn header(&self) -> anyhow::Result<String> {
         match self {
             Self::Service(client) => Ok(client.authorization().await?),
-            Self::Bearer(token) => Ok(format!("Bearer {}", token.expose())),
+            Self::Bearer(token) => Ok(format!("Bearer {}", token.expose_secret())),
         }
     }
 }
