@@ -58,7 +58,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo
         .current_dir(&root)
-        .args(["test", "--workspace", "--no-fail-fast"])
+        // --all-features: the `interop` feature of each crate turns on the tests that need
+        // the npm and PyPI software installed above.
+        .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .env("COOP_PG_BIN", &pg);
     steps.push(("Rust tests", cargo));
 

@@ -1,7 +1,6 @@
 //! Invitations and password resets: links by mail through a real SMTP server (aiosmtpd, see
 //! tests/interop/README.md), single use, expiry on the injected clock, and throttling.
 
-mod common;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -9,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Span;
-use common::*;
+use crate::common::*;
 use coop_sso::directory::{self, Invitee};
 use coop_sso::domain::Role;
 use coop_testkit::http::hidden_input;

@@ -3,7 +3,8 @@
 //! The harnesses live in tests/interop (see its README); `bash tests/interop/setup.sh`
 //! installs them (`cargo xtask test` does it first).
 
-mod binary;
+use crate::binary;
+
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

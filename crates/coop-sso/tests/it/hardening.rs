@@ -3,9 +3,8 @@
 
 #![allow(clippy::many_single_char_names)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use coop_sso::domain::Role;
 
 async fn follow_login_redirect(sso: &Sso, b: &reqwest::Client, path: &str) -> reqwest::Response {

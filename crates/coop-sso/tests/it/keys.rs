@@ -3,9 +3,8 @@
 
 #![allow(clippy::many_single_char_names)] // short names for the browser, tokens and responses read best here
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use coop_sso::domain::Role;
 
 fn kids(jwks: &serde_json::Value) -> Vec<String> {

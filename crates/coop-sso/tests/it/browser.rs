@@ -8,7 +8,8 @@
 //! The screenshots of each page (en and sv, light and dark, desktop and phone) are kept in
 //! `target/screenshots/coop-sso/`, or in `COOP_SCREENSHOT_DIR` when it is set.
 
-mod binary;
+use crate::binary;
+
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

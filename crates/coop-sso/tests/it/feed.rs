@@ -1,11 +1,10 @@
 //! The member feed: who may read it, order and paging, long polling, and the writers' turns
 //! that keep ids from becoming visible out of order.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use coop_sso::domain::Role;
 use serde_json::Value;
 
