@@ -44,16 +44,38 @@ pub fn client() -> reqwest::Client {
         .expect("building the HTTP client")
 }
 
-/// Extracts the value of a hidden input (e.g. `csrf_token`) from an HTML page.
-pub fn hidden_input(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\"");
-    let at = html.find(&needle)?;
-    let tag_start = html[..at].rfind('<')?;
-    let tag_end = at + html[at..].find('>')?;
-    let tag = &html[tag_start..tag_end];
-    let v = tag.find("value=\"")? + "value=\"".len();
-    let end = tag[v..].find('"')?;
-    Some(tag[v..v + end].replace("&#x2F;", "/").replace("&amp;", "&"))
+pub use crate::html::hidden_input;
+
+/// The `Location` of a redirect; empty for an answer without one.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| v.to_str().expect("an ASCII Location").to_owned())
+        .unwrap_or_default()
+}
+
+/// The decoded value of query parameter `name` in a URL or a path with a query.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The claims of a JWT, read without checking its signature (the test checks what it needs).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url claims");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
 /// Serves `router` on an already bound listener (when the address must be known first).

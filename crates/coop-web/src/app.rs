@@ -503,10 +503,36 @@ pub fn build(kit: &Kit, routes: Router) -> Router {
 #[derive(Debug)]
 pub enum Listener {
     Tcp(tokio::net::TcpListener),
+    /// A socket we made; its file is removed when serving ends.
     Unix(tokio::net::UnixListener, std::path::PathBuf),
+    /// A socket systemd made and keeps.
+    InheritedUnix(tokio::net::UnixListener),
 }
 
 impl Listener {
+    /// The socket systemd passed (socket activation: `LISTEN_FDS`, the first one), else a new
+    /// one bound to `addr`. Tests pass a bound socket the same way, so there is no window in
+    /// which another process can take the port.
+    pub async fn inherited_or_bind(addr: &ListenAddr) -> anyhow::Result<Self> {
+        let mut fds = listenfd::ListenFd::from_env();
+        if fds.len() > 0 {
+            if let Ok(Some(l)) = fds.take_tcp_listener(0) {
+                l.set_nonblocking(true)?;
+                tracing::info!("using the TCP socket passed in LISTEN_FDS");
+                return Ok(Self::Tcp(tokio::net::TcpListener::from_std(l)?));
+            }
+            if let Ok(Some(l)) = fds.take_unix_listener(0) {
+                l.set_nonblocking(true)?;
+                tracing::info!("using the Unix socket passed in LISTEN_FDS");
+                return Ok(Self::InheritedUnix(tokio::net::UnixListener::from_std(l)?));
+            }
+            anyhow::bail!(
+                "LISTEN_FDS is set, but its first socket is not a listening TCP or Unix socket"
+            );
+        }
+        Self::bind(addr).await
+    }
+
     pub async fn bind(addr: &ListenAddr) -> anyhow::Result<Self> {
         match addr {
             ListenAddr::Tcp(a) => Ok(Self::Tcp(
@@ -538,6 +564,11 @@ impl Listener {
         match self {
             Listener::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             Listener::Unix(_, p) => format!("unix:{}", p.display()),
+            Listener::InheritedUnix(l) => l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| format!("unix:{}", p.display())))
+                .unwrap_or_else(|| "unix:(inherited)".into()),
         }
     }
 }
@@ -555,6 +586,7 @@ pub async fn serve(
             let _ = std::fs::remove_file(path);
             r?;
         }
+        Listener::InheritedUnix(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await?,
     }
     Ok(())
 }

@@ -116,7 +116,7 @@ pub async fn run<S: Service>(cmd: KitCommand) -> anyhow::Result<()> {
             let listen = loaded.service.listen.clone();
             let public = loaded.service.public_url.clone();
             let (_kit, router) = app::<S>(loaded).await.context("starting")?;
-            let listener = Listener::bind(&listen).await?;
+            let listener = Listener::inherited_or_bind(&listen).await?;
             tracing::info!(listen = %listener.local_addr(), public_url = %public, "{} serving", S::NAME.binary());
             app::serve(listener, router, app::shutdown_signal()).await?;
             tracing::info!("stopped");

@@ -1,7 +1,6 @@
 //! The member-directory administration over HTTP: who may use which page, what every change
 //! writes (audit log, member feed), and the refusals that keep an admin from locking out.
 
-
 use crate::common::*;
 use coop_sso::domain::Role;
 use coop_testkit::http::hidden_input;

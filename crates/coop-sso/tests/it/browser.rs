@@ -10,9 +10,7 @@
 
 use crate::binary;
 
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use coop_sso::domain::{MemberStatus, Role};
 use coop_sso::members::{self, NewMember};
@@ -26,13 +24,6 @@ fn admin_email(lang: &str) -> String {
     format!("admin-{lang}@example.org")
 }
 const PASSWORD: &str = "browser test password";
-
-fn setup_browser() {
-    binary::setup(
-        "tests/browser/setup.sh",
-        "node >= 20 with npm is needed, and /usr/bin/chromium (installed by it when run as root)",
-    );
-}
 
 async fn add_member(
     pool: &PgPool,
@@ -126,12 +117,7 @@ const SWEDISH: Words = Words {
 };
 
 fn check(name: &str, w: &Words, extra: Value) -> Value {
-    let mut step = json!({ "check": format!("{name} ({})", w.lang), "lang": w.lang,
-                           "screenshot": format!("{}-{}.png", name.replace([' ', ','], "-"), w.lang) });
-    if let (Some(step), Value::Object(extra)) = (step.as_object_mut(), extra) {
-        step.extend(extra);
-    }
-    step
+    coop_testkit::browser::check(name, w.lang, extra)
 }
 
 fn sign_in_steps(w: &Words) -> Value {
@@ -203,7 +189,6 @@ fn invite_steps(w: &Words, token: &str) -> Value {
 
 #[tokio::test]
 async fn external_sign_in_and_invite_pages_pass_the_browser_checks() {
-    setup_browser();
     let dir = tempfile::tempdir().unwrap();
     let (server, member) = start(dir.path()).await;
 
@@ -221,48 +206,5 @@ async fn external_sign_in_and_invite_pages_pass_the_browser_checks() {
     }
 
     // Kept after the test, as its artefacts: target/screenshots/coop-sso unless told otherwise.
-    let screenshots = std::env::var_os("COOP_SCREENSHOT_DIR").map_or_else(
-        || {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| binary::repo().join("target"), PathBuf::from)
-                .join("screenshots/coop-sso")
-        },
-        PathBuf::from,
-    );
-    let plan = json!({
-        "base_url": server.base_url,
-        "screenshot_dir": screenshots,
-        // Dark mode changes the colours, so contrast is checked in both schemes.
-        "color_schemes": ["light", "dark"],
-        // A desktop and a phone: each page is scanned and photographed at both widths.
-        "viewports": [
-            { "name": "desktop", "width": 1024, "height": 768 },
-            { "name": "phone", "width": 375, "height": 740 },
-        ],
-        "sessions": sessions,
-    });
-    let plan_path = dir.path().join("plan.json");
-    std::fs::write(&plan_path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
-
-    let out = Command::new("node")
-        .arg(binary::repo().join("tests/browser/a11y.mjs"))
-        .arg(&plan_path)
-        .current_dir(binary::repo())
-        .output()
-        .expect("running node tests/browser/a11y.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!(
-        "--- browser checks (screenshots in {})\n{stdout}{}",
-        screenshots.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "browser checks failed:\n{stdout}");
-    let passed = stdout
-        .lines()
-        .find_map(|l| l.split_once(" passed, 0 failed"))
-        .and_then(|(n, _)| n.parse::<u32>().ok());
-    assert!(
-        passed.is_some_and(|n| n > 0),
-        "the browser checks printed no summary of passed checks"
-    );
+    coop_testkit::browser::run("coop-sso", &server.base_url, sessions);
 }

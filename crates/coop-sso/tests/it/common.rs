@@ -9,7 +9,7 @@ use coop_sso::clock::TestClock;
 use coop_sso::domain::{MemberStatus, Role};
 use coop_sso::members::{self, NewMember};
 use coop_sso::state::AppState;
-use coop_testkit::http::{client, hidden_input, Served};
+use coop_testkit::http::{hidden_input, Served};
 use coop_web::config::ServiceName;
 
 pub const RP_ID: &str = "test-rp";
@@ -60,16 +60,7 @@ pub async fn spawn() -> Sso {
 }
 
 /// A browser: cookies kept, redirects not followed.
-pub fn browser() -> reqwest::Client {
-    client()
-}
-
-pub fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
+pub use coop_testkit::http::{client as browser, jwt_claims, location, query_param, urlencode};
 
 /// Signs in through the login form; returns the redirect target.
 pub async fn sign_in(
@@ -98,17 +89,6 @@ pub async fn sign_in(
         .send()
         .await
         .unwrap()
-}
-
-pub fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    u.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 pub struct Pkce {
@@ -210,18 +190,6 @@ pub async fn userinfo(sso: &Sso, access: &str) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-/// Decodes a JWT's claims without checking it (the checks are the test's).
-pub fn jwt_claims(token: &str) -> serde_json::Value {
-    use base64::Engine as _;
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 /// Like [`spawn`], with a chance to change the config first (mail, `bookkeeper_appointment`…).

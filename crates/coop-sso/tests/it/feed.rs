@@ -1,7 +1,6 @@
 //! The member feed: who may read it, order and paging, long polling, and the writers' turns
 //! that keep ids from becoming visible out of order.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::*;

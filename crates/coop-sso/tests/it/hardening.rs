@@ -3,7 +3,6 @@
 
 #![allow(clippy::many_single_char_names)]
 
-
 use crate::common::*;
 use coop_sso::domain::Role;
 

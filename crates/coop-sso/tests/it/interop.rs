@@ -5,7 +5,6 @@
 
 use crate::binary;
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,129 +1,16 @@
 //! Invitations and password resets: links by mail through a real SMTP server (aiosmtpd, see
 //! tests/interop/README.md), single use, expiry on the injected clock, and throttling.
 
-
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::Duration as Span;
 use crate::common::*;
+use chrono::Duration as Span;
 use coop_sso::directory::{self, Invitee};
 use coop_sso::domain::Role;
 use coop_testkit::http::hidden_input;
 use uuid::Uuid;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `smtp_capture.py` from the interop harness, on a free loopback port; stopped on drop.
-struct MailCatcher {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl MailCatcher {
-    fn start() -> Self {
-        let setup = Command::new("bash")
-            .arg(repo().join("tests/interop/setup.sh"))
-            .stdout(Stdio::null())
-            .status()
-            .expect("running tests/interop/setup.sh");
-        assert!(
-            setup.success(),
-            "tests/interop/setup.sh failed (python3-venv is needed)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(repo().join("tests/interop/.venv/bin/python"))
-            .arg(repo().join("tests/interop/smtp_capture.py"))
-            .arg(dir.path())
-            .args(["--port", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting smtp_capture.py");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let port = first
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("smtp_capture.py printed {first:?} instead of its port"));
-        Self { child, port, dir }
-    }
-
-    /// Points the co-op's `mail` section at this server.
-    fn configure(&self, config: &mut serde_json::Value) {
-        config["mail"] = serde_json::json!({
-            "from": "Testköpinge Matkooperativ <noreply@coop.example.org>",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": self.port,
-            "smtp_security": "none",
-        });
-    }
-
-    /// Waits (bounded) for the `n`th message and returns it as Python's `email` package reads
-    /// it: an independent MIME decoder, so transfer encodings cannot hide a broken link.
-    async fn message(&self, n: usize) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let path = loop {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .collect();
-            files.sort();
-            if files.len() >= n {
-                break files[n - 1].clone();
-            }
-            assert!(Instant::now() < deadline, "message {n} did not arrive");
-            // Not a blocking sleep: the service sends some mail from a task on this runtime.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        let script = "import email, json, sys\n\
-            from email import policy\n\
-            m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)\n\
-            body = m.get_body(preferencelist=('plain',))\n\
-            print(json.dumps({'to': m['X-Envelope-To'], 'subject': str(m['Subject']), \
-            'text': body.get_content()}))";
-        let out = Command::new(repo().join("tests/interop/.venv/bin/python"))
-            .args(["-c", script])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn count(&self) -> usize {
-        std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "eml")
-            })
-            .count()
-    }
-}
-
-impl Drop for MailCatcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use coop_testkit::smtp::SmtpCapture as MailCatcher;
 
 /// The one link in a mail's text that starts with `prefix`.
 fn link_in(text: &str, prefix: &str) -> String {
@@ -187,7 +74,7 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 
 #[tokio::test]
 async fn external_an_invitation_arrives_by_mail_and_its_link_makes_an_active_member() {
-    let mail = MailCatcher::start();
+    let mail = MailCatcher::start(false);
     let sso = spawn_with(|c| mail.configure(c)).await;
     sso.member("Kim Admin", "kim@example.org", &[Role::Member, Role::Admin])
         .await;
@@ -218,7 +105,7 @@ async fn external_an_invitation_arrives_by_mail_and_its_link_makes_an_active_mem
     );
 
     let got = mail.message(1).await;
-    assert_eq!(got["to"], "nils@example.org");
+    assert_eq!(got["envelope_to"], "nils@example.org");
     assert_eq!(
         got["subject"],
         "Din inbjudan till Testköpinge Matkooperativ"
@@ -452,7 +339,7 @@ async fn forgot(sso: &Sso, b: &reqwest::Client, email: &str, client: &str) -> re
 
 #[tokio::test]
 async fn external_a_password_reset_by_mail_signs_out_everywhere_else() {
-    let mail = MailCatcher::start();
+    let mail = MailCatcher::start(false);
     let sso = spawn_with(|c| mail.configure(c)).await;
     sso.member("Eva Lind", "eva@example.org", &[Role::Member])
         .await;
@@ -476,7 +363,7 @@ async fn external_a_password_reset_by_mail_signs_out_everywhere_else() {
     let answer = r.text().await.unwrap();
     assert!(answer.contains("If eva@example.org belongs to a member, a link is on its way to it."));
     let got = mail.message(1).await;
-    assert_eq!(got["to"], "eva@example.org");
+    assert_eq!(got["envelope_to"], "eva@example.org");
     assert_eq!(
         got["subject"],
         "Choose a new password for Testköpinge Matkooperativ"
@@ -539,7 +426,7 @@ async fn external_a_password_reset_by_mail_signs_out_everywhere_else() {
 
 #[tokio::test]
 async fn external_forgot_answers_alike_for_unknown_addresses_and_is_throttled() {
-    let mail = MailCatcher::start();
+    let mail = MailCatcher::start(false);
     let sso = spawn_with(|c| mail.configure(c)).await;
     sso.member("Eva Lind", "eva@example.org", &[Role::Member])
         .await;
@@ -754,7 +641,7 @@ async fn an_invited_admin_enrols_the_second_factor_before_the_first_session() {
 
 #[tokio::test]
 async fn external_the_admins_are_told_by_mail_when_a_member_appoints_a_bookkeeper() {
-    let mail = MailCatcher::start();
+    let mail = MailCatcher::start(false);
     let sso = spawn_with(|c| mail.configure(c)).await;
     sso.member("Kim Admin", "kim@example.org", &[Role::Member, Role::Admin])
         .await;
@@ -773,7 +660,7 @@ async fn external_the_admins_are_told_by_mail_when_a_member_appoints_a_bookkeepe
     .await;
     assert_eq!(r.status(), 200);
     let m = mail.message(1).await;
-    assert_eq!(m["to"], "kim@example.org");
+    assert_eq!(m["envelope_to"], "kim@example.org");
     let text = m["text"].as_str().unwrap();
     assert!(
         text.contains("Mia Ek has appointed Bo Berg (00003) as bookkeeper"),

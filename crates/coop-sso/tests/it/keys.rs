@@ -3,7 +3,6 @@
 
 #![allow(clippy::many_single_char_names)] // short names for the browser, tokens and responses read best here
 
-
 use crate::common::*;
 use coop_sso::domain::Role;
 

@@ -3,12 +3,13 @@
 //! `tests/interop/setup.sh`) are behind the `interop` feature, which `cargo xtask test` turns
 //! on; plain `cargo test` runs the rest on a machine without them.
 
-mod common;
-mod binary;
 mod admin;
+#[cfg(feature = "interop")]
+mod binary;
 #[cfg(feature = "interop")]
 mod browser;
 mod check_config;
+mod common;
 mod device;
 mod feed;
 mod hardening;

@@ -4,10 +4,8 @@
 //! checks see the message as a mail client would.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use coop_domain::EmailAddress;
@@ -21,144 +19,7 @@ const PASSWORD: &str = "Zebra-quartz-7734-hunter2";
 /// wrapping would damage: `=`, `&`, `%`, `-`, `_` and more than 76 characters in a row.
 const LINK: &str = "https://coop.example.org/auth/email-link?token=Qm9vLXRoaXMtaXMtYS12ZXJ5LWxvbmctb25lLXRpbWUtdG9rZW4tdGhhdC1tdXN0LWFycml2ZS1pbnRhY3Q_x-y&next=%2Fmembers%3Fa%3D1%26b%3D2&sig=ab=cd==";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The interop venv's python; a missing venv fails the test with what to run.
-fn venv_python() -> PathBuf {
-    let python = repo_root().join("tests/interop/.venv/bin/python");
-    assert!(
-        python.is_file(),
-        "{} is missing: the mail tests need the interop venv. Run `bash tests/interop/setup.sh` \
-         (or `cargo xtask test`, which runs it) and try again.",
-        python.display()
-    );
-    python
-}
-
-/// A running `smtp_capture.py`; killed when dropped, also when a test panics.
-struct SmtpCapture {
-    child: Child,
-    port: u16,
-    outdir: tempfile::TempDir,
-}
-
-impl SmtpCapture {
-    fn start(accept_any_auth: bool) -> SmtpCapture {
-        let python = venv_python();
-        let outdir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(python);
-        cmd.arg(repo_root().join("tests/interop/smtp_capture.py"))
-            .arg(outdir.path())
-            .args(["--port", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if accept_any_auth {
-            cmd.arg("--accept-any-auth");
-        }
-        let mut child = cmd.spawn().expect("starting smtp_capture.py");
-        let stdout = child.stdout.take().unwrap();
-        // The first line is the bound port; read it on a thread so a hung start is bounded.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut capture = SmtpCapture {
-            child,
-            port: 0,
-            outdir,
-        };
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("smtp_capture.py printed no port within 30 s");
-        capture.port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("smtp_capture.py did not start (its first line was {line:?}; see stderr)")
-        });
-        capture
-    }
-
-    /// The one message the server received, waiting (bounded) for it to appear.
-    fn wait_for_one_message(&self) -> PathBuf {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(self.outdir.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .collect();
-            if !found.is_empty() {
-                assert_eq!(found.len(), 1, "expected one message, got {found:?}");
-                return found.remove(0);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no message arrived in {} within 10 s",
-                self.outdir.path().display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for SmtpCapture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The message as Python's `email` package (policy.default) reads it: headers decoded from
-/// RFC 2047, each part's body decoded from its transfer encoding and charset.
-const DECODE_EML: &str = r#"
-import email, json, sys
-from email import policy
-from email.utils import parsedate_to_datetime
-
-raw = open(sys.argv[1], "rb").read()
-msg = email.message_from_bytes(raw, policy=policy.default)
-leaves = list(msg.iter_parts()) if msg.is_multipart() else [msg]
-to = msg["To"].addresses
-sender = msg["From"].addresses
-print(json.dumps({
-    "envelope_to": msg["X-Envelope-To"],
-    "to": [[a.display_name, a.addr_spec] for a in to],
-    "from": [[a.display_name, a.addr_spec] for a in sender],
-    "subject": str(msg["Subject"]),
-    "message_id": msg["Message-ID"],
-    "date": parsedate_to_datetime(msg["Date"]).isoformat() if msg["Date"] else None,
-    "mime_version": msg["MIME-Version"],
-    "content_type": msg.get_content_type(),
-    "raw_headers_ascii": all(v.isascii() for _, v in msg.raw_items()),
-    "longest_line": max(len(line) for line in raw.split(b"\r\n")),
-    "defects": [repr(d) for part in msg.walk() for d in part.defects],
-    "parts": [{
-        "content_type": p.get_content_type(),
-        "charset": p.get_content_charset(),
-        "transfer_encoding": p.get("Content-Transfer-Encoding"),
-        "content": p.get_content().replace("\r\n", "\n"),
-    } for p in leaves],
-}))
-"#;
-
-fn decode_eml(path: &Path) -> Value {
-    let out = Command::new(venv_python())
-        .arg("-c")
-        .arg(DECODE_EML)
-        .arg(path)
-        .output()
-        .expect("running python to decode the message");
-    assert!(
-        out.status.success(),
-        "decoding {} failed: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the decoder prints JSON")
-}
+use coop_testkit::smtp::{decode as decode_eml, SmtpCapture};
 
 /// A `Mail` as the config loader makes it from a `mail` section.
 fn mail_config(section: Value) -> Mail {
@@ -258,7 +119,7 @@ async fn external_utf8_multipart_mail_arrives_with_its_link_intact() {
     );
     assert_eq!(mailer.send(mail).await.unwrap(), Delivery::Sent);
 
-    let got = decode_eml(&server.wait_for_one_message());
+    let got = decode_eml(&server.wait_for(1).await);
     assert_eq!(got["defects"], json!([]), "{got:#}");
     assert_eq!(got["envelope_to"], RECIPIENT);
     assert_eq!(got["to"], json!([["Åsa Öberg", RECIPIENT]]));
@@ -308,7 +169,7 @@ async fn external_a_login_is_read_from_the_password_file_and_used() {
     std::fs::remove_dir_all(dir.path()).unwrap();
 
     assert_eq!(mailer.send(sign_in_mail()).await.unwrap(), Delivery::Sent);
-    let got = decode_eml(&server.wait_for_one_message());
+    let got = decode_eml(&server.wait_for(1).await);
     assert_eq!(got["envelope_to"], RECIPIENT);
     assert_eq!(got["to"], json!([["Åsa Öberg", RECIPIENT]]));
 }
@@ -324,7 +185,7 @@ async fn external_a_login_is_not_dropped_when_the_server_offers_no_auth() {
     let err = mailer.send(sign_in_mail()).await.unwrap_err();
     assert_safe(&err);
     assert!(matches!(err, MailError::Smtp { .. }), "{err:?}");
-    assert_eq!(std::fs::read_dir(server.outdir.path()).unwrap().count(), 0);
+    assert_eq!(server.count(), 0);
 }
 
 /// Neither the error's text nor its `Debug` gives away the password, the body or the full
