@@ -30,15 +30,15 @@ const SERVICES: &[DemoService] = &[DemoService {
     port: 8101,
 }];
 
-struct Pg {
-    bin: PathBuf,
-    data: PathBuf,
-    socket: PathBuf,
-    root: bool,
+pub(crate) struct Pg {
+    pub bin: PathBuf,
+    pub data: PathBuf,
+    pub socket: PathBuf,
+    pub root: bool,
 }
 
 impl Pg {
-    fn cmd(&self, program: &str) -> Command {
+    pub(crate) fn cmd(&self, program: &str) -> Command {
         let path = self.bin.join(program);
         if self.root {
             let mut c = Command::new("runuser");
@@ -51,7 +51,7 @@ impl Pg {
         }
     }
 
-    fn running(&self) -> bool {
+    pub(crate) fn running(&self) -> bool {
         self.cmd("pg_ctl")
             .arg("-D")
             .arg(&self.data)
@@ -62,7 +62,7 @@ impl Pg {
             .is_ok_and(|s| s.success())
     }
 
-    fn start(&self, log: &Path) -> anyhow::Result<()> {
+    pub(crate) fn start(&self, log: &Path) -> anyhow::Result<()> {
         if !self.data.join("PG_VERSION").is_file() {
             eprintln!(
                 "demo: creating the PostgreSQL cluster in {}",
@@ -101,7 +101,7 @@ impl Pg {
         .with_context(|| format!("starting PostgreSQL; its log is {}", log.display()))
     }
 
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let _ = self
             .cmd("pg_ctl")
             .arg("-D")
@@ -111,7 +111,7 @@ impl Pg {
             .status();
     }
 
-    fn create_database(&self, name: &str) -> anyhow::Result<()> {
+    pub(crate) fn create_database(&self, name: &str) -> anyhow::Result<()> {
         let out = self
             .cmd("createdb")
             .arg("-h")
@@ -126,7 +126,7 @@ impl Pg {
         }
     }
 
-    fn url(&self, db: &str) -> String {
+    pub(crate) fn url(&self, db: &str) -> String {
         format!(
             "postgres://postgres@localhost/{db}?host={}&port=5432",
             self.socket.display()
@@ -307,7 +307,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Creates the cluster's folder: reachable by the database account, private inside.
-fn prepare_cluster_home(home: &Path, root_dir: &Path, is_root: bool) -> anyhow::Result<()> {
+pub(crate) fn prepare_cluster_home(home: &Path, root_dir: &Path, is_root: bool) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let parent = home.parent().context("cluster folder has a parent")?;
     std::fs::create_dir_all(parent)?;

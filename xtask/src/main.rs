@@ -4,6 +4,7 @@
 mod anywhere;
 mod demo;
 mod prereq;
+mod sqlx;
 mod supervise;
 mod test;
 
@@ -17,13 +18,16 @@ commands:
                    --reset  stop this checkout's PostgreSQL and delete its demo data
   test    run every test, installing what is missing (PostgreSQL server, test tools)
           options: --quick  only the Rust tests (no interop, browser or Nix checks)
-                   -- ARGS  only `cargo test ARGS` (e.g. `-- -p coop-web --test kit`)";
+                   -- ARGS  only `cargo test ARGS` (e.g. `-- -p coop-web --test it feed::`)
+  sqlx    prepare  rebuild the offline data of the SQL checked at compile time (.sqlx/)
+          check    fail if that data is out of date (part of `test`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
+        Some("sqlx") => sqlx::run(&args[1..]),
         // A step of `test`: both commands from a copy of the checkout in a private folder.
         Some("anywhere") => anywhere::run(),
         Some("-h" | "--help" | "help") => {

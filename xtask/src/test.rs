@@ -65,6 +65,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     steps.push(("Rust tests", cargo));
 
     if !quick {
+        let mut sqlx = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        sqlx.current_dir(&root).args(["xtask", "sqlx", "check"]);
+        steps.push(("the SQL offline data is current", sqlx));
+
         let mut demo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         demo.current_dir(&root).args(["xtask", "demo", "--check"]);
         steps.push(("demo starts and answers", demo));

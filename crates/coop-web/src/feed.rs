@@ -55,20 +55,20 @@ pub async fn publish<K: EventKind>(
     key: Option<&str>,
     payload: &Value,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into feed_event (kind, version, key, payload) values ($1, $2, $3, $4)
          returning feed_event_id",
+        kind.as_str(),
+        kind.version(),
+        key,
+        payload,
     )
-    .bind(kind.as_str())
-    .bind(kind.version())
-    .bind(key)
-    .bind(payload)
     .fetch_one(tx)
     .await
 }
 
 /// One event as the feed serves it (the envelope).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
     pub id: i64,
     #[serde(rename = "type")]
@@ -93,19 +93,20 @@ pub struct Page {
 
 /// Events after `after`, oldest first.
 pub async fn events_after(db: &PgPool, after: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Event,
         "select feed_event_id as id, kind, version, occurred_at, key, payload
          from feed_event where feed_event_id > $1 order by feed_event_id limit $2",
+        after,
+        limit,
     )
-    .bind(after)
-    .bind(limit)
     .fetch_all(db)
     .await
 }
 
 /// The newest event id, 0 for an empty feed.
 pub async fn head(db: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select coalesce(max(feed_event_id), 0) from feed_event")
+    sqlx::query_scalar!(r#"select coalesce(max(feed_event_id), 0) as "head!" from feed_event"#)
         .fetch_one(db)
         .await
 }
@@ -113,13 +114,13 @@ pub async fn head(db: &PgPool) -> Result<i64, sqlx::Error> {
 /// Deletes keyed events older than `older_than` that a newer event of the same key supersedes.
 /// Reading from the start then still gives every key's current state. Returns how many went.
 pub async fn compact(db: &PgPool, older_than: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from feed_event e
          where e.key is not null and e.occurred_at < $1
            and exists (select 1 from feed_event n
                        where n.key = e.key and n.feed_event_id > e.feed_event_id)",
+        older_than,
     )
-    .bind(older_than)
     .execute(db)
     .await?;
     Ok(done.rows_affected())

@@ -133,13 +133,13 @@ impl<A: Apply> Consumer<A> {
 
     /// The cursor: the last event id applied.
     pub async fn position(&self) -> Result<i64, sqlx::Error> {
-        Ok(
-            sqlx::query_scalar("select position from feed_cursor where producer = $1")
-                .bind(&self.producer)
-                .fetch_optional(&self.db)
-                .await?
-                .unwrap_or(0),
+        Ok(sqlx::query_scalar!(
+            "select position from feed_cursor where producer = $1",
+            self.producer
         )
+        .fetch_optional(&self.db)
+        .await?
+        .unwrap_or(0))
     }
 
     async fn fetch(&self, after: i64, wait: u64) -> Result<Page, RoundError> {
@@ -180,15 +180,18 @@ impl<A: Apply> Consumer<A> {
 
     async fn apply_page(&self, from: i64, page: Page) -> Result<Round, RoundError> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("insert into feed_cursor (producer) values ($1) on conflict do nothing")
-            .bind(&self.producer)
-            .execute(&mut *tx)
-            .await?;
-        let locked: i64 =
-            sqlx::query_scalar("select position from feed_cursor where producer = $1 for update")
-                .bind(&self.producer)
-                .fetch_one(&mut *tx)
-                .await?;
+        sqlx::query!(
+            "insert into feed_cursor (producer) values ($1) on conflict do nothing",
+            self.producer
+        )
+        .execute(&mut *tx)
+        .await?;
+        let locked = sqlx::query_scalar!(
+            "select position from feed_cursor where producer = $1 for update",
+            self.producer
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if locked != from {
             // Another instance applied these meanwhile; ask again from where it got to.
             return Ok(Round {
@@ -209,11 +212,13 @@ impl<A: Apply> Consumer<A> {
             applied += 1;
         }
         let position = page.next_after.max(from);
-        sqlx::query("update feed_cursor set position = $2, updated_at = now() where producer = $1")
-            .bind(&self.producer)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update feed_cursor set position = $2, updated_at = now() where producer = $1",
+            self.producer,
+            position
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         let round = Round {
             applied,
