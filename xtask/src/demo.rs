@@ -307,7 +307,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Creates the cluster's folder: reachable by the database account, private inside.
-pub(crate) fn prepare_cluster_home(home: &Path, root_dir: &Path, is_root: bool) -> anyhow::Result<()> {
+pub(crate) fn prepare_cluster_home(
+    home: &Path,
+    root_dir: &Path,
+    is_root: bool,
+) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let parent = home.parent().context("cluster folder has a parent")?;
     std::fs::create_dir_all(parent)?;

@@ -46,13 +46,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     result
 }
 
-/// The crates that have migrations: each gets a database of its own.
+/// The crates that have migrations: each gets a database of its own. The kit comes first, so
+/// that building a service afterwards does not build the kit again (its queries would land in
+/// the service's folder).
 fn crates_with_migrations(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("migrations").is_dir() && p.join("Cargo.toml").is_file())
         .collect();
-    out.sort();
+    let kit = root.join(KIT);
+    out.sort_by_key(|p| (*p != kit, p.clone()));
     Ok(out)
 }
 
@@ -90,7 +93,14 @@ fn each_crate(root: &Path, pg: &Pg, check: bool) -> anyhow::Result<()> {
         run_cmd(
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(root)
-                .args(["check", "--quiet", "--all-targets", "--all-features", "-p", &name])
+                .args([
+                    "check",
+                    "--quiet",
+                    "--all-targets",
+                    "--all-features",
+                    "-p",
+                    &name,
+                ])
                 .env("DATABASE_URL", pg.url(&db))
                 .env("SQLX_OFFLINE", "false")
                 .env("SQLX_OFFLINE_DIR", &out),
@@ -163,7 +173,15 @@ fn apply_migrations(pg: &Pg, db: &str, dir: &Path) -> anyhow::Result<()> {
             .arg("-h")
             .arg(&pg.socket)
             .args(["-p", "5432", "-U", "postgres", "-d", db])
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-"])
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "-f",
+                "-",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -198,7 +216,9 @@ fn compare(fresh: &Path, committed: &Path) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for n in &a {
         if !b.contains(n) {
-            out.push(format!("{n} is missing from .sqlx/ (a new or changed query)"));
+            out.push(format!(
+                "{n} is missing from .sqlx/ (a new or changed query)"
+            ));
         } else if std::fs::read(fresh.join(n))? != std::fs::read(committed.join(n))? {
             out.push(format!("{n} differs (the schema changed under the query)"));
         }

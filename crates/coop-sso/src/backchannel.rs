@@ -47,8 +47,8 @@ pub async fn enqueue(
         Scope::Session(s) => (None, Some(s)),
         Scope::Member(m) => (Some(m), None),
     };
-    let done = sqlx::query(
-        "with ended as (
+    let done = sqlx::query!(
+"with ended as (
             update token_family set logout_sent_at = $3
             where logout_sent_at is null and web_session_id is not null and member_id is not null
               and (member_id = $1 or web_session_id = $2)
@@ -56,11 +56,11 @@ pub async fn enqueue(
          )
          insert into backchannel_logout (client_id, member_id, web_session_id, reason, created_at, next_attempt_at)
          select distinct client_id, member_id, web_session_id, $4, $3, $3 from ended",
-    )
-    .bind(member)
-    .bind(session)
-    .bind(now)
-    .bind(reason)
+member,
+session,
+now,
+reason
+)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
@@ -103,14 +103,15 @@ struct Due {
 pub async fn deliver_due(state: &AppState, http: &reqwest::Client) -> anyhow::Result<usize> {
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let due: Vec<Due> = sqlx::query_as(
+    let due: Vec<Due> = sqlx::query_as!(
+        Due,
         "select backchannel_logout_id, client_id, member_id, web_session_id, attempts, created_at
          from backchannel_logout
          where delivered_at is null and gave_up_at is null and next_attempt_at <= $1
          order by next_attempt_at limit $2 for update skip locked",
+        now,
+        BATCH
     )
-    .bind(now)
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
     for row in &due {
@@ -137,12 +138,12 @@ pub async fn deliver_due(state: &AppState, http: &reqwest::Client) -> anyhow::Re
         };
         match outcome {
             Ok(()) => {
-                sqlx::query(
+                sqlx::query!(
                     "update backchannel_logout set delivered_at = $2, attempts = attempts + 1
                      where backchannel_logout_id = $1",
+                    row.backchannel_logout_id,
+                    now
                 )
-                .bind(row.backchannel_logout_id)
-                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -154,18 +155,18 @@ pub async fn deliver_due(state: &AppState, http: &reqwest::Client) -> anyhow::Re
                     client_id = %row.client_id, attempts, give_up, %error,
                     "back-channel logout not delivered"
                 );
-                sqlx::query(
+                sqlx::query!(
                     "update backchannel_logout
                      set attempts = $2, next_attempt_at = $3, last_error = $4,
-                         gave_up_at = case when $5 then $6 end
+                         gave_up_at = case when $5 then $6::timestamptz end
                      where backchannel_logout_id = $1",
+                    row.backchannel_logout_id,
+                    attempts,
+                    now + pause,
+                    error.chars().take(300).collect::<String>(),
+                    give_up,
+                    now
                 )
-                .bind(row.backchannel_logout_id)
-                .bind(attempts)
-                .bind(now + pause)
-                .bind(error.chars().take(300).collect::<String>())
-                .bind(give_up)
-                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -219,11 +220,11 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
 
 /// Deletes what is long delivered or given up (the audit log keeps the record of sign-outs).
 pub async fn prune(db: &PgPool, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "delete from backchannel_logout
          where coalesce(delivered_at, gave_up_at) < $1",
+        now - Duration::days(30)
     )
-    .bind(now - Duration::days(30))
     .execute(db)
     .await?;
     Ok(())

@@ -62,15 +62,18 @@ async fn snapshot(
     format: &MemberNumberFormat,
     member_id: Uuid,
 ) -> Result<serde_json::Value, sqlx::Error> {
-    let (number, name, status, household, roles): (i32, String, String, Option<Uuid>, Vec<String>) = sqlx::query_as(
-        "select member_number, name, status, household_id,
+    let row = sqlx::query!(
+        r#"select member_number, name, status as "status: MemberStatus", household_id,
                 coalesce(array(select role from member_role r where r.member_id = m.member_id), '{}')
-         from member m where member_id = $1",
+                    as "roles!: Vec<Role>"
+         from member m where member_id = $1"#,
+        member_id
     )
-    .bind(member_id)
     .fetch_one(&mut **tx)
     .await?;
-    let roles: BTreeSet<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
+    let (number, name, status, household) =
+        (row.member_number, row.name, row.status, row.household_id);
+    let roles: BTreeSet<Role> = row.roles.into_iter().collect();
     Ok(json!({
         "sub": member_id,
         "member_number": format_number(format, number),
@@ -95,23 +98,26 @@ async fn publish(
 async fn lock_member(
     tx: &mut Transaction<'_, Postgres>,
     member_id: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("select status from member where member_id = $1 for update")
-        .bind(member_id)
-        .fetch_optional(&mut **tx)
-        .await
+) -> Result<Option<MemberStatus>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select status as "status: MemberStatus" from member where member_id = $1 for update"#,
+        member_id
+    )
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 async fn roles_of(
     tx: &mut Transaction<'_, Postgres>,
     member_id: Uuid,
 ) -> Result<BTreeSet<Role>, sqlx::Error> {
-    let roles: Vec<String> =
-        sqlx::query_scalar("select role from member_role where member_id = $1")
-            .bind(member_id)
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(roles.iter().filter_map(|r| r.parse().ok()).collect())
+    let roles = sqlx::query_scalar!(
+        r#"select role as "role: Role" from member_role where member_id = $1"#,
+        member_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(roles.into_iter().collect())
 }
 
 /// Signs the member out everywhere: every browser session and every token family.
@@ -129,19 +135,19 @@ async fn revoke_everything(
         now,
     )
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "update web_session set revoked_at = $2 where member_id = $1 and revoked_at is null",
+        member_id,
+        now
     )
-    .bind(member_id)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "update token_family set revoked_at = $2, revoke_reason = $3 where member_id = $1 and revoked_at is null",
-    )
-    .bind(member_id)
-    .bind(now)
-    .bind(reason)
+    sqlx::query!(
+"update token_family set revoked_at = $2, revoke_reason = $3 where member_id = $1 and revoked_at is null",
+member_id,
+now,
+reason
+)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -190,20 +196,24 @@ pub async fn set_roles(
         return Ok(());
     }
     for role in &removed {
-        sqlx::query("delete from member_role where member_id = $1 and role = $2")
-            .bind(member_id)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "delete from member_role where member_id = $1 and role = $2",
+            member_id,
+            role.as_str()
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     for role in &added {
-        sqlx::query("insert into member_role (member_id, role, granted_by, granted_at) values ($1, $2, $3, $4)")
-            .bind(member_id)
-            .bind(role.as_str())
-            .bind(actor)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+"insert into member_role (member_id, role, granted_by, granted_at) values ($1, $2, $3, $4)",
+member_id,
+role.as_str(),
+actor,
+now
+)
+        .execute(&mut *tx)
+        .await?;
     }
     gained_second_factor_role(&mut tx, member_id, &before, roles, now).await?;
     if !removed.is_empty() {
@@ -249,11 +259,12 @@ impl StatusChange {
     }
 
     /// Whether the change applies to a member in `status`.
-    pub fn applies_to(self, status: &str) -> bool {
+    pub fn applies_to(self, status: MemberStatus) -> bool {
+        use MemberStatus::{Active, Invited, Left, Suspended};
         match self {
-            StatusChange::Suspend => matches!(status, "active" | "invited"),
-            StatusChange::Leave => matches!(status, "active" | "invited" | "suspended"),
-            StatusChange::Reactivate => matches!(status, "suspended" | "left"),
+            StatusChange::Suspend => matches!(status, Active | Invited),
+            StatusChange::Leave => matches!(status, Active | Invited | Suspended),
+            StatusChange::Reactivate => matches!(status, Suspended | Left),
         }
     }
 }
@@ -277,7 +288,7 @@ pub async fn change_status(
     let Some(from) = lock_member(&mut tx, member_id).await? else {
         return Err(ChangeError::NotFound);
     };
-    if !change.applies_to(&from) {
+    if !change.applies_to(from) {
         return Err(ChangeError::WrongStatus);
     }
     let to = match change {
@@ -285,10 +296,10 @@ pub async fn change_status(
         StatusChange::Leave => MemberStatus::Left,
         StatusChange::Reactivate => {
             // Someone who never set a password comes back as invited (the schema insists).
-            let has_password: bool = sqlx::query_scalar(
-                "select password_hash is not null from member where member_id = $1",
+            let has_password: bool = sqlx::query_scalar!(
+                r#"select password_hash is not null as "has!" from member where member_id = $1"#,
+                member_id
             )
-            .bind(member_id)
             .fetch_one(&mut *tx)
             .await?;
             if has_password {
@@ -298,12 +309,14 @@ pub async fn change_status(
             }
         }
     };
-    sqlx::query("update member set status = $2, updated_at = $3 where member_id = $1")
-        .bind(member_id)
-        .bind(to.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update member set status = $2, updated_at = $3 where member_id = $1",
+        member_id,
+        to.as_str(),
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     if change != StatusChange::Reactivate {
         revoke_everything(&mut tx, member_id, now, &format!("member {}", to.as_str())).await?;
         links::spend_links(&mut tx, member_id, None, now).await?;
@@ -351,18 +364,19 @@ pub async fn set_household(
     if lock_member(&mut tx, member_id).await?.is_none() {
         return Err(ChangeError::NotFound);
     }
-    let before: Option<Uuid> =
-        sqlx::query_scalar("select household_id from member where member_id = $1")
-            .bind(member_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let before: Option<Uuid> = sqlx::query_scalar!(
+        "select household_id from member where member_id = $1",
+        member_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let (after, created) = match choice {
         HouseholdChoice::None => (None, None),
         HouseholdChoice::Existing(id) => {
-            let exists: bool = sqlx::query_scalar(
-                "select exists (select 1 from household where household_id = $1)",
+            let exists: bool = sqlx::query_scalar!(
+                r#"select exists (select 1 from household where household_id = $1) as "exists!""#,
+                id
             )
-            .bind(id)
             .fetch_one(&mut *tx)
             .await?;
             if !exists {
@@ -372,12 +386,12 @@ pub async fn set_household(
         }
         HouseholdChoice::New(name) => {
             let id = Uuid::new_v4();
-            sqlx::query(
+            sqlx::query!(
                 "insert into household (household_id, name, created_at) values ($1, $2, $3)",
+                id,
+                &name,
+                now
             )
-            .bind(id)
-            .bind(&name)
-            .bind(now)
             .execute(&mut *tx)
             .await?;
             (Some(id), Some(name))
@@ -386,12 +400,14 @@ pub async fn set_household(
     if before == after {
         return Ok(());
     }
-    sqlx::query("update member set household_id = $2, updated_at = $3 where member_id = $1")
-        .bind(member_id)
-        .bind(after)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update member set household_id = $2, updated_at = $3 where member_id = $1",
+        member_id,
+        after,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     audit(
         &mut tx,
         Some(actor),
@@ -426,33 +442,35 @@ pub async fn appoint_bookkeeper(
     now: DateTime<Utc>,
 ) -> Result<Appointed, ChangeError> {
     let mut tx = db.begin().await?;
-    let found: Option<(Uuid, String, String)> = sqlx::query_as(
-        "select member_id, name, status from member where member_number = $1 for update",
+    let found = sqlx::query!(
+        r#"select member_id, name, status as "status: MemberStatus" from member
+           where member_number = $1 for update"#,
+        member_number
     )
-    .bind(member_number)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|r| (r.member_id, r.name, r.status));
     let Some((member_id, name, status)) = found else {
         return Ok(Appointed::Nothing);
     };
     if member_id == actor {
         return Err(ChangeError::SelfAppointment);
     }
-    if status != "active"
+    if status != MemberStatus::Active
         || roles_of(&mut tx, member_id)
             .await?
             .contains(&Role::Bookkeeper)
     {
         return Ok(Appointed::Nothing);
     }
-    let inserted = sqlx::query(
-        "insert into bookkeeper_appointment (bookkeeper_appointment_id, member_id, appointed_by, created_at)
+    let inserted = sqlx::query!(
+"insert into bookkeeper_appointment (bookkeeper_appointment_id, member_id, appointed_by, created_at)
          values ($1, $2, $3, $4) on conflict do nothing",
-    )
-    .bind(Uuid::new_v4())
-    .bind(member_id)
-    .bind(actor)
-    .bind(now)
+Uuid::new_v4(),
+member_id,
+actor,
+now
+)
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -471,7 +489,7 @@ pub async fn appoint_bookkeeper(
 }
 
 /// An open appointment of a member, for their account page and the admins.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct OpenAppointment {
     pub bookkeeper_appointment_id: Uuid,
     pub appointed_by: Uuid,
@@ -483,12 +501,13 @@ pub async fn open_appointment(
     db: &PgPool,
     member_id: Uuid,
 ) -> Result<Option<OpenAppointment>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        OpenAppointment,
         "select a.bookkeeper_appointment_id, a.appointed_by, m.name as appointed_by_name, a.created_at
          from bookkeeper_appointment a join member m on m.member_id = a.appointed_by
          where a.member_id = $1 and a.decided_at is null",
+        member_id
     )
-    .bind(member_id)
     .fetch_optional(db)
     .await
 }
@@ -518,13 +537,14 @@ pub async fn decide_appointment(
     let Some(status) = lock_member(&mut tx, member_id).await? else {
         return Err(ChangeError::NotFound);
     };
-    let open: Option<(Uuid, Uuid)> = sqlx::query_as(
+    let open = sqlx::query!(
         "select bookkeeper_appointment_id, appointed_by from bookkeeper_appointment
          where member_id = $1 and decided_at is null for update",
+        member_id
     )
-    .bind(member_id)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|r| (r.bookkeeper_appointment_id, r.appointed_by));
     let Some((appointment, appointed_by)) = open else {
         return Err(ChangeError::NotFound);
     };
@@ -533,28 +553,28 @@ pub async fn decide_appointment(
         Decision::Decline => ("declined", "member.bookkeeper_declined"),
         Decision::Withdraw => ("withdrawn", "member.bookkeeper_withdrawn"),
     };
-    sqlx::query(
+    sqlx::query!(
         "update bookkeeper_appointment set decided_at = $2, outcome = $3, decided_by = $4
          where bookkeeper_appointment_id = $1",
+        appointment,
+        now,
+        outcome,
+        actor
     )
-    .bind(appointment)
-    .bind(now)
-    .bind(outcome)
-    .bind(actor)
     .execute(&mut *tx)
     .await?;
     if decision == Decision::Accept {
-        if status != "active" {
+        if status != MemberStatus::Active {
             return Err(ChangeError::WrongStatus);
         }
         let before = roles_of(&mut tx, member_id).await?;
-        sqlx::query(
-            "insert into member_role (member_id, role, granted_by, granted_at) values ($1, 'bookkeeper', $2, $3)
+        sqlx::query!(
+"insert into member_role (member_id, role, granted_by, granted_at) values ($1, 'bookkeeper', $2, $3)
              on conflict do nothing",
-        )
-        .bind(member_id)
-        .bind(appointed_by)
-        .bind(now)
+member_id,
+appointed_by,
+now
+)
         .execute(&mut *tx)
         .await?;
         let mut after = before.clone();
@@ -586,17 +606,18 @@ pub async fn reset_second_factor(
     if lock_member(&mut tx, member_id).await?.is_none() {
         return Err(ChangeError::NotFound);
     }
-    let had: bool =
-        sqlx::query_scalar("select totp_secret is not null from member where member_id = $1")
-            .bind(member_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query(
+    let had: bool = sqlx::query_scalar!(
+        r#"select totp_secret is not null as "had!" from member where member_id = $1"#,
+        member_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
         "update member set totp_secret = null, totp_last_step = null, updated_at = $2
          where member_id = $1",
+        member_id,
+        now
     )
-    .bind(member_id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     revoke_everything(&mut tx, member_id, now, "second factor reset").await?;
@@ -619,11 +640,18 @@ mod tests {
     #[test]
     fn status_changes_apply_only_where_they_make_sense() {
         use StatusChange::{Leave, Reactivate, Suspend};
-        assert!(Suspend.applies_to("active") && Suspend.applies_to("invited"));
-        assert!(!Suspend.applies_to("suspended") && !Suspend.applies_to("left"));
-        assert!(Reactivate.applies_to("suspended") && Reactivate.applies_to("left"));
-        assert!(!Reactivate.applies_to("active"));
-        assert!(Leave.applies_to("suspended") && !Leave.applies_to("left"));
+        assert!(
+            Suspend.applies_to(MemberStatus::Active) && Suspend.applies_to(MemberStatus::Invited)
+        );
+        assert!(
+            !Suspend.applies_to(MemberStatus::Suspended) && !Suspend.applies_to(MemberStatus::Left)
+        );
+        assert!(
+            Reactivate.applies_to(MemberStatus::Suspended)
+                && Reactivate.applies_to(MemberStatus::Left)
+        );
+        assert!(!Reactivate.applies_to(MemberStatus::Active));
+        assert!(Leave.applies_to(MemberStatus::Suspended) && !Leave.applies_to(MemberStatus::Left));
         assert_eq!(StatusChange::parse("suspend"), Some(Suspend));
         assert_eq!(StatusChange::parse("delete"), None);
     }

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 pub use coop_domain::Role;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum MemberStatus {
     Invited,
     Active,

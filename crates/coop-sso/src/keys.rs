@@ -179,12 +179,13 @@ impl KeyStore {
     }
 
     pub async fn reload(&self, db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
+        let rows: Vec<KeyRow> = sqlx::query_as!(
+            KeyRow,
             "select kid, alg, private_key_pem, retired_at from signing_key
              where retired_at is null or publish_until > $1
              order by alg desc, created_at desc",
+            now
         )
-        .bind(now)
         .fetch_all(db)
         .await?;
         let mut keys = Keys::default();
@@ -219,20 +220,25 @@ impl KeyStore {
 
     /// Seals private keys that a version before sealing stored in the clear.
     async fn seal_plain_keys(&self, db: &PgPool) -> anyhow::Result<()> {
-        let plain: Vec<(String, String)> = sqlx::query_as(
+        let plain: Vec<(String, String)> = sqlx::query!(
             "select kid, private_key_pem from signing_key where private_key_pem not like 'SEALv1%'",
         )
         .fetch_all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.kid, r.private_key_pem))
+        .collect();
         for (kid, pem) in plain {
             let sealed = self
                 .1
                 .seal_text(&crate::sealing::signing_key_context(&kid), &pem);
-            sqlx::query("update signing_key set private_key_pem = $2 where kid = $1")
-                .bind(&kid)
-                .bind(sealed)
-                .execute(db)
-                .await?;
+            sqlx::query!(
+                "update signing_key set private_key_pem = $2 where kid = $1",
+                &kid,
+                sealed
+            )
+            .execute(db)
+            .await?;
             tracing::info!(kid, "sealed a signing key stored in the clear");
         }
         Ok(())
@@ -313,23 +319,23 @@ impl KeyStore {
             .1
             .seal_text(&crate::sealing::signing_key_context(&kid), &pem);
         let mut tx = db.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "update signing_key set retired_at = $1, publish_until = $2
              where retired_at is null and alg = $3",
+            now,
+            now + PUBLISH_AFTER_RETIREMENT,
+            alg
         )
-        .bind(now)
-        .bind(now + PUBLISH_AFTER_RETIREMENT)
-        .bind(alg)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "insert into signing_key (kid, alg, private_key_pem, created_at) values ($1, $2, $3, $4)
+        sqlx::query!(
+"insert into signing_key (kid, alg, private_key_pem, created_at) values ($1, $2, $3, $4)
              on conflict (kid) do update set retired_at = null, publish_until = null",
-        )
-        .bind(&kid)
-        .bind(alg)
-        .bind(&sealed)
-        .bind(now)
+&kid,
+alg,
+&sealed,
+now
+)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -104,16 +104,22 @@ pub fn load_sealer(loaded: &Loaded<config::SsoSettings>) -> anyhow::Result<seali
 
 /// Seals TOTP secrets that a version before sealing stored in the clear.
 async fn sealing_upgrade_totp(db: &sqlx::PgPool, sealer: &sealing::Sealer) -> anyhow::Result<()> {
-    let plain: Vec<(uuid::Uuid, Vec<u8>)> =
-        sqlx::query_as("select member_id, totp_secret from member where totp_secret is not null")
-            .fetch_all(db)
-            .await?;
+    let plain: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query!(
+        r#"select member_id, totp_secret as "totp_secret!" from member where totp_secret is not null"#
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.member_id, r.totp_secret))
+    .collect();
     for (member_id, secret) in plain.into_iter().filter(|(_, s)| !sealing::is_sealed(s)) {
-        sqlx::query("update member set totp_secret = $2 where member_id = $1")
-            .bind(member_id)
-            .bind(sealer.seal(&sealing::totp_context(member_id), &secret))
-            .execute(db)
-            .await?;
+        sqlx::query!(
+            "update member set totp_secret = $2 where member_id = $1",
+            member_id,
+            sealer.seal(&sealing::totp_context(member_id), &secret)
+        )
+        .execute(db)
+        .await?;
     }
     Ok(())
 }

@@ -45,13 +45,13 @@ pub async fn audit(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "insert into audit_event (actor_id, subject_id, action, detail) values ($1, $2, $3, $4)",
+        actor,
+        subject,
+        action,
+        detail
     )
-    .bind(actor)
-    .bind(subject)
-    .bind(action)
-    .bind(detail)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -95,38 +95,41 @@ pub async fn create(
 ) -> Result<MemberRow, MemberError> {
     let mut tx = pool.begin().await?;
     let member_id = Uuid::new_v4();
-    let username: String = sqlx::query_scalar(
-        "select c.candidate from (
+    let username: String = sqlx::query_scalar!(
+        r#"select c.candidate as "candidate!" from (
             select $1 as candidate, 1 as n
             union all select $1 || g, g from generate_series(2, 10000) g
          ) c where not exists (select 1 from member where username = c.candidate)
-         order by c.n limit 1",
+         order by c.n limit 1"#,
+        username_base(&new.name)
     )
-    .bind(username_base(&new.name))
     .fetch_one(&mut *tx)
     .await?;
-    let row: MemberRow = sqlx::query_as(
-        "insert into member (member_id, member_number, name, username, email, preferred_lang, status, password_hash)
+    let row: MemberRow = sqlx::query_as!(
+MemberRow,
+"insert into member (member_id, member_number, name, username, email, preferred_lang, status, password_hash)
          values ($1, nextval('member_number_seq'), $2, $7, $3, $4, $5, $6)
          returning member_id, member_number, name, email, preferred_lang, status, household_id",
-    )
-    .bind(member_id)
-    .bind(new.name.trim())
-    .bind(new.email.as_str())
-    .bind(new.preferred_lang.code())
-    .bind(new.status.as_str())
-    .bind(&new.password_hash)
-    .bind(&username)
+member_id,
+new.name.trim(),
+new.email.as_str(),
+new.preferred_lang.code(),
+new.status.as_str(),
+new.password_hash.as_deref(),
+&username
+)
     .fetch_one(&mut *tx)
     .await
     .on_constraint("member_email_key", || MemberError::EmailTaken)?;
     for role in &new.roles {
-        sqlx::query("insert into member_role (member_id, role, granted_by) values ($1, $2, $3)")
-            .bind(member_id)
-            .bind(role.as_str())
-            .bind(actor)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "insert into member_role (member_id, role, granted_by) values ($1, $2, $3)",
+            member_id,
+            role.as_str(),
+            actor
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     let number = u32::try_from(row.member_number)
         .ok()
@@ -156,11 +159,12 @@ pub async fn find_by_email(
     pool: &PgPool,
     email: &EmailAddress,
 ) -> Result<Option<MemberRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        MemberRow,
         "select member_id, member_number, name, email, preferred_lang, status, household_id
          from member where email = $1",
+        email.as_str()
     )
-    .bind(email.as_str())
     .fetch_optional(pool)
     .await
 }
@@ -172,11 +176,13 @@ pub async fn set_password(
     actor: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("update member set password_hash = $2, updated_at = now() where member_id = $1")
-        .bind(member_id)
-        .bind(password_hash)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update member set password_hash = $2, updated_at = now() where member_id = $1",
+        member_id,
+        password_hash
+    )
+    .execute(&mut *tx)
+    .await?;
     audit(
         &mut tx,
         actor,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::Role;
+use crate::domain::{MemberStatus, Role};
 use crate::state::AppState;
 
 /// The kit-session key holding the `web_session_id`.
@@ -32,7 +32,7 @@ pub struct Member {
     pub preferred_lang: String,
     pub household_id: Option<Uuid>,
     pub household_name: Option<String>,
-    pub status: String,
+    pub status: MemberStatus,
     pub roles: BTreeSet<Role>,
     pub totp_enabled: bool,
 }
@@ -47,7 +47,6 @@ impl Member {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct MemberRow {
     member_id: Uuid,
     member_number: i32,
@@ -58,16 +57,10 @@ struct MemberRow {
     preferred_lang: String,
     household_id: Option<Uuid>,
     household_name: Option<String>,
-    status: String,
-    roles: Vec<String>,
+    status: MemberStatus,
+    roles: Vec<Role>,
     totp_enabled: bool,
 }
-
-const MEMBER_SELECT: &str = "select m.member_id, m.member_number, m.name, m.username, m.email, m.email_verified,
-        m.preferred_lang, m.household_id, h.name as household_name, m.status,
-        coalesce(array(select role from member_role r where r.member_id = m.member_id order by role), '{}') as roles,
-        m.totp_secret is not null as totp_enabled
-    from member m left join household h using (household_id)";
 
 fn to_member(row: MemberRow) -> Member {
     Member {
@@ -81,7 +74,7 @@ fn to_member(row: MemberRow) -> Member {
         household_id: row.household_id,
         household_name: row.household_name,
         status: row.status,
-        roles: row.roles.iter().filter_map(|r| r.parse().ok()).collect(),
+        roles: row.roles.into_iter().collect(),
         totp_enabled: row.totp_enabled,
     }
 }
@@ -92,18 +85,36 @@ pub async fn load_member<'e, E: sqlx::PgExecutor<'e>>(
     db: E,
     member_id: Uuid,
 ) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> = sqlx::query_as(&format!("{MEMBER_SELECT} where m.member_id = $1"))
-        .bind(member_id)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query_as!(
+        MemberRow,
+        r#"select m.member_id, m.member_number, m.name, m.username, m.email, m.email_verified,
+                m.preferred_lang, m.household_id, h.name as "household_name?", m.status as "status: MemberStatus",
+                coalesce(array(select role from member_role r where r.member_id = m.member_id order by role), '{}')
+                    as "roles!: Vec<Role>",
+                m.totp_secret is not null as "totp_enabled!"
+         from member m left join household h using (household_id)
+         where m.member_id = $1"#,
+        member_id
+    )
+    .fetch_optional(db)
+    .await?;
     Ok(row.map(to_member))
 }
 
 pub async fn load_member_by_email(db: &PgPool, email: &str) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> = sqlx::query_as(&format!("{MEMBER_SELECT} where m.email = $1"))
-        .bind(email)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query_as!(
+        MemberRow,
+        r#"select m.member_id, m.member_number, m.name, m.username, m.email, m.email_verified,
+                m.preferred_lang, m.household_id, h.name as "household_name?", m.status as "status: MemberStatus",
+                coalesce(array(select role from member_role r where r.member_id = m.member_id order by role), '{}')
+                    as "roles!: Vec<Role>",
+                m.totp_secret is not null as "totp_enabled!"
+         from member m left join household h using (household_id)
+         where m.email = $1"#,
+        email
+    )
+    .fetch_optional(db)
+    .await?;
     Ok(row.map(to_member))
 }
 
@@ -126,14 +137,14 @@ pub async fn start(
     // The member signing in again in this browser (prompt=login, max_age): the session's
     // sign-in time moves on, the session (and the tokens issued through it) stay.
     if let Some(id) = session.get::<Uuid>(SESSION_KEY) {
-        let again = sqlx::query(
-            "update web_session set created_at = $3, last_seen_at = $3, expires_at = $4
+        let again = sqlx::query!(
+"update web_session set created_at = $3, last_seen_at = $3, expires_at = $4
              where web_session_id = $1 and member_id = $2 and revoked_at is null and expires_at > $3",
-        )
-        .bind(id)
-        .bind(member_id)
-        .bind(now)
-        .bind(now + SESSION_LIFETIME)
+id,
+member_id,
+now,
+now + SESSION_LIFETIME
+)
         .execute(state.db())
         .await?;
         if again.rows_affected() == 1 {
@@ -146,15 +157,15 @@ pub async fn start(
     let id = Uuid::new_v4();
     let ua: String = user_agent.chars().take(300).collect();
     let mut tx = state.db().begin().await?;
-    sqlx::query(
-        "insert into web_session (web_session_id, member_id, created_at, last_seen_at, expires_at, user_agent)
+    sqlx::query!(
+"insert into web_session (web_session_id, member_id, created_at, last_seen_at, expires_at, user_agent)
          values ($1, $2, $3, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(member_id)
-    .bind(now)
-    .bind(now + SESSION_LIFETIME)
-    .bind(&ua)
+id,
+member_id,
+now,
+now + SESSION_LIFETIME,
+&ua
+)
     .execute(&mut *tx)
     .await?;
     crate::members::audit(
@@ -198,10 +209,10 @@ pub async fn revoke(
         now,
     )
     .await?;
-    let member: Option<Uuid> = sqlx::query_scalar(
+    let member: Option<Uuid> = sqlx::query_scalar!(
         "select member_id from web_session where web_session_id = $1 and revoked_at is null",
+        web_session_id
     )
-    .bind(web_session_id)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(member) = member {
@@ -219,19 +230,19 @@ pub async fn revoke(
         )
         .await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "update web_session set revoked_at = $2 where web_session_id = $1 and revoked_at is null",
+        web_session_id,
+        now
     )
-    .bind(web_session_id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "update token_family set revoked_at = $2, revoke_reason = 'signed out'
          where web_session_id = $1 and revoked_at is null",
+        web_session_id,
+        now
     )
-    .bind(web_session_id)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -261,29 +272,30 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<Signe
         return Ok(None);
     };
     let now = state.now();
-    let row: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "select member_id, created_at from web_session
          where web_session_id = $1 and revoked_at is null and expires_at > $2",
+        id,
+        now
     )
-    .bind(id)
-    .bind(now)
     .fetch_optional(state.db())
-    .await?;
+    .await?
+    .map(|r| (r.member_id, r.created_at));
     let Some((member_id, auth_time)) = row else {
         return Ok(None);
     };
     let Some(member) = load_member(state.db(), member_id).await? else {
         return Ok(None);
     };
-    if member.status != "active" {
+    if member.status != MemberStatus::Active {
         return Ok(None);
     }
     // Refresh last-seen at most once a minute: the session list shows it, nothing else needs it.
-    sqlx::query(
-        "update web_session set last_seen_at = $2 where web_session_id = $1 and last_seen_at < $2 - interval '1 minute'",
-    )
-    .bind(id)
-    .bind(now)
+    sqlx::query!(
+"update web_session set last_seen_at = $2 where web_session_id = $1 and last_seen_at < $2::timestamptz - interval '1 minute'",
+id,
+now
+)
     .execute(state.db())
     .await?;
     Ok(Some(SignedIn {

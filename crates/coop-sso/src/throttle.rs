@@ -54,20 +54,21 @@ pub async fn check(
     now: DateTime<Utc>,
 ) -> Result<Decision, sqlx::Error> {
     let since = now - WINDOW;
-    let (pair, account, address, last): (i64, i64, i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "select
-            count(*) filter (where email = $1 and client_ip = $2),
-            count(*) filter (where email = $1),
-            count(*) filter (where client_ip = $2),
-            max(occurred_at) filter (where email = $1 and client_ip = $2)
+    let row = sqlx::query!(
+        r#"select
+            count(*) filter (where email = $1 and client_ip = $2) as "pair!",
+            count(*) filter (where email = $1) as "account!",
+            count(*) filter (where client_ip = $2) as "address!",
+            max(occurred_at) filter (where email = $1 and client_ip = $2) as last
          from login_failure
-         where occurred_at > $3 and (email = $1 or client_ip = $2)",
+         where occurred_at > $3 and (email = $1 or client_ip = $2)"#,
+        email,
+        ip,
+        since
     )
-    .bind(email)
-    .bind(ip)
-    .bind(since)
     .fetch_one(db)
     .await?;
+    let (pair, account, address, last) = (row.pair, row.account, row.address, row.last);
     if pair >= MAX_PER_PAIR || address >= MAX_PER_ADDRESS {
         return Ok(Decision::Locked);
     }
@@ -88,35 +89,40 @@ pub async fn record_failure(
     ip: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into login_failure (email, client_ip, occurred_at) values ($1, $2, $3)")
-        .bind(email)
-        .bind(ip)
-        .bind(now)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "insert into login_failure (email, client_ip, occurred_at) values ($1, $2, $3)",
+        email,
+        ip,
+        now
+    )
+    .execute(db)
+    .await?;
     // Keep the table small; old failures say nothing any more.
-    sqlx::query("delete from login_failure where occurred_at < $1")
-        .bind(now - WINDOW * 4)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "delete from login_failure where occurred_at < $1",
+        now - WINDOW * 4
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// A successful sign-in clears the failures of this account from this address; the others
 /// stay, so an attacker elsewhere is not let off by the member signing in.
 pub async fn clear(db: &PgPool, email: &str, ip: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_failure where email = $1 and client_ip = $2")
-        .bind(email)
-        .bind(ip)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "delete from login_failure where email = $1 and client_ip = $2",
+        email,
+        ip
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// A new password by a mailed link proves the member: every failure on the account goes.
 pub async fn clear_account(db: &PgPool, email: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_failure where email = $1")
-        .bind(email)
+    sqlx::query!("delete from login_failure where email = $1", email)
         .execute(db)
         .await?;
     Ok(())

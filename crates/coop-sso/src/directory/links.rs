@@ -58,8 +58,8 @@ pub enum BootstrapError {
         "an active admin already exists; further admins are invited from /admin/members/invite"
     )]
     ActiveAdminExists,
-    #[error("{0} is already a member (status {1}); choose another address")]
-    EmailTaken(String, String),
+    #[error("{0} is already a member (status {status}); choose another address", status = .1.as_str())]
+    EmailTaken(String, MemberStatus),
     #[error(transparent)]
     Member(#[from] MemberError),
     #[error(transparent)]
@@ -80,14 +80,14 @@ async fn new_link(
         LinkPurpose::Invite => INVITE_TTL,
         LinkPurpose::Reset => RESET_TTL,
     };
-    sqlx::query(
-        "insert into login_link (token_hash, member_id, purpose, created_at, expires_at) values ($1, $2, $3, $4, $5)",
-    )
-    .bind(crate::secrets::hash(&token))
-    .bind(member_id)
-    .bind(purpose.as_str())
-    .bind(now)
-    .bind(now + ttl)
+    sqlx::query!(
+"insert into login_link (token_hash, member_id, purpose, created_at, expires_at) values ($1, $2, $3, $4, $5)",
+crate::secrets::hash(&token),
+member_id,
+purpose.as_str(),
+now,
+now + ttl
+)
     .execute(&mut **tx)
     .await?;
     Ok(token)
@@ -99,13 +99,13 @@ pub(super) async fn spend_links(
     purpose: Option<LinkPurpose>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update login_link set used_at = $3
          where member_id = $1 and ($2::text is null or purpose = $2) and used_at is null",
+        member_id,
+        purpose.map(LinkPurpose::as_str),
+        now
     )
-    .bind(member_id)
-    .bind(purpose.map(LinkPurpose::as_str))
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -113,15 +113,17 @@ pub(super) async fn spend_links(
 
 /// Remembers that the link went out by mail (so using it proves the address).
 pub async fn mark_sent_by_mail(db: &PgPool, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update login_link set sent_by_mail = true where token_hash = $1")
-        .bind(crate::secrets::hash(token))
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "update login_link set sent_by_mail = true where token_hash = $1",
+        crate::secrets::hash(token)
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// Who a valid link is for.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LinkHolder {
     pub member_id: Uuid,
     pub member_number: i32,
@@ -137,15 +139,16 @@ pub async fn find_link(
     purpose: LinkPurpose,
     now: DateTime<Utc>,
 ) -> Result<Option<LinkHolder>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        LinkHolder,
         "select m.member_id, m.member_number, m.name, m.email, m.preferred_lang
          from login_link l join member m using (member_id)
          where l.token_hash = $1 and l.purpose = $2 and l.used_at is null and l.expires_at > $3 and m.status = $4",
+        crate::secrets::hash(token),
+        purpose.as_str(),
+        now,
+        purpose.status()
     )
-    .bind(crate::secrets::hash(token))
-    .bind(purpose.as_str())
-    .bind(now)
-    .bind(purpose.status())
     .fetch_optional(db)
     .await
 }
@@ -157,18 +160,19 @@ async fn take_link(
     purpose: LinkPurpose,
     now: DateTime<Utc>,
 ) -> Result<Option<(Uuid, bool)>, sqlx::Error> {
-    let found: Option<(Uuid, bool)> = sqlx::query_as(
+    let found = sqlx::query!(
         "select l.member_id, l.sent_by_mail
          from login_link l join member m using (member_id)
          where l.token_hash = $1 and l.purpose = $2 and l.used_at is null and l.expires_at > $3 and m.status = $4
          for update of l, m",
+        crate::secrets::hash(token),
+        purpose.as_str(),
+        now,
+        purpose.status()
     )
-    .bind(crate::secrets::hash(token))
-    .bind(purpose.as_str())
-    .bind(now)
-    .bind(purpose.status())
     .fetch_optional(&mut **tx)
-    .await?;
+    .await?
+    .map(|r| (r.member_id, r.sent_by_mail));
     if let Some((member_id, _)) = found {
         spend_links(tx, member_id, Some(purpose), now).await?;
     }
@@ -202,10 +206,12 @@ pub async fn invite(
     };
     // A refused insert would still use up a member number (sequences do not roll back), and
     // cards are printed with them: ask first. The unique constraint still settles races.
-    let taken: bool = sqlx::query_scalar("select exists (select 1 from member where email = $1)")
-        .bind(new.email.as_str())
-        .fetch_one(db)
-        .await?;
+    let taken: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from member where email = $1) as "taken!""#,
+        new.email.as_str()
+    )
+    .fetch_one(db)
+    .await?;
     if taken {
         return Err(MemberError::EmailTaken);
     }
@@ -234,9 +240,9 @@ pub async fn reissue_invite(
     now: DateTime<Utc>,
 ) -> Result<(LinkHolder, String), ChangeError> {
     let mut tx = db.begin().await?;
-    match lock_member(&mut tx, member_id).await?.as_deref() {
+    match lock_member(&mut tx, member_id).await? {
         None => return Err(ChangeError::NotFound),
-        Some("invited") => {}
+        Some(MemberStatus::Invited) => {}
         Some(_) => return Err(ChangeError::WrongStatus),
     }
     spend_links(&mut tx, member_id, Some(LinkPurpose::Invite), now).await?;
@@ -249,10 +255,11 @@ pub async fn reissue_invite(
         json!({ "expires_at": now + INVITE_TTL, "again": true }),
     )
     .await?;
-    let holder: LinkHolder = sqlx::query_as(
-        "select member_id, member_number, name, email, preferred_lang from member where member_id = $1",
-    )
-    .bind(member_id)
+    let holder: LinkHolder = sqlx::query_as!(
+LinkHolder,
+"select member_id, member_number, name, email, preferred_lang from member where member_id = $1",
+member_id
+)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -273,15 +280,15 @@ pub async fn accept_invite(
     else {
         return Err(RedeemError::Invalid);
     };
-    sqlx::query(
-        "update member set password_hash = $2, status = 'active', email_verified = email_verified or $3,
+    sqlx::query!(
+"update member set password_hash = $2, status = 'active', email_verified = email_verified or $3,
                 updated_at = $4
          where member_id = $1",
-    )
-    .bind(member_id)
-    .bind(password_hash)
-    .bind(sent_by_mail)
-    .bind(now)
+member_id,
+password_hash,
+sent_by_mail,
+now
+)
     .execute(&mut *tx)
     .await?;
     audit(
@@ -315,12 +322,12 @@ pub async fn reset_password(
         return Err(RedeemError::Invalid);
     };
     // Reset links only ever go out by mail: using one proves the address.
-    sqlx::query(
-        "update member set password_hash = $2, email_verified = true, updated_at = $3 where member_id = $1",
-    )
-    .bind(member_id)
-    .bind(password_hash)
-    .bind(now)
+    sqlx::query!(
+"update member set password_hash = $2, email_verified = true, updated_at = $3 where member_id = $1",
+member_id,
+password_hash,
+now
+)
     .execute(&mut *tx)
     .await?;
     revoke_everything(&mut tx, member_id, now, "password reset").await?;
@@ -345,31 +352,36 @@ pub async fn note_reset_request(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let since = now - RESET_REQUEST_WINDOW;
-    let (by_address, by_client): (i64, i64) = sqlx::query_as(
-        "select
-            (select count(*) from password_reset_request where email = $1 and requested_at > $3),
-            (select count(*) from password_reset_request where client_ip = $2 and requested_at > $3)",
+    let counts = sqlx::query!(
+        r#"select
+            (select count(*) from password_reset_request where email = $1 and requested_at > $3)
+                as "by_address!",
+            (select count(*) from password_reset_request where client_ip = $2 and requested_at > $3)
+                as "by_client!""#,
+        email,
+        client,
+        since
     )
-    .bind(email)
-    .bind(client)
-    .bind(since)
     .fetch_one(db)
     .await?;
+    let (by_address, by_client) = (counts.by_address, counts.by_client);
     if by_address >= MAX_RESET_REQUESTS_PER_ADDRESS || by_client >= MAX_RESET_REQUESTS_PER_CLIENT {
         return Ok(false);
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into password_reset_request (email, client_ip, requested_at) values ($1, $2, $3)",
+        email,
+        client,
+        now
     )
-    .bind(email)
-    .bind(client)
-    .bind(now)
     .execute(db)
     .await?;
-    sqlx::query("delete from password_reset_request where requested_at < $1")
-        .bind(now - RESET_REQUEST_WINDOW * 24)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "delete from password_reset_request where requested_at < $1",
+        now - RESET_REQUEST_WINDOW * 24
+    )
+    .execute(db)
+    .await?;
     Ok(true)
 }
 
@@ -380,10 +392,11 @@ pub async fn issue_reset(
     now: DateTime<Utc>,
 ) -> Result<Option<(LinkHolder, String)>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let holder: Option<LinkHolder> = sqlx::query_as(
-        "select member_id, member_number, name, email, preferred_lang from member where email = $1 and status = 'active' for update",
-    )
-    .bind(email.as_str())
+    let holder: Option<LinkHolder> = sqlx::query_as!(
+LinkHolder,
+"select member_id, member_number, name, email, preferred_lang from member where email = $1 and status = 'active' for update",
+email.as_str()
+)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(holder) = holder else {
@@ -412,24 +425,27 @@ pub async fn bootstrap_admin(
     lang: coop_web::Lang,
     now: DateTime<Utc>,
 ) -> Result<String, BootstrapError> {
-    let active_admin: bool = sqlx::query_scalar(
-        "select exists (select 1 from member m join member_role r using (member_id)
-                        where r.role = 'admin' and m.status = 'active')",
+    let active_admin: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from member m join member_role r using (member_id)
+                        where r.role = 'admin' and m.status = 'active') as "exists!""#
     )
     .fetch_one(db)
     .await?;
     if active_admin {
         return Err(BootstrapError::ActiveAdminExists);
     }
-    let existing: Option<(Uuid, String, bool)> = sqlx::query_as(
-        "select member_id, status, exists (select 1 from member_role r where r.member_id = m.member_id and r.role = 'admin')
-         from member m where email = $1",
+    let existing = sqlx::query!(
+        r#"select member_id, status as "status: MemberStatus",
+                exists (select 1 from member_role r where r.member_id = m.member_id and r.role = 'admin')
+                    as "admin!"
+         from member m where email = $1"#,
+        email.as_str()
     )
-    .bind(email.as_str())
     .fetch_optional(db)
-    .await?;
+    .await?
+    .map(|r| (r.member_id, r.status, r.admin));
     match existing {
-        Some((member_id, status, true)) if status == "invited" => {
+        Some((member_id, MemberStatus::Invited, true)) => {
             let (_, token) = reissue_invite(db, None, member_id, now).await?;
             Ok(token)
         }

@@ -6,14 +6,16 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+use crate::domain::{MemberStatus, Role};
+
+#[derive(Debug, Clone, Serialize)]
 pub struct ListedMember {
     pub member_id: Uuid,
     pub member_number: i32,
     pub name: String,
     pub email: String,
-    pub status: String,
-    pub roles: Vec<String>,
+    pub status: MemberStatus,
+    pub roles: Vec<Role>,
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
@@ -45,24 +47,26 @@ pub async fn search_members(
         .map(|n| n.value())
         .or_else(|| q.parse::<u32>().ok())
         .and_then(|n| i32::try_from(n).ok());
-    sqlx::query_as(
-        "select m.member_id, m.member_number, m.name, m.email, m.status,
-                coalesce(array(select role from member_role r where r.member_id = m.member_id order by role), '{}') as roles
+    sqlx::query_as!(
+        ListedMember,
+        r#"select m.member_id, m.member_number, m.name, m.email, m.status as "status: MemberStatus",
+                coalesce(array(select role from member_role r where r.member_id = m.member_id order by role), '{}')
+                    as "roles!: Vec<Role>"
          from member m
          where $1 = '' or m.name ilike $2 or m.email ilike $2 or m.member_number = $3
          order by m.member_number
-         limit $4 offset $5",
+         limit $4 offset $5"#,
+        q,
+        like_pattern(q),
+        number,
+        limit,
+        offset
     )
-    .bind(q)
-    .bind(like_pattern(q))
-    .bind(number)
-    .bind(limit)
-    .bind(offset)
     .fetch_all(db)
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AuditRow {
     pub audit_event_id: i64,
     pub occurred_at: DateTime<Utc>,
@@ -81,27 +85,33 @@ pub async fn audit_log(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    sqlx::query_as(
-        "select e.audit_event_id, e.occurred_at, e.actor_id, a.name as actor_name, e.subject_id,
-                s.name as subject_name, e.action, e.detail
+    sqlx::query_as!(
+        AuditRow,
+        r#"select e.audit_event_id, e.occurred_at, e.actor_id, a.name as "actor_name?", e.subject_id,
+                s.name as "subject_name?", e.action, e.detail
          from audit_event e
          left join member a on a.member_id = e.actor_id
          left join member s on s.member_id = e.subject_id
          where $1::uuid is null or e.subject_id = $1
          order by e.audit_event_id desc
-         limit $2 offset $3",
+         limit $2 offset $3"#,
+        subject,
+        limit,
+        offset
     )
-    .bind(subject)
-    .bind(limit)
-    .bind(offset)
     .fetch_all(db)
     .await
 }
 
 pub async fn households(db: &PgPool) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    sqlx::query_as("select household_id, name from household order by lower(name), household_id")
-        .fetch_all(db)
-        .await
+    Ok(
+        sqlx::query!("select household_id, name from household order by lower(name), household_id")
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.household_id, r.name))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -22,9 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/bookkeeper", post(decide_appointment))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize)]
 struct SessionRow {
-    #[sqlx(rename = "web_session_id")]
     id: Uuid,
     user_agent: String,
     #[serde(skip)]
@@ -34,13 +33,14 @@ struct SessionRow {
 }
 
 async fn account_page(page: Page, State(state): State<AppState>, me: SignedIn) -> Result<Response> {
-    let rows: Vec<SessionRow> = sqlx::query_as(
-        "select web_session_id, user_agent, created_at as created, last_seen_at as last_seen
+    let rows: Vec<SessionRow> = sqlx::query_as!(
+        SessionRow,
+        "select web_session_id as id, user_agent, created_at as created, last_seen_at as last_seen
          from web_session where member_id = $1 and revoked_at is null and expires_at > $2
          order by last_seen_at desc",
+        me.member.member_id,
+        state.now()
     )
-    .bind(me.member.member_id)
-    .bind(state.now())
     .fetch_all(state.db())
     .await?;
     let sessions: Vec<serde_json::Value> = rows
@@ -84,11 +84,11 @@ async fn revoke_session(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response> {
     // Only the member's own sessions: someone else's id is simply not found.
-    let owned: Option<Uuid> = sqlx::query_scalar(
+    let owned: Option<Uuid> = sqlx::query_scalar!(
         "select web_session_id from web_session where web_session_id = $1 and member_id = $2",
+        id,
+        me.member.member_id
     )
-    .bind(id)
-    .bind(me.member.member_id)
     .fetch_optional(state.db())
     .await?;
     let Some(id) = owned else {

@@ -162,11 +162,13 @@ async fn login_submit(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
-    let row: Option<(Uuid, Option<String>, String)> =
-        sqlx::query_as("select member_id, password_hash, status from member where email = $1")
-            .bind(email.as_str())
-            .fetch_optional(state.db())
-            .await?;
+    let row: Option<(Uuid, Option<String>, String)> = sqlx::query!(
+        "select member_id, password_hash, status from member where email = $1",
+        email.as_str()
+    )
+    .fetch_optional(state.db())
+    .await?
+    .map(|r| (r.member_id, r.password_hash, r.status));
     let (member_id, hash, status) = match row {
         Some((id, hash, status)) => (Some(id), hash, status),
         None => (None, None, String::new()),
@@ -289,11 +291,13 @@ async fn totp_submit(
         errors.general(throttled_message(&page, decision));
         return render_totp(&page, &state, &p, &errors, StatusCode::TOO_MANY_REQUESTS);
     }
-    let (secret, last_step): (Option<Vec<u8>>, Option<i64>) =
-        sqlx::query_as("select totp_secret, totp_last_step from member where member_id = $1")
-            .bind(p.member_id)
-            .fetch_one(state.db())
-            .await?;
+    let row = sqlx::query!(
+        "select totp_secret, totp_last_step from member where member_id = $1",
+        p.member_id
+    )
+    .fetch_one(state.db())
+    .await?;
+    let (secret, last_step) = (row.totp_secret, row.totp_last_step);
     let enrolling = p.new_secret.as_ref().and_then(|s| secret_from_base32(s));
     let context = crate::sealing::totp_context(p.member_id);
     let secret = match (&enrolling, secret) {
@@ -312,17 +316,15 @@ async fn totp_submit(
     // The update only succeeds for a step newer than the last one used: no replay, even racing.
     let accepted = match step {
         Some(step) => {
-            let r = sqlx::query(
-                "update member set totp_last_step = $2, totp_secret = coalesce($3, totp_secret)
+            let r = sqlx::query!(
+"update member set totp_last_step = $2, totp_secret = coalesce($3, totp_secret)
                  where member_id = $1 and status = 'active' and (totp_last_step is null or totp_last_step < $2)",
-            )
-            .bind(p.member_id)
-            .bind(step)
-            .bind(
-                enrolling
+p.member_id,
+step,
+enrolling
                     .as_ref()
                     .map(|s| state.sealer.seal(&context, s.as_bytes())),
-            )
+)
             .execute(state.db())
             .await?;
             r.rows_affected() == 1

@@ -135,7 +135,7 @@ pub async fn submit(
 
 /// Every active admin gets a mail: who appointed whom, and that the appointee must accept.
 async fn tell_admins(state: &AppState, appointer: &str, appointee: &str, number: &str) {
-    let admins: Vec<(String, String, String)> = match sqlx::query_as(
+    let admins: Vec<(String, String, String)> = match sqlx::query!(
         "select m.name, m.email, m.preferred_lang from member m
          join member_role r on r.member_id = m.member_id and r.role = 'admin'
          where m.status = 'active'",
@@ -143,7 +143,10 @@ async fn tell_admins(state: &AppState, appointer: &str, appointee: &str, number:
     .fetch_all(state.db())
     .await
     {
-        Ok(a) => a,
+        Ok(a) => a
+            .into_iter()
+            .map(|r| (r.name, r.email, r.preferred_lang))
+            .collect(),
         Err(e) => {
             tracing::warn!("could not list the admins to tell of an appointment: {e}");
             return;

@@ -13,7 +13,7 @@ use super::{
     form_value, role_choices, roles_from_form, set_notice, status_key, take_notice, Admin, Paging,
 };
 use crate::directory::{self, ChangeError, HouseholdChoice, StatusChange};
-use crate::domain::Role;
+use crate::domain::{MemberStatus, Role};
 use crate::http::forms::FormErrors;
 use crate::signin::{self, SignedIn};
 use crate::state::AppState;
@@ -64,8 +64,8 @@ pub async fn list(
                 "number": directory::format_number(format, m.member_number),
                 "name": m.name,
                 "email": m.email,
-                "status_key": status_key(&m.status),
-                "roles": m.roles.iter().filter_map(|r| r.parse().ok()).collect::<std::collections::BTreeSet<Role>>(),
+                "status_key": status_key(m.status),
+                "roles": m.roles.iter().copied().collect::<std::collections::BTreeSet<Role>>(),
             })
         })
         .collect();
@@ -121,7 +121,7 @@ async fn render_detail(
     ]
     .into_iter()
     .filter(|(change, _, _)| {
-        change.applies_to(&member.status) && (!is_self || *change == StatusChange::Reactivate)
+        change.applies_to(member.status) && (!is_self || *change == StatusChange::Reactivate)
     })
     .map(|(_, value, label)| json!({ "value": value, "label_key": label }))
     .collect();
@@ -131,12 +131,12 @@ async fn render_detail(
         "appointment": appointment,
         "member": member,
         "number": directory::format_number(&state.kit.coop.member_number, member.member_number),
-        "status_key": status_key(&member.status),
+        "status_key": status_key(member.status),
         "is_self": is_self,
         "roles": role_choices(&member.roles),
         "households": households,
         "status_actions": status_actions,
-        "invited": member.status == "invited",
+        "invited": member.status == MemberStatus::Invited,
         "events": super::audit::view(page, &recent),
         // A notice belongs to the page after a saved change, not to a refusal.
         "notice": if status == StatusCode::OK { take_notice(page) } else { None },

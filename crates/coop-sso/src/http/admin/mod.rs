@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use coop_web::Page;
 
-use crate::domain::Role;
+use crate::domain::{MemberStatus, Role};
 use crate::signin::{self, SignedIn};
 use crate::state::AppState;
 
@@ -100,8 +100,8 @@ impl Paging {
 }
 
 /// The message id of a member status, for the templates.
-fn status_key(status: &str) -> String {
-    format!("admin-status-{status}")
+fn status_key(status: MemberStatus) -> String {
+    format!("admin-status-{}", status.as_str())
 }
 
 /// A one-shot notice shown on the next page, by message id.

@@ -235,23 +235,23 @@ pub async fn authorize(
 
     let code = crate::secrets::new_token();
     let now = state.now();
-    sqlx::query(
-        "insert into authorization_code
+    sqlx::query!(
+"insert into authorization_code
             (code_hash, client_id, member_id, web_session_id, redirect_uri, scope, nonce, code_challenge,
              auth_time, created_at, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(crate::secrets::hash(&code))
-    .bind(&client.client_id)
-    .bind(me.member.member_id)
-    .bind(me.web_session_id)
-    .bind(redirect_uri)
-    .bind(&scope)
-    .bind(nonce)
-    .bind(challenge)
-    .bind(me.auth_time)
-    .bind(now)
-    .bind(now + CODE_TTL)
+crate::secrets::hash(&code),
+&client.client_id,
+me.member.member_id,
+me.web_session_id,
+redirect_uri,
+&scope,
+nonce,
+challenge,
+me.auth_time,
+now,
+now + CODE_TTL
+)
     .execute(state.db())
     .await?;
     let mut url =

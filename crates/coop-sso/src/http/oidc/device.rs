@@ -111,15 +111,17 @@ pub async fn device_authorization(
     let now = state.now();
     // Expired requests go after a day; each address may start only so many pairings.
     let started: Result<i64, sqlx::Error> = async {
-        sqlx::query("delete from device_authorization where expires_at < $1")
-            .bind(now - Duration::days(1))
-            .execute(state.db())
-            .await?;
-        sqlx::query_scalar(
-            "select count(*) from device_authorization where client_ip = $1 and created_at > $2",
+        sqlx::query!(
+            "delete from device_authorization where expires_at < $1",
+            now - Duration::days(1)
         )
-        .bind(&ip)
-        .bind(now - RATE_WINDOW)
+        .execute(state.db())
+        .await?;
+        sqlx::query_scalar!(
+            r#"select count(*) as "n!" from device_authorization where client_ip = $1 and created_at > $2"#,
+            &ip,
+            now - RATE_WINDOW
+        )
         .fetch_one(state.db())
         .await
     }
@@ -141,19 +143,19 @@ pub async fn device_authorization(
     // A clash of user codes is unlikely (19^8); try a few times rather than fail.
     for _ in 0..5 {
         let user_code = new_user_code();
-        let inserted = sqlx::query(
-            "insert into device_authorization
+        let inserted = sqlx::query!(
+"insert into device_authorization
                 (device_code_hash, user_code, client_id, scope, created_at, expires_at, client_ip, device_name)
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (user_code) do nothing",
-        )
-        .bind(secrets::hash(&device_code))
-        .bind(&user_code)
-        .bind(&client.client_id)
-        .bind(&scope)
-        .bind(now)
-        .bind(now + CODE_TTL)
-        .bind(&ip)
-        .bind(&device_name)
+secrets::hash(&device_code),
+&user_code,
+&client.client_id,
+&scope,
+now,
+now + CODE_TTL,
+&ip,
+device_name.as_deref()
+)
         .execute(state.db())
         .await;
         match inserted {
@@ -203,22 +205,25 @@ pub async fn device_grant(
         device_code.ok_or_else(|| OAuthError::new("invalid_request", "device_code is missing"))?;
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let row: Option<DeviceRow> = sqlx::query_as(
-        "select device_code_hash, client_id, scope, expires_at, last_polled_at, till_device_id, denied_at, used_at,
+    let row: Option<DeviceRow> = sqlx::query_as!(
+DeviceRow,
+"select device_code_hash, client_id, scope, expires_at, last_polled_at, till_device_id, denied_at, used_at,
                 interval_seconds
          from device_authorization where device_code_hash = $1 for update",
-    )
-    .bind(secrets::hash(code))
+secrets::hash(code)
+)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
         return Err(OAuthError::invalid_grant("the device code is not valid"));
     };
-    sqlx::query("update device_authorization set last_polled_at = $2 where device_code_hash = $1")
-        .bind(&row.device_code_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update device_authorization set last_polled_at = $2 where device_code_hash = $1",
+        &row.device_code_hash,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     let too_fast = row
         .last_polled_at
         .is_some_and(|t| now - t < Duration::seconds(i64::from(row.interval_seconds)));
@@ -238,12 +243,12 @@ pub async fn device_grant(
         ))
     } else if too_fast {
         // RFC 8628 §3.5: the interval grows by 5 s for this and every later request.
-        sqlx::query(
+        sqlx::query!(
             "update device_authorization set interval_seconds = least(interval_seconds + $2, 300)
              where device_code_hash = $1",
+            &row.device_code_hash,
+            SLOW_DOWN_STEP
         )
-        .bind(&row.device_code_hash)
-        .bind(SLOW_DOWN_STEP)
         .execute(&mut *tx)
         .await?;
         Err(OAuthError::new(
@@ -251,21 +256,23 @@ pub async fn device_grant(
             "poll less often: the interval is 5 seconds longer now",
         ))
     } else if let Some(till) = row.till_device_id {
-        sqlx::query("update device_authorization set used_at = $2 where device_code_hash = $1")
-            .bind(&row.device_code_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let family = Uuid::new_v4();
-        sqlx::query(
-            "insert into token_family (token_family_id, client_id, till_device_id, scope, auth_time, created_at)
-             values ($1, $2, $3, $4, $5, $5)",
+        sqlx::query!(
+            "update device_authorization set used_at = $2 where device_code_hash = $1",
+            &row.device_code_hash,
+            now
         )
-        .bind(family)
-        .bind(&client.client_id)
-        .bind(till)
-        .bind(&row.scope)
-        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let family = Uuid::new_v4();
+        sqlx::query!(
+"insert into token_family (token_family_id, client_id, till_device_id, scope, auth_time, created_at)
+             values ($1, $2, $3, $4, $5, $5)",
+family,
+&client.client_id,
+till,
+&row.scope,
+now
+)
         .execute(&mut *tx)
         .await?;
         let refresh =
@@ -381,13 +388,14 @@ pub async fn approve_submit(
     }
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let pending: Option<Pending> = sqlx::query_as(
+    let pending: Option<Pending> = sqlx::query_as!(
+        Pending,
         "select device_code_hash, created_at, client_ip, device_name from device_authorization
          where user_code = $1 and expires_at > $2 and till_device_id is null and denied_at is null
          for update",
+        &code,
+        now
     )
-    .bind(&code)
-    .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(pending) = pending else {
@@ -413,21 +421,23 @@ pub async fn approve_submit(
     let hash = pending.device_code_hash;
     if approve {
         let till = Uuid::new_v4();
-        sqlx::query("insert into till_device (till_device_id, name, paired_by, paired_at) values ($1, $2, $3, $4)")
-            .bind(till)
-            .bind(name)
-            .bind(me.member.member_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "update device_authorization set approved_by = $2, approved_at = $3, till_device_id = $4
+        sqlx::query!(
+"insert into till_device (till_device_id, name, paired_by, paired_at) values ($1, $2, $3, $4)",
+till,
+name,
+me.member.member_id,
+now
+)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+"update device_authorization set approved_by = $2, approved_at = $3, till_device_id = $4
              where device_code_hash = $1",
-        )
-        .bind(&hash)
-        .bind(me.member.member_id)
-        .bind(now)
-        .bind(till)
+&hash,
+me.member.member_id,
+now,
+till
+)
         .execute(&mut *tx)
         .await?;
         crate::members::audit(
@@ -439,11 +449,13 @@ pub async fn approve_submit(
         )
         .await?;
     } else {
-        sqlx::query("update device_authorization set denied_at = $2 where device_code_hash = $1")
-            .bind(&hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update device_authorization set denied_at = $2 where device_code_hash = $1",
+            &hash,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
         crate::members::audit(
             &mut tx,
             Some(me.member.member_id),

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{authenticate_client, OAuthError};
 use crate::clients::Client;
+use crate::domain::MemberStatus;
 use crate::secrets;
 use crate::signin::{self, Member};
 use crate::state::AppState;
@@ -131,12 +132,13 @@ async fn code_grant(
     let code_hash = secrets::hash(code);
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let row: Option<CodeRow> = sqlx::query_as(
-        "select client_id, member_id, web_session_id, redirect_uri, scope, nonce, code_challenge, auth_time,
+    let row: Option<CodeRow> = sqlx::query_as!(
+CodeRow,
+"select client_id, member_id, web_session_id, redirect_uri, scope, nonce, code_challenge, auth_time,
                 expires_at, used_at
          from authorization_code where code_hash = $1 for update",
-    )
-    .bind(&code_hash)
+&code_hash
+)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
@@ -144,12 +146,12 @@ async fn code_grant(
     };
     if row.used_at.is_some() {
         // A code used twice was probably stolen: whatever it gave out is withdrawn (RFC 6749 §4.1.2).
-        sqlx::query(
+        sqlx::query!(
             "update token_family set revoked_at = $2, revoke_reason = 'authorization code reused'
              where code_hash = $1 and revoked_at is null",
+            &code_hash,
+            now
         )
-        .bind(&code_hash)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
         crate::members::audit(
@@ -164,11 +166,13 @@ async fn code_grant(
         tracing::warn!(client_id = %client.client_id, "authorization code reused; its tokens are revoked");
         return Err(OAuthError::invalid_grant("the code has already been used"));
     }
-    sqlx::query("update authorization_code set used_at = $2 where code_hash = $1")
-        .bind(&code_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update authorization_code set used_at = $2 where code_hash = $1",
+        &code_hash,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     if row.client_id != client.client_id {
         tx.commit().await?;
         return Err(OAuthError::invalid_grant(
@@ -192,23 +196,23 @@ async fn code_grant(
         ));
     }
     let member = signin::load_member(&mut *tx, row.member_id).await?;
-    let Some(member) = member.filter(|m| m.status == "active") else {
+    let Some(member) = member.filter(|m| m.status == MemberStatus::Active) else {
         tx.commit().await?;
         return Err(OAuthError::invalid_grant("the member cannot sign in"));
     };
     let family = Uuid::new_v4();
-    sqlx::query(
-        "insert into token_family (token_family_id, client_id, member_id, web_session_id, code_hash, scope, auth_time, created_at)
+    sqlx::query!(
+"insert into token_family (token_family_id, client_id, member_id, web_session_id, code_hash, scope, auth_time, created_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(family)
-    .bind(&client.client_id)
-    .bind(member.member_id)
-    .bind(row.web_session_id)
-    .bind(&code_hash)
-    .bind(&row.scope)
-    .bind(row.auth_time)
-    .bind(now)
+family,
+&client.client_id,
+member.member_id,
+row.web_session_id,
+&code_hash,
+&row.scope,
+row.auth_time,
+now
+)
     .execute(&mut *tx)
     .await?;
     // A refresh token only when the member granted offline access (OpenID Connect Core §11).
@@ -240,11 +244,13 @@ pub(super) async fn new_refresh_token(
     family_ends: DateTime<Utc>,
 ) -> Result<String, sqlx::Error> {
     let token = secrets::new_token();
-    sqlx::query("insert into refresh_token (token_hash, token_family_id, created_at, expires_at) values ($1, $2, $3, $4)")
-        .bind(secrets::hash(&token))
-        .bind(family)
-        .bind(now)
-        .bind((now + REFRESH_TOKEN_TTL).min(family_ends))
+    sqlx::query!(
+"insert into refresh_token (token_hash, token_family_id, created_at, expires_at) values ($1, $2, $3, $4)",
+secrets::hash(&token),
+family,
+now,
+(now + REFRESH_TOKEN_TTL).min(family_ends)
+)
         .execute(&mut **tx)
         .await?;
     Ok(token)
@@ -326,13 +332,14 @@ async fn refresh_grant(
     let hash = secrets::hash(presented);
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let row: Option<RefreshRow> = sqlx::query_as(
-        "select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.till_device_id, f.scope,
+    let row: Option<RefreshRow> = sqlx::query_as!(
+RefreshRow,
+"select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.till_device_id, f.scope,
                 f.auth_time, f.revoked_at, f.created_at as family_created_at, f.web_session_id
          from refresh_token r join token_family f using (token_family_id)
          where r.token_hash = $1 for update of r, f",
-    )
-    .bind(&hash)
+&hash
+)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
@@ -349,10 +356,12 @@ async fn refresh_grant(
         ));
     }
     let revoke_family = |reason: &'static str| {
-        sqlx::query("update token_family set revoked_at = $2, revoke_reason = $3 where token_family_id = $1")
-            .bind(row.token_family_id)
-            .bind(now)
-            .bind(reason)
+        sqlx::query!(
+"update token_family set revoked_at = $2, revoke_reason = $3 where token_family_id = $1",
+row.token_family_id,
+now,
+reason
+)
     };
     if row.used_at.is_some() {
         // Rotation means each refresh token works once; a second use means two holders.
@@ -388,10 +397,10 @@ async fn refresh_grant(
         ));
     }
     if let Some(till) = row.till_device_id {
-        let live: bool = sqlx::query_scalar(
-            "select revoked_at is null from till_device where till_device_id = $1",
+        let live: bool = sqlx::query_scalar!(
+            r#"select revoked_at is null as "live!" from till_device where till_device_id = $1"#,
+            till
         )
-        .bind(till)
         .fetch_one(&mut *tx)
         .await?;
         if !live {
@@ -399,11 +408,13 @@ async fn refresh_grant(
             tx.commit().await?;
             return Err(OAuthError::invalid_grant("the till has been unpaired"));
         }
-        sqlx::query("update refresh_token set used_at = $2 where token_hash = $1")
-            .bind(&hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update refresh_token set used_at = $2 where token_hash = $1",
+            &hash,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
         let refresh = new_refresh_token(&mut tx, row.token_family_id, now, family_ends).await?;
         tx.commit().await?;
         return super::device::till_tokens(
@@ -419,7 +430,7 @@ async fn refresh_grant(
         Some(id) => signin::load_member(&mut *tx, id).await?,
         None => None,
     };
-    let Some(member) = member.filter(|m| m.status == "active") else {
+    let Some(member) = member.filter(|m| m.status == MemberStatus::Active) else {
         revoke_family("member not active").execute(&mut *tx).await?;
         tx.commit().await?;
         return Err(OAuthError::invalid_grant("the member cannot sign in"));
@@ -442,11 +453,13 @@ async fn refresh_grant(
             asked.to_owned()
         }
     };
-    sqlx::query("update refresh_token set used_at = $2 where token_hash = $1")
-        .bind(&hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update refresh_token set used_at = $2 where token_hash = $1",
+        &hash,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     let refresh = new_refresh_token(&mut tx, row.token_family_id, now, family_ends).await?;
     tx.commit().await?;
     issue(

@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{authenticate_client, OAuthError};
+use crate::domain::MemberStatus;
 use crate::signin;
 use crate::state::AppState;
 use crate::tokens::{self, ClaimSet};
@@ -50,12 +51,12 @@ pub async fn verify_access_token(
         return Ok(None);
     };
     let family = claims["fam"].as_str().and_then(|f| Uuid::parse_str(f).ok());
-    let revoked: bool = sqlx::query_scalar(
-        "select exists (select 1 from revoked_access_token where jti = $1)
-             or exists (select 1 from token_family where token_family_id = $2 and revoked_at is not null)",
-    )
-    .bind(jti)
-    .bind(family)
+    let revoked: bool = sqlx::query_scalar!(
+r#"select (exists (select 1 from revoked_access_token where jti = $1)
+             or exists (select 1 from token_family where token_family_id = $2 and revoked_at is not null)) as "revoked!""#,
+jti,
+family
+)
     .fetch_one(state.db())
     .await?;
     Ok((!revoked).then_some(claims))
@@ -84,7 +85,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return bearer_error("insufficient_scope");
     }
     match signin::load_member(state.db(), member_id).await {
-        Ok(Some(m)) if m.status == "active" => {
+        Ok(Some(m)) if m.status == MemberStatus::Active => {
             let body = tokens::userinfo_claims(&state, &m, ClaimSet::from_scope(scope));
             ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
         }
@@ -125,15 +126,15 @@ pub async fn revoke(
     let now = state.now();
     let result: Result<(), sqlx::Error> = async {
         // A refresh token: its whole family goes.
-        let done = sqlx::query(
+        let done = sqlx::query!(
             "update token_family f set revoked_at = $3, revoke_reason = 'revoked by client'
              from refresh_token r
              where r.token_hash = $1 and r.token_family_id = f.token_family_id and f.client_id = $2
                and f.revoked_at is null",
+            crate::secrets::hash(token),
+            &client.client_id,
+            now
         )
-        .bind(crate::secrets::hash(token))
-        .bind(&client.client_id)
-        .bind(now)
         .execute(state.db())
         .await?;
         if done.rows_affected() > 0 {
@@ -143,13 +144,17 @@ pub async fn revoke(
         if let Ok((_, claims)) = crate::jwt::verify(&state.keys, token) {
             let mine = claims["client_id"].as_str() == Some(client.client_id.as_str());
             let jti = claims["jti"].as_str().and_then(|j| Uuid::parse_str(j).ok());
-            let exp: Option<DateTime<Utc>> = claims["exp"].as_i64().and_then(|e| Utc.timestamp_opt(e, 0).single());
+            let exp: Option<DateTime<Utc>> = claims["exp"]
+                .as_i64()
+                .and_then(|e| Utc.timestamp_opt(e, 0).single());
             if let (true, Some(jti), Some(exp)) = (mine, jti, exp) {
-                sqlx::query("insert into revoked_access_token (jti, expires_at) values ($1, $2) on conflict do nothing")
-                    .bind(jti)
-                    .bind(exp)
-                    .execute(state.db())
-                    .await?;
+                sqlx::query!(
+"insert into revoked_access_token (jti, expires_at) values ($1, $2) on conflict do nothing",
+jti,
+exp
+)
+                .execute(state.db())
+                .await?;
             }
         }
         Ok(())
