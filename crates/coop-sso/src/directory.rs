@@ -4,6 +4,7 @@
 //! Every change takes the member's row lock, writes its `audit_event` and, where the till's
 //! member list cares, a `member_event` with the member as it now is, all in one transaction.
 
+use crate::domain::AuditAction;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
@@ -231,7 +232,7 @@ now
         &mut tx,
         Some(actor),
         Some(member_id),
-        "member.roles_changed",
+        AuditAction::MemberRolesChanged,
         json!({ "added": added, "removed": removed }),
     )
     .await?;
@@ -322,9 +323,9 @@ pub async fn change_status(
         links::spend_links(&mut tx, member_id, None, now).await?;
     }
     let action = match change {
-        StatusChange::Suspend => "member.suspended",
-        StatusChange::Reactivate => "member.reactivated",
-        StatusChange::Leave => "member.left",
+        StatusChange::Suspend => AuditAction::MemberSuspended,
+        StatusChange::Reactivate => AuditAction::MemberReactivated,
+        StatusChange::Leave => AuditAction::MemberLeft,
     };
     audit(
         &mut tx,
@@ -412,7 +413,7 @@ pub async fn set_household(
         &mut tx,
         Some(actor),
         Some(member_id),
-        "member.household_changed",
+        AuditAction::MemberHouseholdChanged,
         json!({ "from": before, "to": after, "created": created }),
     )
     .await?;
@@ -480,7 +481,7 @@ now
         &mut tx,
         Some(actor),
         Some(member_id),
-        "member.bookkeeper_appointed",
+        AuditAction::MemberBookkeeperAppointed,
         json!({ "awaits": "acceptance" }),
     )
     .await?;
@@ -549,9 +550,9 @@ pub async fn decide_appointment(
         return Err(ChangeError::NotFound);
     };
     let (outcome, action) = match decision {
-        Decision::Accept => ("accepted", "member.bookkeeper_accepted"),
-        Decision::Decline => ("declined", "member.bookkeeper_declined"),
-        Decision::Withdraw => ("withdrawn", "member.bookkeeper_withdrawn"),
+        Decision::Accept => ("accepted", AuditAction::MemberBookkeeperAccepted),
+        Decision::Decline => ("declined", AuditAction::MemberBookkeeperDeclined),
+        Decision::Withdraw => ("withdrawn", AuditAction::MemberBookkeeperWithdrawn),
     };
     sqlx::query!(
         "update bookkeeper_appointment set decided_at = $2, outcome = $3, decided_by = $4
@@ -625,7 +626,7 @@ pub async fn reset_second_factor(
         &mut tx,
         Some(actor),
         Some(member_id),
-        "member.totp_reset",
+        AuditAction::MemberTotpReset,
         json!({ "had_one": had }),
     )
     .await?;

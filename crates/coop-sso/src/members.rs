@@ -1,6 +1,7 @@
 //! The member directory's writes. Every change writes its audit event and, where other services
 //! care, its member-feed event in the same transaction.
 
+use crate::domain::AuditAction;
 use coop_domain::{EmailAddress, MemberNumberFormat};
 use coop_web::ResultExt as _;
 use serde_json::json;
@@ -34,7 +35,7 @@ pub struct MemberRow {
     pub name: String,
     pub email: String,
     pub preferred_lang: String,
-    pub status: String,
+    pub status: MemberStatus,
     pub household_id: Option<Uuid>,
 }
 
@@ -42,14 +43,14 @@ pub async fn audit(
     tx: &mut Transaction<'_, Postgres>,
     actor: Option<Uuid>,
     subject: Option<Uuid>,
-    action: &str,
+    action: AuditAction,
     detail: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "insert into audit_event (actor_id, subject_id, action, detail) values ($1, $2, $3, $4)",
         actor,
         subject,
-        action,
+        action.as_str(),
         detail
     )
     .execute(&mut **tx)
@@ -109,7 +110,7 @@ pub async fn create(
 MemberRow,
 "insert into member (member_id, member_number, name, username, email, preferred_lang, status, password_hash)
          values ($1, nextval('member_number_seq'), $2, $7, $3, $4, $5, $6)
-         returning member_id, member_number, name, email, preferred_lang, status, household_id",
+         returning member_id, member_number, name, email, preferred_lang, status as \"status: MemberStatus\", household_id",
 member_id,
 new.name.trim(),
 new.email.as_str(),
@@ -139,7 +140,7 @@ new.password_hash.as_deref(),
         &mut tx,
         actor,
         Some(member_id),
-        "member.create",
+        AuditAction::MemberCreate,
         json!({ "roles": new.roles, "status": new.status.as_str() }),
     )
     .await?;
@@ -161,8 +162,9 @@ pub async fn find_by_email(
 ) -> Result<Option<MemberRow>, sqlx::Error> {
     sqlx::query_as!(
         MemberRow,
-        "select member_id, member_number, name, email, preferred_lang, status, household_id
-         from member where email = $1",
+        r#"select member_id, member_number, name, email, preferred_lang,
+                status as "status: MemberStatus", household_id
+         from member where email = $1"#,
         email.as_str()
     )
     .fetch_optional(pool)
@@ -187,7 +189,7 @@ pub async fn set_password(
         &mut tx,
         actor,
         Some(member_id),
-        "member.password_set",
+        AuditAction::MemberPasswordSet,
         json!({}),
     )
     .await?;

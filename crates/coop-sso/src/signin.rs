@@ -1,6 +1,7 @@
 //! Who is signed in to coop-sso itself: a row in `web_session` per browser, its id in the
 //! kit's encrypted cookie. Other services learn who is signed in through OIDC, not from this.
 
+use crate::domain::AuditAction;
 use std::collections::BTreeSet;
 
 use axum::extract::{FromRequestParts, OriginalUri};
@@ -148,7 +149,7 @@ now + SESSION_LIFETIME
         .execute(state.db())
         .await?;
         if again.rows_affected() == 1 {
-            audit_session(state.db(), member_id, "session.signed_in_again", id).await?;
+            audit_session(state.db(), member_id, AuditAction::SessionSignedInAgain, id).await?;
             session.renew();
             session.insert(SESSION_KEY, &id);
             return Ok(id);
@@ -172,7 +173,7 @@ now + SESSION_LIFETIME,
         &mut tx,
         Some(member_id),
         Some(member_id),
-        "session.signed_in",
+        AuditAction::SessionSignedIn,
         serde_json::json!({
             "session": id,
             "browser": coop_web::format::browser_name(&ua).map(|b| b.to_string()),
@@ -217,9 +218,9 @@ pub async fn revoke(
     .await?;
     if let Some(member) = member {
         let action = if reason == "signed out" {
-            "session.signed_out"
+            AuditAction::SessionSignedOut
         } else {
-            "session.revoked"
+            AuditAction::SessionRevoked
         };
         crate::members::audit(
             &mut tx,
@@ -251,7 +252,7 @@ pub async fn revoke(
 async fn audit_session(
     db: &PgPool,
     member_id: Uuid,
-    action: &str,
+    action: AuditAction,
     session: Uuid,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;

@@ -1,6 +1,7 @@
 //! One-time links: invitations (7 days) and password resets (1 hour). Only a hash of a token
 //! is stored; using a link spends every other link of its kind for that member.
 
+use crate::domain::AuditAction;
 use chrono::{DateTime, Duration, Utc};
 use coop_domain::{EmailAddress, MemberNumberFormat};
 use serde::Serialize;
@@ -224,7 +225,7 @@ pub async fn invite(
         &mut tx,
         actor,
         Some(row.member_id),
-        "member.invite_issued",
+        AuditAction::MemberInviteIssued,
         json!({ "expires_at": now + INVITE_TTL }),
     )
     .await?;
@@ -251,7 +252,7 @@ pub async fn reissue_invite(
         &mut tx,
         actor,
         Some(member_id),
-        "member.invite_issued",
+        AuditAction::MemberInviteIssued,
         json!({ "expires_at": now + INVITE_TTL, "again": true }),
     )
     .await?;
@@ -295,7 +296,7 @@ now
         &mut tx,
         Some(member_id),
         Some(member_id),
-        "member.invite_accepted",
+        AuditAction::MemberInviteAccepted,
         json!({}),
     )
     .await?;
@@ -335,7 +336,7 @@ now
         &mut tx,
         Some(member_id),
         Some(member_id),
-        "member.password_reset",
+        AuditAction::MemberPasswordReset,
         json!({}),
     )
     .await?;
@@ -407,7 +408,7 @@ email.as_str()
         &mut tx,
         None,
         Some(holder.member_id),
-        "member.password_reset_requested",
+        AuditAction::MemberPasswordResetRequested,
         json!({}),
     )
     .await?;

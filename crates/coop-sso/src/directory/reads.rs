@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{MemberStatus, Role};
+use crate::domain::{AuditAction, MemberStatus, Role};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ListedMember {
@@ -74,7 +74,7 @@ pub struct AuditRow {
     pub actor_name: Option<String>,
     pub subject_id: Option<Uuid>,
     pub subject_name: Option<String>,
-    pub action: String,
+    pub action: AuditAction,
     pub detail: serde_json::Value,
 }
 
@@ -88,7 +88,7 @@ pub async fn audit_log(
     sqlx::query_as!(
         AuditRow,
         r#"select e.audit_event_id, e.occurred_at, e.actor_id, a.name as "actor_name?", e.subject_id,
-                s.name as "subject_name?", e.action, e.detail
+                s.name as "subject_name?", e.action as "action: AuditAction", e.detail
          from audit_event e
          left join member a on a.member_id = e.actor_id
          left join member s on s.member_id = e.subject_id

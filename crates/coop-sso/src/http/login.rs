@@ -1,5 +1,6 @@
 //! Signing in to coop-sso: password, then a second factor for roles that need one.
 
+use crate::domain::AuditAction;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -342,7 +343,7 @@ enrolling
             &mut tx,
             Some(p.member_id),
             Some(p.member_id),
-            "member.totp_enrolled",
+            AuditAction::MemberTotpEnrolled,
             serde_json::json!({}),
         )
         .await?;

@@ -19,3 +19,4 @@ mod interop;
 mod invite;
 mod keys;
 mod oidc;
+mod schema;

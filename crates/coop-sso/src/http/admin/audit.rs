@@ -1,5 +1,6 @@
 //! The audit log: who changed what about whom, and when, newest first.
 
+use crate::domain::AuditAction;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use coop_web::Page;
@@ -34,17 +35,22 @@ pub async fn log(
     Ok(html.into_response())
 }
 
+/// The message that names an action: `admin-audit-member-totp_reset`.
+pub fn message_key(action: AuditAction) -> String {
+    format!("admin-audit-{}", action.as_str().replace('.', "-"))
+}
+
 /// Audit rows as the templates show them. Actions this service does not name (written by a
 /// newer version, say) are shown as recorded.
 pub fn view(page: &Page, rows: &[AuditRow]) -> Vec<serde_json::Value> {
     let translations = page.kit.templates.translations();
     rows.iter()
         .map(|r| {
-            let key = format!("admin-audit-{}", r.action.replace('.', "-"));
+            let key = message_key(r.action);
             let what = if translations.has(page.lang(), &key) {
                 page.t(&key)
             } else {
-                r.action.clone()
+                r.action.as_str().to_owned()
             };
             let detail = match &r.detail {
                 serde_json::Value::Object(m) if m.is_empty() => String::new(),
@@ -62,4 +68,25 @@ pub fn view(page: &Page, rows: &[AuditRow]) -> Vec<serde_json::Value> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::AuditAction;
+
+    #[test]
+    fn every_action_is_named_in_every_language() {
+        for (lang, ftl) in [
+            ("en", include_str!("../../../locales/en/admin.ftl")),
+            ("sv", include_str!("../../../locales/sv/admin.ftl")),
+        ] {
+            for action in AuditAction::ALL {
+                let key = super::message_key(action);
+                assert!(
+                    ftl.lines().any(|l| l.starts_with(&format!("{key} ="))),
+                    "{key} is missing from {lang}"
+                );
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! a manager signed in on any computer enters it at `/device` and names the till, and the till,
 //! polling the token endpoint, receives tokens of its own (subject `till:<id>`).
 
+use crate::domain::AuditAction;
 use axum::extract::State;
 use axum::http::header::HeaderMap;
 use axum::http::StatusCode;
@@ -444,7 +445,7 @@ till
             &mut tx,
             Some(me.member.member_id),
             None,
-            "till.paired",
+            AuditAction::TillPaired,
             json!({ "till": till, "name": name }),
         )
         .await?;
@@ -460,7 +461,7 @@ till
             &mut tx,
             Some(me.member.member_id),
             None,
-            "till.denied",
+            AuditAction::TillDenied,
             json!({ "user_code": code }),
         )
         .await?;

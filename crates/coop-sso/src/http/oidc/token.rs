@@ -1,6 +1,7 @@
 //! The token endpoint: code exchange (PKCE S256), refresh with rotation and reuse detection,
 //! and client credentials for the suite's services. No password grant, no implicit flow.
 
+use crate::domain::AuditAction;
 use axum::extract::State;
 use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -158,7 +159,7 @@ CodeRow,
             &mut tx,
             None,
             Some(row.member_id),
-            "token.code_reused",
+            AuditAction::TokenCodeReused,
             json!({ "client": client.client_id }),
         )
         .await?;
@@ -372,7 +373,7 @@ reason
             &mut tx,
             None,
             row.member_id,
-            "token.refresh_reused",
+            AuditAction::TokenRefreshReused,
             json!({ "client": client.client_id, "till": row.till_device_id }),
         )
         .await?;
