@@ -87,6 +87,68 @@ pub async fn member_event(
     Ok(())
 }
 
+/// What the password sign-in needs of the member with `email`: id, password hash, status.
+pub async fn credentials_by_email(
+    db: &PgPool,
+    email: &str,
+) -> Result<Option<(Uuid, Option<String>, MemberStatus)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select member_id, password_hash, status as "status: MemberStatus" from member where email = $1"#,
+        email
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|r| (r.member_id, r.password_hash, r.status)))
+}
+
+/// The member's stored (sealed) TOTP secret and the last time step used.
+pub async fn totp_state(
+    db: &PgPool,
+    member_id: Uuid,
+) -> Result<(Option<Vec<u8>>, Option<i64>), sqlx::Error> {
+    let row = sqlx::query!(
+        "select totp_secret, totp_last_step from member where member_id = $1",
+        member_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.totp_secret, row.totp_last_step))
+}
+
+/// Records `step` as used (and stores a new sealed secret when enrolling) only if it is newer
+/// than the last step used and the member is active: no replay, even racing. Whether it was.
+pub async fn accept_totp_step(
+    db: &PgPool,
+    member_id: Uuid,
+    step: i64,
+    new_sealed_secret: Option<Vec<u8>>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "update member set totp_last_step = $2, totp_secret = coalesce($3, totp_secret)
+         where member_id = $1 and status = 'active' and (totp_last_step is null or totp_last_step < $2)",
+        member_id,
+        step,
+        new_sealed_secret
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Every active admin: name, address and language, to tell them of something.
+pub async fn active_admins(db: &PgPool) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        "select m.name, m.email, m.preferred_lang from member m
+         join member_role r on r.member_id = m.member_id and r.role = 'admin'
+         where m.status = 'active'",
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.name, r.email, r.preferred_lang))
+    .collect())
+}
+
 /// Creates a member with the next member number.
 pub async fn create(
     pool: &PgPool,

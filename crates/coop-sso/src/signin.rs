@@ -434,3 +434,47 @@ mod tests {
         assert_eq!(safe_return_to(None), "/account");
     }
 }
+
+/// One of a member's live browser sessions, for their account page.
+#[derive(Debug, Serialize)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_agent: String,
+    #[serde(skip)]
+    pub created: DateTime<Utc>,
+    #[serde(skip)]
+    pub last_seen: DateTime<Utc>,
+}
+
+/// The member's live sessions, most recently seen first.
+pub async fn live_sessions(
+    db: &PgPool,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SessionRow,
+        "select web_session_id as id, user_agent, created_at as created, last_seen_at as last_seen
+         from web_session where member_id = $1 and revoked_at is null and expires_at > $2
+         order by last_seen_at desc",
+        member_id,
+        now
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// `session` if it is one of `member_id`'s (someone else's id is simply not found).
+pub async fn session_of(
+    db: &PgPool,
+    session: Uuid,
+    member_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select web_session_id from web_session where web_session_id = $1 and member_id = $2",
+        session,
+        member_id
+    )
+    .fetch_optional(db)
+    .await
+}

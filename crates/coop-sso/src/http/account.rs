@@ -5,9 +5,8 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Utc};
 use coop_web::{CsrfForm, Page};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::Role;
@@ -22,27 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/bookkeeper", post(decide_appointment))
 }
 
-#[derive(Debug, Serialize)]
-struct SessionRow {
-    id: Uuid,
-    user_agent: String,
-    #[serde(skip)]
-    created: DateTime<Utc>,
-    #[serde(skip)]
-    last_seen: DateTime<Utc>,
-}
-
 async fn account_page(page: Page, State(state): State<AppState>, me: SignedIn) -> Result<Response> {
-    let rows: Vec<SessionRow> = sqlx::query_as!(
-        SessionRow,
-        "select web_session_id as id, user_agent, created_at as created, last_seen_at as last_seen
-         from web_session where member_id = $1 and revoked_at is null and expires_at > $2
-         order by last_seen_at desc",
-        me.member.member_id,
-        state.now()
-    )
-    .fetch_all(state.db())
-    .await?;
+    let rows = signin::live_sessions(state.db(), me.member.member_id, state.now()).await?;
     let sessions: Vec<serde_json::Value> = rows
         .iter()
         .map(|s| {
@@ -84,13 +64,7 @@ async fn revoke_session(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response> {
     // Only the member's own sessions: someone else's id is simply not found.
-    let owned: Option<Uuid> = sqlx::query_scalar!(
-        "select web_session_id from web_session where web_session_id = $1 and member_id = $2",
-        id,
-        me.member.member_id
-    )
-    .fetch_optional(state.db())
-    .await?;
+    let owned = signin::session_of(state.db(), id, me.member.member_id).await?;
     let Some(id) = owned else {
         return Err(coop_web::Error::NotFound.into());
     };

@@ -1,6 +1,7 @@
 //! Signing in to coop-sso: password, then a second factor for roles that need one.
 
 use crate::domain::AuditAction;
+use crate::domain::MemberStatus;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -163,16 +164,10 @@ async fn login_submit(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
-    let row: Option<(Uuid, Option<String>, String)> = sqlx::query!(
-        "select member_id, password_hash, status from member where email = $1",
-        email.as_str()
-    )
-    .fetch_optional(state.db())
-    .await?
-    .map(|r| (r.member_id, r.password_hash, r.status));
+    let row = crate::members::credentials_by_email(state.db(), email.as_str()).await?;
     let (member_id, hash, status) = match row {
-        Some((id, hash, status)) => (Some(id), hash, status),
-        None => (None, None, String::new()),
+        Some((id, hash, status)) => (Some(id), hash, Some(status)),
+        None => (None, None, None),
     };
     let ok = password::verify(form.password, hash).await?;
     let Some(member_id) = member_id.filter(|_| ok) else {
@@ -187,7 +182,7 @@ async fn login_submit(
             StatusCode::UNAUTHORIZED,
         );
     };
-    if status != "active" {
+    if status != Some(MemberStatus::Active) {
         coop_web::metrics::counter!("coop_sso_logins_total", "outcome" => "inactive").increment(1);
         errors.general(page.t("login-error-inactive"));
         return render_login(
@@ -292,13 +287,7 @@ async fn totp_submit(
         errors.general(throttled_message(&page, decision));
         return render_totp(&page, &state, &p, &errors, StatusCode::TOO_MANY_REQUESTS);
     }
-    let row = sqlx::query!(
-        "select totp_secret, totp_last_step from member where member_id = $1",
-        p.member_id
-    )
-    .fetch_one(state.db())
-    .await?;
-    let (secret, last_step) = (row.totp_secret, row.totp_last_step);
+    let (secret, last_step) = crate::members::totp_state(state.db(), p.member_id).await?;
     let enrolling = p.new_secret.as_ref().and_then(|s| secret_from_base32(s));
     let context = crate::sealing::totp_context(p.member_id);
     let secret = match (&enrolling, secret) {
@@ -317,18 +306,15 @@ async fn totp_submit(
     // The update only succeeds for a step newer than the last one used: no replay, even racing.
     let accepted = match step {
         Some(step) => {
-            let r = sqlx::query!(
-"update member set totp_last_step = $2, totp_secret = coalesce($3, totp_secret)
-                 where member_id = $1 and status = 'active' and (totp_last_step is null or totp_last_step < $2)",
-p.member_id,
-step,
-enrolling
+            crate::members::accept_totp_step(
+                state.db(),
+                p.member_id,
+                step,
+                enrolling
                     .as_ref()
                     .map(|s| state.sealer.seal(&context, s.as_bytes())),
-)
-            .execute(state.db())
-            .await?;
-            r.rows_affected() == 1
+            )
+            .await?
         }
         None => false,
     };

@@ -135,18 +135,8 @@ pub async fn submit(
 
 /// Every active admin gets a mail: who appointed whom, and that the appointee must accept.
 async fn tell_admins(state: &AppState, appointer: &str, appointee: &str, number: &str) {
-    let admins: Vec<(String, String, String)> = match sqlx::query!(
-        "select m.name, m.email, m.preferred_lang from member m
-         join member_role r on r.member_id = m.member_id and r.role = 'admin'
-         where m.status = 'active'",
-    )
-    .fetch_all(state.db())
-    .await
-    {
-        Ok(a) => a
-            .into_iter()
-            .map(|r| (r.name, r.email, r.preferred_lang))
-            .collect(),
+    let admins = match crate::members::active_admins(state.db()).await {
+        Ok(a) => a,
         Err(e) => {
             tracing::warn!("could not list the admins to tell of an appointment: {e}");
             return;

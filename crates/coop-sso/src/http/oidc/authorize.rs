@@ -235,24 +235,22 @@ pub async fn authorize(
 
     let code = crate::secrets::new_token();
     let now = state.now();
-    sqlx::query!(
-"insert into authorization_code
-            (code_hash, client_id, member_id, web_session_id, redirect_uri, scope, nonce, code_challenge,
-             auth_time, created_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-crate::secrets::hash(&code),
-&client.client_id,
-me.member.member_id,
-me.web_session_id,
-redirect_uri,
-&scope,
-nonce,
-challenge,
-me.auth_time,
-now,
-now + CODE_TTL
-)
-    .execute(state.db())
+    crate::grants::insert_code(
+        state.db(),
+        &crate::grants::NewCode {
+            code_hash: &crate::secrets::hash(&code),
+            client_id: &client.client_id,
+            member_id: me.member.member_id,
+            web_session_id: me.web_session_id,
+            redirect_uri,
+            scope: &scope,
+            nonce,
+            code_challenge: challenge,
+            auth_time: me.auth_time,
+            created_at: now,
+            expires_at: now + CODE_TTL,
+        },
+    )
     .await?;
     let mut url =
         Url::parse(redirect_uri).map_err(|e| anyhow::anyhow!("registered redirect URI: {e}"))?;

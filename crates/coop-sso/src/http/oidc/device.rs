@@ -2,12 +2,13 @@
 //! a manager signed in on any computer enters it at `/device` and names the till, and the till,
 //! polling the token endpoint, receives tokens of its own (subject `till:<id>`).
 
+use crate::devices;
 use crate::domain::AuditAction;
 use axum::extract::State;
 use axum::http::header::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use coop_web::{CsrfForm, Page};
 use rand::Rng as _;
 use serde::Deserialize;
@@ -112,19 +113,8 @@ pub async fn device_authorization(
     let now = state.now();
     // Expired requests go after a day; each address may start only so many pairings.
     let started: Result<i64, sqlx::Error> = async {
-        sqlx::query!(
-            "delete from device_authorization where expires_at < $1",
-            now - Duration::days(1)
-        )
-        .execute(state.db())
-        .await?;
-        sqlx::query_scalar!(
-            r#"select count(*) as "n!" from device_authorization where client_ip = $1 and created_at > $2"#,
-            &ip,
-            now - RATE_WINDOW
-        )
-        .fetch_one(state.db())
-        .await
+        devices::delete_expired(state.db(), now - Duration::days(1)).await?;
+        devices::started_from(state.db(), &ip, now - RATE_WINDOW).await
     }
     .await;
     match started {
@@ -144,23 +134,22 @@ pub async fn device_authorization(
     // A clash of user codes is unlikely (19^8); try a few times rather than fail.
     for _ in 0..5 {
         let user_code = new_user_code();
-        let inserted = sqlx::query!(
-"insert into device_authorization
-                (device_code_hash, user_code, client_id, scope, created_at, expires_at, client_ip, device_name)
-             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (user_code) do nothing",
-secrets::hash(&device_code),
-&user_code,
-&client.client_id,
-&scope,
-now,
-now + CODE_TTL,
-&ip,
-device_name.as_deref()
-)
-        .execute(state.db())
+        let inserted = devices::insert_request(
+            state.db(),
+            &devices::NewRequest {
+                device_code_hash: &secrets::hash(&device_code),
+                user_code: &user_code,
+                client_id: &client.client_id,
+                scope: &scope,
+                created_at: now,
+                expires_at: now + CODE_TTL,
+                client_ip: &ip,
+                device_name: device_name.as_deref(),
+            },
+        )
         .await;
         match inserted {
-            Ok(r) if r.rows_affected() == 1 => {
+            Ok(true) => {
                 // No verification_uri_complete: the manager types the code the till shows, so
                 // a link cannot trick them into approving some other device.
                 return no_store(json!({
@@ -178,19 +167,6 @@ device_name.as_deref()
     OAuthError::server("no free user code").into_response()
 }
 
-#[derive(sqlx::FromRow)]
-struct DeviceRow {
-    device_code_hash: Vec<u8>,
-    client_id: String,
-    scope: String,
-    expires_at: DateTime<Utc>,
-    last_polled_at: Option<DateTime<Utc>>,
-    till_device_id: Option<Uuid>,
-    denied_at: Option<DateTime<Utc>>,
-    used_at: Option<DateTime<Utc>>,
-    interval_seconds: i32,
-}
-
 pub async fn device_grant(
     state: &AppState,
     client: &Client,
@@ -206,25 +182,11 @@ pub async fn device_grant(
         device_code.ok_or_else(|| OAuthError::new("invalid_request", "device_code is missing"))?;
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let row: Option<DeviceRow> = sqlx::query_as!(
-DeviceRow,
-"select device_code_hash, client_id, scope, expires_at, last_polled_at, till_device_id, denied_at, used_at,
-                interval_seconds
-         from device_authorization where device_code_hash = $1 for update",
-secrets::hash(code)
-)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row = devices::lock_by_device_code(&mut tx, &secrets::hash(code)).await?;
     let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
         return Err(OAuthError::invalid_grant("the device code is not valid"));
     };
-    sqlx::query!(
-        "update device_authorization set last_polled_at = $2 where device_code_hash = $1",
-        &row.device_code_hash,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    devices::mark_polled(&mut tx, &row.device_code_hash, now).await?;
     let too_fast = row
         .last_polled_at
         .is_some_and(|t| now - t < Duration::seconds(i64::from(row.interval_seconds)));
@@ -244,37 +206,28 @@ secrets::hash(code)
         ))
     } else if too_fast {
         // RFC 8628 §3.5: the interval grows by 5 s for this and every later request.
-        sqlx::query!(
-            "update device_authorization set interval_seconds = least(interval_seconds + $2, 300)
-             where device_code_hash = $1",
-            &row.device_code_hash,
-            SLOW_DOWN_STEP
-        )
-        .execute(&mut *tx)
-        .await?;
+        devices::slow_down(&mut tx, &row.device_code_hash, SLOW_DOWN_STEP).await?;
         Err(OAuthError::new(
             "slow_down",
             "poll less often: the interval is 5 seconds longer now",
         ))
     } else if let Some(till) = row.till_device_id {
-        sqlx::query!(
-            "update device_authorization set used_at = $2 where device_code_hash = $1",
-            &row.device_code_hash,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        devices::mark_used(&mut tx, &row.device_code_hash, now).await?;
         let family = Uuid::new_v4();
-        sqlx::query!(
-"insert into token_family (token_family_id, client_id, till_device_id, scope, auth_time, created_at)
-             values ($1, $2, $3, $4, $5, $5)",
-family,
-&client.client_id,
-till,
-&row.scope,
-now
-)
-        .execute(&mut *tx)
+        crate::grants::insert_family(
+            &mut tx,
+            &crate::grants::NewFamily {
+                token_family_id: family,
+                client_id: &client.client_id,
+                member_id: None,
+                till_device_id: Some(till),
+                web_session_id: None,
+                code_hash: None,
+                scope: &row.scope,
+                auth_time: now,
+                created_at: now,
+            },
+        )
         .await?;
         let refresh =
             new_refresh_token(&mut tx, family, now, now + crate::tokens::REFRESH_TOKEN_TTL).await?;
@@ -353,14 +306,6 @@ pub struct ApproveForm {
     decision: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Pending {
-    device_code_hash: Vec<u8>,
-    created_at: DateTime<Utc>,
-    client_ip: String,
-    device_name: Option<String>,
-}
-
 /// `POST /device`: first the code alone, answered with what asked (when, from which address,
 /// under which name); then the manager's decision with the till's name.
 pub async fn approve_submit(
@@ -389,16 +334,7 @@ pub async fn approve_submit(
     }
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let pending: Option<Pending> = sqlx::query_as!(
-        Pending,
-        "select device_code_hash, created_at, client_ip, device_name from device_authorization
-         where user_code = $1 and expires_at > $2 and till_device_id is null and denied_at is null
-         for update",
-        &code,
-        now
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let pending = devices::lock_pending(&mut tx, &code, now).await?;
     let Some(pending) = pending else {
         errors.field("user_code", page.t("device-error-code-unknown"));
         return entry(&errors);
@@ -422,25 +358,7 @@ pub async fn approve_submit(
     let hash = pending.device_code_hash;
     if approve {
         let till = Uuid::new_v4();
-        sqlx::query!(
-"insert into till_device (till_device_id, name, paired_by, paired_at) values ($1, $2, $3, $4)",
-till,
-name,
-me.member.member_id,
-now
-)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-"update device_authorization set approved_by = $2, approved_at = $3, till_device_id = $4
-             where device_code_hash = $1",
-&hash,
-me.member.member_id,
-now,
-till
-)
-        .execute(&mut *tx)
-        .await?;
+        devices::approve(&mut tx, &hash, till, name, me.member.member_id, now).await?;
         crate::members::audit(
             &mut tx,
             Some(me.member.member_id),
@@ -450,13 +368,7 @@ till
         )
         .await?;
     } else {
-        sqlx::query!(
-            "update device_authorization set denied_at = $2 where device_code_hash = $1",
-            &hash,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        devices::deny(&mut tx, &hash, now).await?;
         crate::members::audit(
             &mut tx,
             Some(me.member.member_id),

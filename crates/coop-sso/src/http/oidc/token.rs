@@ -2,6 +2,7 @@
 //! and client credentials for the suite's services. No password grant, no implicit flow.
 
 use crate::domain::AuditAction;
+use crate::grants;
 use axum::extract::State;
 use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -101,20 +102,6 @@ pub(super) fn no_store(body: serde_json::Value) -> Response {
         .into_response()
 }
 
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    client_id: String,
-    member_id: Uuid,
-    web_session_id: Option<Uuid>,
-    redirect_uri: String,
-    scope: String,
-    nonce: Option<String>,
-    code_challenge: String,
-    auth_time: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    used_at: Option<DateTime<Utc>>,
-}
-
 async fn code_grant(
     state: &AppState,
     client: &Client,
@@ -133,28 +120,13 @@ async fn code_grant(
     let code_hash = secrets::hash(code);
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let row: Option<CodeRow> = sqlx::query_as!(
-CodeRow,
-"select client_id, member_id, web_session_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-                expires_at, used_at
-         from authorization_code where code_hash = $1 for update",
-&code_hash
-)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row = grants::lock_code(&mut tx, &code_hash).await?;
     let Some(row) = row else {
         return Err(OAuthError::invalid_grant("the code is not valid"));
     };
     if row.used_at.is_some() {
         // A code used twice was probably stolen: whatever it gave out is withdrawn (RFC 6749 §4.1.2).
-        sqlx::query!(
-            "update token_family set revoked_at = $2, revoke_reason = 'authorization code reused'
-             where code_hash = $1 and revoked_at is null",
-            &code_hash,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        grants::revoke_families_of_code(&mut tx, &code_hash, now).await?;
         crate::members::audit(
             &mut tx,
             None,
@@ -167,13 +139,7 @@ CodeRow,
         tracing::warn!(client_id = %client.client_id, "authorization code reused; its tokens are revoked");
         return Err(OAuthError::invalid_grant("the code has already been used"));
     }
-    sqlx::query!(
-        "update authorization_code set used_at = $2 where code_hash = $1",
-        &code_hash,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    grants::mark_code_used(&mut tx, &code_hash, now).await?;
     if row.client_id != client.client_id {
         tx.commit().await?;
         return Err(OAuthError::invalid_grant(
@@ -202,19 +168,20 @@ CodeRow,
         return Err(OAuthError::invalid_grant("the member cannot sign in"));
     };
     let family = Uuid::new_v4();
-    sqlx::query!(
-"insert into token_family (token_family_id, client_id, member_id, web_session_id, code_hash, scope, auth_time, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
-family,
-&client.client_id,
-member.member_id,
-row.web_session_id,
-&code_hash,
-&row.scope,
-row.auth_time,
-now
-)
-    .execute(&mut *tx)
+    grants::insert_family(
+        &mut tx,
+        &grants::NewFamily {
+            token_family_id: family,
+            client_id: &client.client_id,
+            member_id: Some(member.member_id),
+            till_device_id: None,
+            web_session_id: row.web_session_id,
+            code_hash: Some(&code_hash),
+            scope: &row.scope,
+            auth_time: row.auth_time,
+            created_at: now,
+        },
+    )
     .await?;
     // A refresh token only when the member granted offline access (OpenID Connect Core §11).
     let refresh = if row.scope.split(' ').any(|s| s == "offline_access") {
@@ -239,21 +206,20 @@ now
 /// A new refresh token of `family`: good for [`REFRESH_TOKEN_TTL`] without use, and never past
 /// `family_ends` (the family's absolute lifetime).
 pub(super) async fn new_refresh_token(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: &mut sqlx::PgConnection,
     family: Uuid,
     now: DateTime<Utc>,
     family_ends: DateTime<Utc>,
 ) -> Result<String, sqlx::Error> {
     let token = secrets::new_token();
-    sqlx::query!(
-"insert into refresh_token (token_hash, token_family_id, created_at, expires_at) values ($1, $2, $3, $4)",
-secrets::hash(&token),
-family,
-now,
-(now + REFRESH_TOKEN_TTL).min(family_ends)
-)
-        .execute(&mut **tx)
-        .await?;
+    grants::insert_refresh_token(
+        tx,
+        &secrets::hash(&token),
+        family,
+        now,
+        (now + REFRESH_TOKEN_TTL).min(family_ends),
+    )
+    .await?;
     Ok(token)
 }
 
@@ -306,21 +272,6 @@ fn issue(
     Ok(no_store(body))
 }
 
-#[derive(sqlx::FromRow)]
-struct RefreshRow {
-    token_family_id: Uuid,
-    expires_at: DateTime<Utc>,
-    used_at: Option<DateTime<Utc>>,
-    client_id: String,
-    member_id: Option<Uuid>,
-    till_device_id: Option<Uuid>,
-    scope: String,
-    auth_time: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-    family_created_at: DateTime<Utc>,
-    web_session_id: Option<Uuid>,
-}
-
 async fn refresh_grant(
     state: &AppState,
     client: &Client,
@@ -333,16 +284,7 @@ async fn refresh_grant(
     let hash = secrets::hash(presented);
     let now = state.now();
     let mut tx = state.db().begin().await?;
-    let row: Option<RefreshRow> = sqlx::query_as!(
-RefreshRow,
-"select r.token_family_id, r.expires_at, r.used_at, f.client_id, f.member_id, f.till_device_id, f.scope,
-                f.auth_time, f.revoked_at, f.created_at as family_created_at, f.web_session_id
-         from refresh_token r join token_family f using (token_family_id)
-         where r.token_hash = $1 for update of r, f",
-&hash
-)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row = grants::lock_refresh(&mut tx, &hash).await?;
     let Some(row) = row else {
         return Err(OAuthError::invalid_grant("the refresh token is not valid"));
     };
@@ -356,19 +298,9 @@ RefreshRow,
             "the refresh token has been revoked",
         ));
     }
-    let revoke_family = |reason: &'static str| {
-        sqlx::query!(
-"update token_family set revoked_at = $2, revoke_reason = $3 where token_family_id = $1",
-row.token_family_id,
-now,
-reason
-)
-    };
     if row.used_at.is_some() {
         // Rotation means each refresh token works once; a second use means two holders.
-        revoke_family("refresh token reused")
-            .execute(&mut *tx)
-            .await?;
+        grants::revoke_family(&mut tx, row.token_family_id, now, "refresh token reused").await?;
         crate::members::audit(
             &mut tx,
             None,
@@ -398,24 +330,12 @@ reason
         ));
     }
     if let Some(till) = row.till_device_id {
-        let live: bool = sqlx::query_scalar!(
-            r#"select revoked_at is null as "live!" from till_device where till_device_id = $1"#,
-            till
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !live {
-            revoke_family("till unpaired").execute(&mut *tx).await?;
+        if !grants::till_is_paired(&mut tx, till).await? {
+            grants::revoke_family(&mut tx, row.token_family_id, now, "till unpaired").await?;
             tx.commit().await?;
             return Err(OAuthError::invalid_grant("the till has been unpaired"));
         }
-        sqlx::query!(
-            "update refresh_token set used_at = $2 where token_hash = $1",
-            &hash,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
+        grants::mark_refresh_used(&mut tx, &hash, now).await?;
         let refresh = new_refresh_token(&mut tx, row.token_family_id, now, family_ends).await?;
         tx.commit().await?;
         return super::device::till_tokens(
@@ -432,7 +352,7 @@ reason
         None => None,
     };
     let Some(member) = member.filter(|m| m.status == MemberStatus::Active) else {
-        revoke_family("member not active").execute(&mut *tx).await?;
+        grants::revoke_family(&mut tx, row.token_family_id, now, "member not active").await?;
         tx.commit().await?;
         return Err(OAuthError::invalid_grant("the member cannot sign in"));
     };
@@ -454,13 +374,7 @@ reason
             asked.to_owned()
         }
     };
-    sqlx::query!(
-        "update refresh_token set used_at = $2 where token_hash = $1",
-        &hash,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    grants::mark_refresh_used(&mut tx, &hash, now).await?;
     let refresh = new_refresh_token(&mut tx, row.token_family_id, now, family_ends).await?;
     tx.commit().await?;
     issue(

@@ -51,14 +51,7 @@ pub async fn verify_access_token(
         return Ok(None);
     };
     let family = claims["fam"].as_str().and_then(|f| Uuid::parse_str(f).ok());
-    let revoked: bool = sqlx::query_scalar!(
-r#"select (exists (select 1 from revoked_access_token where jti = $1)
-             or exists (select 1 from token_family where token_family_id = $2 and revoked_at is not null)) as "revoked!""#,
-jti,
-family
-)
-    .fetch_one(state.db())
-    .await?;
+    let revoked = crate::grants::access_token_revoked(state.db(), jti, family).await?;
     Ok((!revoked).then_some(claims))
 }
 
@@ -126,18 +119,9 @@ pub async fn revoke(
     let now = state.now();
     let result: Result<(), sqlx::Error> = async {
         // A refresh token: its whole family goes.
-        let done = sqlx::query!(
-            "update token_family f set revoked_at = $3, revoke_reason = 'revoked by client'
-             from refresh_token r
-             where r.token_hash = $1 and r.token_family_id = f.token_family_id and f.client_id = $2
-               and f.revoked_at is null",
-            crate::secrets::hash(token),
-            &client.client_id,
-            now
-        )
-        .execute(state.db())
-        .await?;
-        if done.rows_affected() > 0 {
+        let hash = crate::secrets::hash(token);
+        if crate::grants::revoke_by_refresh_token(state.db(), &hash, &client.client_id, now).await?
+        {
             return Ok(());
         }
         // An access token of ours issued to this client: remember its id until it expires.
@@ -148,13 +132,7 @@ pub async fn revoke(
                 .as_i64()
                 .and_then(|e| Utc.timestamp_opt(e, 0).single());
             if let (true, Some(jti), Some(exp)) = (mine, jti, exp) {
-                sqlx::query!(
-"insert into revoked_access_token (jti, expires_at) values ($1, $2) on conflict do nothing",
-jti,
-exp
-)
-                .execute(state.db())
-                .await?;
+                crate::grants::revoke_access_token(state.db(), jti, exp).await?;
             }
         }
         Ok(())
