@@ -14,7 +14,7 @@
 // Env: PORT (default 0 = any free port), STANDIN_CLIENT_ID (cooperage-rp),
 // STANDIN_CLIENT_SECRET (required), STANDIN_REDIRECT_URIS (space-separated, required),
 // STANDIN_PASSWORD (required).
-// Optional, for the Rust relying-party tests (crates/coop-web/tests/auth.rs):
+// Optional, for the Rust relying-party tests (crates/coop-web/tests/it/auth.rs):
 //   STANDIN_POST_LOGOUT_REDIRECT_URIS  space-separated post_logout_redirect_uris of the client
 //   STANDIN_JWT_AUDIENCE               when set, client_credentials tokens are RFC 9068 JWTs
 //                                      (typ at+jwt, RS256) with this `aud`, for the resource
