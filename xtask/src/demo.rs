@@ -215,16 +215,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
 
     let signals = supervise::Signals::install()?;
-    let bin = prereq::ensure_postgres()?;
-    let is_root = prereq::is_root();
-    let home = cluster_home(&root_dir, is_root)?;
-    let pg = Pg {
-        bin,
-        data: home.join("data"),
-        socket: home.join("run"),
-        root: is_root,
-    };
-    prepare_cluster_home(&home, &root_dir, is_root)?;
+    let (pg, home) = checkout_cluster(&root_dir)?;
+    let is_root = pg.root;
     pg.start(&home.join("log/server.log"))?;
 
     let result = run_suite(&root_dir, &demo, &pg, check, &signals);
@@ -297,6 +289,21 @@ pub fn cluster_home(root_dir: &Path, is_root: bool) -> anyhow::Result<PathBuf> {
         "{:016x}",
         fnv1a(checkout.as_os_str().as_encoded_bytes())
     )))
+}
+
+/// This checkout's private cluster (made ready, not started) and its folder.
+pub(crate) fn checkout_cluster(root_dir: &Path) -> anyhow::Result<(Pg, PathBuf)> {
+    let bin = prereq::ensure_postgres()?;
+    let is_root = prereq::is_root();
+    let home = cluster_home(root_dir, is_root)?;
+    let pg = Pg {
+        bin,
+        data: home.join("data"),
+        socket: home.join("run"),
+        root: is_root,
+    };
+    prepare_cluster_home(&home, root_dir, is_root)?;
+    Ok((pg, home))
 }
 
 /// FNV-1a, 64 bits: stable across Rust versions (the standard hasher is not promised to be).

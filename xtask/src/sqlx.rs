@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context as _};
 
-use crate::demo::{cluster_home, prepare_cluster_home, Pg};
+use crate::demo::{checkout_cluster, Pg};
 use crate::prereq::{self, run_cmd};
 
 /// The kit's migrations, which every service runs before its own.
@@ -27,16 +27,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: cargo xtask sqlx prepare|check"),
     };
     let root = prereq::repo_root();
-    let bin = prereq::ensure_postgres()?;
-    let is_root = prereq::is_root();
-    let home = cluster_home(&root, is_root)?;
-    let pg = Pg {
-        bin,
-        data: home.join("data"),
-        socket: home.join("run"),
-        root: is_root,
-    };
-    prepare_cluster_home(&home, &root, is_root)?;
+    let (pg, home) = checkout_cluster(&root)?;
     let was_running = pg.running();
     pg.start(&home.join("log/server.log"))?;
     let result = each_crate(&root, &pg, check);

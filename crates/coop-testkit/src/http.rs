@@ -63,6 +63,16 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The ids of the events in a feed answer (`GET /api/feed`), in order.
+pub fn feed_ids(page: &serde_json::Value) -> Vec<i64> {
+    page["events"]
+        .as_array()
+        .expect("an events array")
+        .iter()
+        .map(|e| e["id"].as_i64().expect("an event id"))
+        .collect()
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()

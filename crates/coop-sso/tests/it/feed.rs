@@ -22,14 +22,7 @@ async fn events(sso: &Sso, token: &str, query: &str) -> Value {
     r.json().await.unwrap()
 }
 
-fn ids(body: &Value) -> Vec<i64> {
-    body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_i64().unwrap())
-        .collect()
-}
+use coop_testkit::http::feed_ids as ids;
 
 #[tokio::test]
 async fn only_a_suite_services_own_token_reads_the_feed() {

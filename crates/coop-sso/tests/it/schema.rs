@@ -45,6 +45,9 @@ fn no_sql_in_the_http_handlers() {
         }
     }
     let mut found = Vec::new();
-    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http"), &mut found);
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http"),
+        &mut found,
+    );
     assert!(found.is_empty(), "SQL in handlers: {found:?}");
 }

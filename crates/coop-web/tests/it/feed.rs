@@ -100,14 +100,7 @@ async fn get(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-fn ids(page: &Value) -> Vec<i64> {
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_i64().unwrap())
-        .collect()
-}
+use coop_testkit::http::feed_ids as ids;
 
 #[tokio::test]
 async fn the_feed_serves_each_caller_its_view_in_order() {
