@@ -11,7 +11,8 @@
 //! One process has one recorder: the first service to start installs it, with its name as the
 //! `service` label on every series.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -80,20 +81,63 @@ impl Metrics {
     }
 }
 
+/// The handles of one route: its latency histogram and a counter per method and status.
+#[derive(Default)]
+struct RouteHandles {
+    latency: Option<metrics::Histogram>,
+    requests: HashMap<(http::Method, u16), metrics::Counter>,
+}
+
+/// Handles by route template, so that a request costs two map look-ups and no allocation (the
+/// facade would otherwise build the labelled key anew on every request: about 10 % of the
+/// throughput of coop-sso's cheapest endpoint).
+static ROUTES: OnceLock<RwLock<HashMap<String, RouteHandles>>> = OnceLock::new();
+
+fn record(method: &http::Method, route: &str, status: u16, seconds: f64) {
+    let routes = ROUTES.get_or_init(RwLock::default);
+    {
+        let read = routes.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(h) = read.get(route) {
+            if let (Some(latency), Some(counter)) =
+                (&h.latency, h.requests.get(&(method.clone(), status)))
+            {
+                latency.record(seconds);
+                counter.increment(1);
+                return;
+            }
+        }
+    }
+    let mut write = routes.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let h = write.entry(route.to_owned()).or_default();
+    let latency = h.latency.get_or_insert_with(|| {
+        histogram!("http_request_duration_seconds", "route" => route.to_owned())
+    });
+    latency.record(seconds);
+    h.requests
+        .entry((method.clone(), status))
+        .or_insert_with(|| {
+            counter!(
+                "http_requests_total",
+                "method" => method.as_str().to_owned(),
+                "route" => route.to_owned(),
+                "status" => status.to_string()
+            )
+        })
+        .increment(1);
+}
+
 /// Records every request under its route template.
 pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    histogram!("http_request_duration_seconds", "route" => route.clone())
-        .record(start.elapsed().as_secs_f64());
-    counter!("http_requests_total", "method" => method, "route" => route, "status" => status)
-        .increment(1);
+    record(
+        &method,
+        route.as_ref().map_or("(unmatched)", MatchedPath::as_str),
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     res
 }
 
