@@ -340,7 +340,11 @@ pub fn run() -> anyhow::Result<()> {
     }
     drop(demo);
 
-    let out = xtask(here, &["test", "--", "-p", "coop-web", "--test", "it", "kit::"]).output()?;
+    let out = xtask(
+        here,
+        &["test", "--", "-p", "coop-web", "--test", "it", "kit::"],
+    )
+    .output()?;
     t.check(
         "`cargo xtask test` from a private folder (the kit's tests)",
         out.status.success(),

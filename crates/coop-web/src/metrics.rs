@@ -96,7 +96,9 @@ static ROUTES: OnceLock<RwLock<HashMap<String, RouteHandles>>> = OnceLock::new()
 fn record(method: &http::Method, route: &str, status: u16, seconds: f64) {
     let routes = ROUTES.get_or_init(RwLock::default);
     {
-        let read = routes.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let read = routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(h) = read.get(route) {
             if let (Some(latency), Some(counter)) =
                 (&h.latency, h.requests.get(&(method.clone(), status)))
@@ -107,11 +109,13 @@ fn record(method: &http::Method, route: &str, status: u16, seconds: f64) {
             }
         }
     }
-    let mut write = routes.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut write = routes
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let h = write.entry(route.to_owned()).or_default();
-    let latency = h.latency.get_or_insert_with(|| {
-        histogram!("http_request_duration_seconds", "route" => route.to_owned())
-    });
+    let latency = h.latency.get_or_insert_with(
+        || histogram!("http_request_duration_seconds", "route" => route.to_owned()),
+    );
     latency.record(seconds);
     h.requests
         .entry((method.clone(), status))
