@@ -1,0 +1,3 @@
+//! coop-finance's integration tests, in one binary.
+
+mod ledger;
