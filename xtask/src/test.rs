@@ -31,7 +31,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         return run_cmd(&mut cargo);
     }
 
-    // The interop harnesses (npm and a Python venv) are used by Rust tests too.
+    // Debian's node, npm and python3-venv for the harnesses; their npm and PyPI packages are
+    // installed only after the tests that must pass without them.
     let interop_setup = root.join("tests/interop/setup.sh");
     if interop_setup.is_file() {
         for (tool, package) in [("npm", "npm"), ("python3", "python3-venv")] {
@@ -46,23 +47,49 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         {
             prereq::apt_install(&["python3-venv"], "the interop tests")?;
         }
-        run_cmd(Command::new("bash").arg(&interop_setup).current_dir(&root))?;
+    }
+    let cargo_cmd = || {
+        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.current_dir(&root).env("COOP_PG_BIN", &pg);
+        c
+    };
+
+    let mut steps: Vec<(&str, Command)> = Vec::new();
+    // First the tests as plain `cargo test` runs them: on a fresh clone nothing from npm or PyPI
+    // is installed yet, so this proves they pass without it.
+    let mut plain = cargo_cmd();
+    plain.args(["test", "--workspace", "--no-fail-fast"]);
+    steps.push((
+        "Rust tests (plain cargo test, no npm or PyPI packages needed)",
+        plain,
+    ));
+    if interop_setup.is_file() {
+        let mut c = Command::new("bash");
+        c.arg(&interop_setup).current_dir(&root);
+        steps.push(("install the interop harness (npm, PyPI)", c));
     }
     // Chromium (Debian's) and axe-core for the accessibility checks.
     let browser_setup = root.join("tests/browser/setup.sh");
     if browser_setup.is_file() {
-        run_cmd(Command::new("bash").arg(&browser_setup).current_dir(&root))?;
+        let mut c = Command::new("bash");
+        c.arg(&browser_setup).current_dir(&root);
+        steps.push(("install the browser harness (Chromium, npm)", c));
     }
-
-    let mut steps: Vec<(&str, Command)> = Vec::new();
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo
-        .current_dir(&root)
-        // --all-features: the `interop` feature of each crate turns on the tests that need
-        // the npm and PyPI software installed above.
-        .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
-        .env("COOP_PG_BIN", &pg);
-    steps.push(("Rust tests", cargo));
+    // Then the tests behind each crate's `interop` feature; every one of them is named
+    // `external_…` (docs/development.md), so the filter runs exactly those.
+    let mut external = cargo_cmd();
+    external.args([
+        "test",
+        "--workspace",
+        "--all-features",
+        "--no-fail-fast",
+        "--",
+        "external_",
+    ]);
+    steps.push((
+        "Rust tests that drive npm and PyPI software (external_*)",
+        external,
+    ));
 
     if !quick {
         let mut sqlx = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));

@@ -1,6 +1,7 @@
 //! Invitations and password resets: links by mail through a real SMTP server (aiosmtpd, see
 //! tests/interop/README.md), single use, expiry on the injected clock, and throttling.
 
+#[cfg(feature = "interop")]
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -10,8 +11,10 @@ use coop_sso::domain::Role;
 use coop_testkit::http::hidden_input;
 use uuid::Uuid;
 
+#[cfg(feature = "interop")]
 use coop_testkit::smtp::SmtpCapture as MailCatcher;
 
+#[cfg(feature = "interop")]
 /// The one link in a mail's text that starts with `prefix`.
 fn link_in(text: &str, prefix: &str) -> String {
     let links: Vec<&str> = text
@@ -72,6 +75,7 @@ async fn invite_directly(sso: &Sso, email: &str, roles: &[Role]) -> (Uuid, Strin
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
+#[cfg(feature = "interop")]
 #[tokio::test]
 async fn external_an_invitation_arrives_by_mail_and_its_link_makes_an_active_member() {
     let mail = MailCatcher::start(false);
@@ -327,6 +331,7 @@ async fn sending_an_invitation_again_retires_the_old_link_and_suspension_stops_i
     assert_eq!(member_row(&sso, "csrf@example.org").await.1, "invited");
 }
 
+#[cfg(feature = "interop")]
 async fn forgot(sso: &Sso, b: &reqwest::Client, email: &str, client: &str) -> reqwest::Response {
     let csrf = csrf_token(sso, b).await;
     b.post(sso.url("/forgot"))
@@ -337,6 +342,7 @@ async fn forgot(sso: &Sso, b: &reqwest::Client, email: &str, client: &str) -> re
         .unwrap()
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test]
 async fn external_a_password_reset_by_mail_signs_out_everywhere_else() {
     let mail = MailCatcher::start(false);
@@ -424,6 +430,7 @@ async fn external_a_password_reset_by_mail_signs_out_everywhere_else() {
     assert!(actor.is_some());
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test]
 async fn external_forgot_answers_alike_for_unknown_addresses_and_is_throttled() {
     let mail = MailCatcher::start(false);
@@ -639,6 +646,7 @@ async fn an_invited_admin_enrols_the_second_factor_before_the_first_session() {
     assert!(page.contains("totp-secret"), "the enrolment key is shown");
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test]
 async fn external_the_admins_are_told_by_mail_when_a_member_appoints_a_bookkeeper() {
     let mail = MailCatcher::start(false);

@@ -15,7 +15,6 @@ mod feed;
 mod hardening;
 #[cfg(feature = "interop")]
 mod interop;
-#[cfg(feature = "interop")]
 mod invite;
 mod keys;
 mod oidc;
