@@ -1,3 +1,4 @@
 //! coop-finance's integration tests, in one binary.
 
 mod ledger;
+mod wallet;

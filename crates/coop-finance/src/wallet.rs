@@ -1,0 +1,369 @@
+//! Member wallets: top-ups that a bookkeeper confirmed, and holds, captures and releases by the
+//! services that sell (the till, the buyers club). Each call is idempotent by the caller's key;
+//! the database refuses any state in which a wallet's available balance is below zero, so
+//! concurrent holds cannot overspend it.
+//!
+//! Still to come (issue 10): claims and their confirmation by a bookkeeper (four eyes above a
+//! threshold), adjustments, the HTTP API and the bank import. A confirmed top-up is credited
+//! here with its ledger entry (bank 1930 to wallets 2420) in one transaction.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::ledger::store::{post_in, StoreError};
+use crate::ledger::{AccountNumber, Entry, Line, Series};
+
+/// The BAS account of the wallets' total (advances from customers).
+pub const WALLETS_ACCOUNT: i32 = 2420;
+/// The BAS account a confirmed bank transfer lands on.
+pub const BANK_ACCOUNT: i32 = 1930;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    #[error("the amount must be positive and in whole minor units")]
+    Amount,
+    #[error("the wallet's available balance is too low")]
+    Insufficient,
+    #[error("no such wallet")]
+    NoWallet,
+    #[error("no such hold")]
+    NoHold,
+    #[error("the hold is {0} already")]
+    Settled(HoldStatus),
+    #[error("the key was used for a different request")]
+    KeyReused,
+    #[error("the capture is larger than the hold")]
+    OverCapture,
+    #[error(transparent)]
+    Ledger(#[from] StoreError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Where a hold stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum HoldStatus {
+    Held,
+    Captured,
+    Released,
+}
+
+impl std::fmt::Display for HoldStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Held => "held",
+            Self::Captured => "captured",
+            Self::Released => "released",
+        })
+    }
+}
+
+/// A wallet's state: its balance, what is held, and what is available.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub balance: Decimal,
+    pub held: Decimal,
+    pub available: Decimal,
+}
+
+/// A hold as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub wallet_hold_id: Uuid,
+    pub amount: Decimal,
+    pub status: HoldStatus,
+    pub captured: Option<Decimal>,
+}
+
+fn check_amount(amount: Decimal, minor_units: u32) -> Result<(), WalletError> {
+    if amount <= Decimal::ZERO || amount.normalize().scale() > minor_units {
+        Err(WalletError::Amount)
+    } else {
+        Ok(())
+    }
+}
+
+/// The wallet of `owner`, made on first use.
+pub async fn wallet_of(db: &PgPool, owner: Uuid) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into wallet (wallet_id, owner_id) values ($1, $2)
+         on conflict (owner_id) do update set owner_id = excluded.owner_id
+         returning wallet_id",
+        Uuid::new_v4(),
+        owner
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn balance(db: &PgPool, wallet: Uuid) -> Result<Balance, WalletError> {
+    let row = sqlx::query!(
+        "select balance, held from wallet where wallet_id = $1",
+        wallet
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(WalletError::NoWallet)?;
+    Ok(Balance {
+        balance: row.balance,
+        held: row.held,
+        available: row.balance - row.held,
+    })
+}
+
+/// Credits a top-up a bookkeeper confirmed against the bank statement, with its ledger entry
+/// (debit bank, credit wallets) in the same transaction.
+pub async fn credit_top_up(
+    db: &PgPool,
+    wallet: Uuid,
+    amount: Decimal,
+    date: NaiveDate,
+    reference: &str,
+    minor_units: u32,
+) -> Result<i64, WalletError> {
+    check_amount(amount, minor_units)?;
+    let entry = Entry::new(
+        Series::parse("W").map_err(|_| WalletError::Amount)?,
+        date,
+        &format!("Wallet top-up {reference}"),
+        vec![
+            Line {
+                account: AccountNumber::new(BANK_ACCOUNT).map_err(|_| WalletError::Amount)?,
+                amount,
+            },
+            Line {
+                account: AccountNumber::new(WALLETS_ACCOUNT).map_err(|_| WalletError::Amount)?,
+                amount: -amount,
+            },
+        ],
+        minor_units,
+    )
+    .map_err(|_| WalletError::Amount)?
+    .from_source(format!("wallet:top-up:{wallet}:{reference}"));
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query!(
+        "update wallet set balance = balance + $2 where wallet_id = $1",
+        wallet,
+        amount
+    )
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(WalletError::NoWallet);
+    }
+    let posted = post_in(&mut tx, &entry, None, None).await?;
+    sqlx::query!(
+        "insert into wallet_movement (wallet_id, kind, amount, journal_entry_id)
+         values ($1, 'top_up', $2, $3)",
+        wallet,
+        amount,
+        posted.journal_entry_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(posted.journal_entry_id)
+}
+
+/// Reserves `amount` of the wallet for `caller`'s request `key`; refused if that would take the
+/// available balance below zero. The same key again answers the first hold.
+pub async fn hold(
+    db: &PgPool,
+    wallet: Uuid,
+    caller: &str,
+    key: &str,
+    amount: Decimal,
+    minor_units: u32,
+) -> Result<Hold, WalletError> {
+    check_amount(amount, minor_units)?;
+    let mut tx = db.begin().await?;
+    let existing = sqlx::query!(
+        r#"select wallet_hold_id, wallet_id, amount, status as "status: HoldStatus", captured
+           from wallet_hold where caller = $1 and idempotency_key = $2"#,
+        caller,
+        key
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(h) = existing {
+        if h.wallet_id != wallet || h.amount != amount {
+            return Err(WalletError::KeyReused);
+        }
+        return Ok(Hold {
+            wallet_hold_id: h.wallet_hold_id,
+            amount: h.amount,
+            status: h.status,
+            captured: h.captured,
+        });
+    }
+    // One statement: the row lock makes concurrent holds on a wallet take turns, and the
+    // condition (and the table's check) keeps the available balance at zero or above.
+    let reserved = sqlx::query!(
+        "update wallet set held = held + $2 where wallet_id = $1 and balance - held >= $2",
+        wallet,
+        amount
+    )
+    .execute(&mut *tx)
+    .await?;
+    if reserved.rows_affected() != 1 {
+        let exists = sqlx::query_scalar!(
+            r#"select exists (select 1 from wallet where wallet_id = $1) as "x!""#,
+            wallet
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        return Err(if exists {
+            WalletError::Insufficient
+        } else {
+            WalletError::NoWallet
+        });
+    }
+    let id = Uuid::new_v4();
+    let inserted = sqlx::query!(
+        "insert into wallet_hold (wallet_hold_id, wallet_id, caller, idempotency_key, amount)
+         values ($1, $2, $3, $4, $5) on conflict (caller, idempotency_key) do nothing",
+        id,
+        wallet,
+        caller,
+        key,
+        amount
+    )
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != 1 {
+        // The same key raced us and won: ours is undone with the transaction; retrying finds
+        // the winner's hold.
+        drop(tx);
+        return Box::pin(hold(db, wallet, caller, key, amount, minor_units)).await;
+    }
+    tx.commit().await?;
+    Ok(Hold {
+        wallet_hold_id: id,
+        amount,
+        status: HoldStatus::Held,
+        captured: None,
+    })
+}
+
+/// Captures the final amount of a hold: at most the hold unless `allow_more` (then only as far
+/// as the available balance goes). Capturing again with the same amount answers the same.
+pub async fn capture(
+    db: &PgPool,
+    caller: &str,
+    key: &str,
+    amount: Decimal,
+    allow_more: bool,
+    minor_units: u32,
+) -> Result<Hold, WalletError> {
+    if amount < Decimal::ZERO || amount.normalize().scale() > minor_units {
+        return Err(WalletError::Amount);
+    }
+    let mut tx = db.begin().await?;
+    let h = sqlx::query!(
+        r#"select wallet_hold_id, wallet_id, amount, status as "status: HoldStatus", captured
+           from wallet_hold where caller = $1 and idempotency_key = $2 for update"#,
+        caller,
+        key
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(WalletError::NoHold)?;
+    match h.status {
+        HoldStatus::Captured if h.captured == Some(amount) => {
+            return Ok(Hold {
+                wallet_hold_id: h.wallet_hold_id,
+                amount: h.amount,
+                status: h.status,
+                captured: h.captured,
+            })
+        }
+        HoldStatus::Held => {}
+        other => return Err(WalletError::Settled(other)),
+    }
+    if amount > h.amount && !allow_more {
+        return Err(WalletError::OverCapture);
+    }
+    let done = sqlx::query!(
+        "update wallet set held = held - $2, balance = balance - $3
+         where wallet_id = $1 and balance - $3 - (held - $2) >= 0",
+        h.wallet_id,
+        h.amount,
+        amount
+    )
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(WalletError::Insufficient);
+    }
+    sqlx::query!(
+        "update wallet_hold set status = 'captured', captured = $2, settled_at = now()
+         where wallet_hold_id = $1",
+        h.wallet_hold_id,
+        amount
+    )
+    .execute(&mut *tx)
+    .await?;
+    if !amount.is_zero() {
+        sqlx::query!(
+            "insert into wallet_movement (wallet_id, kind, amount, wallet_hold_id)
+             values ($1, 'capture', $2, $3)",
+            h.wallet_id,
+            -amount,
+            h.wallet_hold_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Hold {
+        wallet_hold_id: h.wallet_hold_id,
+        amount: h.amount,
+        status: HoldStatus::Captured,
+        captured: Some(amount),
+    })
+}
+
+/// Gives a hold's money back to the available balance. Releasing again answers the same.
+pub async fn release(db: &PgPool, caller: &str, key: &str) -> Result<Hold, WalletError> {
+    let mut tx = db.begin().await?;
+    let h = sqlx::query!(
+        r#"select wallet_hold_id, wallet_id, amount, status as "status: HoldStatus", captured
+           from wallet_hold where caller = $1 and idempotency_key = $2 for update"#,
+        caller,
+        key
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(WalletError::NoHold)?;
+    match h.status {
+        HoldStatus::Released => {}
+        HoldStatus::Captured => return Err(WalletError::Settled(HoldStatus::Captured)),
+        HoldStatus::Held => {
+            sqlx::query!(
+                "update wallet set held = held - $2 where wallet_id = $1",
+                h.wallet_id,
+                h.amount
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "update wallet_hold set status = 'released', settled_at = now() where wallet_hold_id = $1",
+                h.wallet_hold_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Hold {
+        wallet_hold_id: h.wallet_hold_id,
+        amount: h.amount,
+        status: HoldStatus::Released,
+        captured: None,
+    })
+}
