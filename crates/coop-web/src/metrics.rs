@@ -85,7 +85,24 @@ impl Metrics {
 #[derive(Default)]
 struct RouteHandles {
     latency: Option<metrics::Histogram>,
-    requests: HashMap<(http::Method, u16), metrics::Counter>,
+    requests: HashMap<(&'static str, u16), metrics::Counter>,
+}
+
+/// The method as a label: the standard ones by name, anything else as `OTHER`, so that a client
+/// inventing methods cannot grow the series (and this map) without bound.
+fn method_label(method: &http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 /// Handles by route template, so that a request costs two map look-ups and no allocation (the
@@ -94,14 +111,14 @@ struct RouteHandles {
 static ROUTES: OnceLock<RwLock<HashMap<String, RouteHandles>>> = OnceLock::new();
 
 fn record(method: &http::Method, route: &str, status: u16, seconds: f64) {
+    let method = method_label(method);
     let routes = ROUTES.get_or_init(RwLock::default);
     {
         let read = routes
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(h) = read.get(route) {
-            if let (Some(latency), Some(counter)) =
-                (&h.latency, h.requests.get(&(method.clone(), status)))
+            if let (Some(latency), Some(counter)) = (&h.latency, h.requests.get(&(method, status)))
             {
                 latency.record(seconds);
                 counter.increment(1);
@@ -118,11 +135,11 @@ fn record(method: &http::Method, route: &str, status: u16, seconds: f64) {
     );
     latency.record(seconds);
     h.requests
-        .entry((method.clone(), status))
+        .entry((method, status))
         .or_insert_with(|| {
             counter!(
                 "http_requests_total",
-                "method" => method.as_str().to_owned(),
+                "method" => method,
                 "route" => route.to_owned(),
                 "status" => status.to_string()
             )
@@ -148,6 +165,14 @@ pub async fn track(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let m = http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&m), "OTHER");
+        assert_eq!(method_label(&http::Method::POST), "POST");
+        assert_eq!(method_label(&http::Method::TRACE), "TRACE");
+    }
 
     #[test]
     fn renders_counts_and_histograms() {
