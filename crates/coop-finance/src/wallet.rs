@@ -80,6 +80,44 @@ pub struct Hold {
     pub captured: Option<Decimal>,
 }
 
+/// A hold as stored.
+#[derive(Debug)]
+struct HoldRow {
+    wallet_hold_id: Uuid,
+    wallet_id: Uuid,
+    amount: Decimal,
+    status: HoldStatus,
+    captured: Option<Decimal>,
+}
+
+impl HoldRow {
+    fn view(&self) -> Hold {
+        Hold {
+            wallet_hold_id: self.wallet_hold_id,
+            amount: self.amount,
+            status: self.status,
+            captured: self.captured,
+        }
+    }
+}
+
+/// The hold of `caller`'s request `key`, locked for the rest of the transaction.
+async fn lock_hold(
+    tx: &mut sqlx::PgConnection,
+    caller: &str,
+    key: &str,
+) -> Result<Option<HoldRow>, sqlx::Error> {
+    sqlx::query_as!(
+        HoldRow,
+        r#"select wallet_hold_id, wallet_id, amount, status as "status: HoldStatus", captured
+           from wallet_hold where caller = $1 and idempotency_key = $2 for update"#,
+        caller,
+        key
+    )
+    .fetch_optional(tx)
+    .await
+}
+
 fn check_amount(amount: Decimal, minor_units: u32) -> Result<(), WalletError> {
     if amount <= Decimal::ZERO || amount.normalize().scale() > minor_units {
         Err(WalletError::Amount)
@@ -182,24 +220,12 @@ pub async fn hold(
 ) -> Result<Hold, WalletError> {
     check_amount(amount, minor_units)?;
     let mut tx = db.begin().await?;
-    let existing = sqlx::query!(
-        r#"select wallet_hold_id, wallet_id, amount, status as "status: HoldStatus", captured
-           from wallet_hold where caller = $1 and idempotency_key = $2"#,
-        caller,
-        key
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let existing = lock_hold(&mut tx, caller, key).await?;
     if let Some(h) = existing {
         if h.wallet_id != wallet || h.amount != amount {
             return Err(WalletError::KeyReused);
         }
-        return Ok(Hold {
-            wallet_hold_id: h.wallet_hold_id,
-            amount: h.amount,
-            status: h.status,
-            captured: h.captured,
-        });
+        return Ok(h.view());
     }
     // One statement: the row lock makes concurrent holds on a wallet take turns, and the
     // condition (and the table's check) keeps the available balance at zero or above.
@@ -264,24 +290,11 @@ pub async fn capture(
         return Err(WalletError::Amount);
     }
     let mut tx = db.begin().await?;
-    let h = sqlx::query!(
-        r#"select wallet_hold_id, wallet_id, amount, status as "status: HoldStatus", captured
-           from wallet_hold where caller = $1 and idempotency_key = $2 for update"#,
-        caller,
-        key
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(WalletError::NoHold)?;
+    let h = lock_hold(&mut tx, caller, key)
+        .await?
+        .ok_or(WalletError::NoHold)?;
     match h.status {
-        HoldStatus::Captured if h.captured == Some(amount) => {
-            return Ok(Hold {
-                wallet_hold_id: h.wallet_hold_id,
-                amount: h.amount,
-                status: h.status,
-                captured: h.captured,
-            })
-        }
+        HoldStatus::Captured if h.captured == Some(amount) => return Ok(h.view()),
         HoldStatus::Held => {}
         other => return Err(WalletError::Settled(other)),
     }
@@ -331,15 +344,9 @@ pub async fn capture(
 /// Gives a hold's money back to the available balance. Releasing again answers the same.
 pub async fn release(db: &PgPool, caller: &str, key: &str) -> Result<Hold, WalletError> {
     let mut tx = db.begin().await?;
-    let h = sqlx::query!(
-        r#"select wallet_hold_id, wallet_id, amount, status as "status: HoldStatus", captured
-           from wallet_hold where caller = $1 and idempotency_key = $2 for update"#,
-        caller,
-        key
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(WalletError::NoHold)?;
+    let h = lock_hold(&mut tx, caller, key)
+        .await?
+        .ok_or(WalletError::NoHold)?;
     match h.status {
         HoldStatus::Released => {}
         HoldStatus::Captured => return Err(WalletError::Settled(HoldStatus::Captured)),

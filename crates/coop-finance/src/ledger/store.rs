@@ -179,16 +179,19 @@ pub async fn post_in(
         }
     }
     let year = open_year_of(tx, entry.date).await?;
-    for account in entry.per_account().keys() {
-        let active = sqlx::query_scalar!(
-            r#"select exists (select 1 from account where account_number = $1 and active) as "x!""#,
-            account.get()
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !active {
-            return Err(StoreError::UnknownAccount(*account));
-        }
+    // One query for all the entry's accounts (the lines' trigger checks again, without naming
+    // the account for the caller).
+    let accounts: Vec<i32> = entry.per_account().keys().map(|a| a.get()).collect();
+    let inactive = sqlx::query_scalar!(
+        r#"select n as "n!" from unnest($1::integer[]) n
+           where not exists (select 1 from account where account_number = n and active)
+           order by n limit 1"#,
+        &accounts
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(n) = inactive {
+        return Err(StoreError::UnknownAccount(account_from_db(n)?));
     }
     let number = next_number(tx, year, &entry.series).await?;
     let id = sqlx::query_scalar!(
