@@ -83,7 +83,25 @@ impl Pg {
             )?;
         }
         if self.running() {
-            return Ok(());
+            // Running, or still shutting down after an earlier step stopped it: wait until it
+            // takes connections, or has stopped and can be started again.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            loop {
+                if self.ready() {
+                    return Ok(());
+                }
+                if !self.running() {
+                    break;
+                }
+                if std::time::Instant::now() > deadline {
+                    bail!(
+                        "PostgreSQL in {} runs but takes no connections; its log is {}",
+                        self.data.display(),
+                        log.display()
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
         }
         let opts = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c port=5432",
@@ -101,14 +119,38 @@ impl Pg {
         .with_context(|| format!("starting PostgreSQL; its log is {}", log.display()))
     }
 
+    /// Whether the server takes connections on its socket.
+    pub(crate) fn ready(&self) -> bool {
+        self.cmd("pg_isready")
+            .arg("-h")
+            .arg(&self.socket)
+            .args(["-p", "5432", "-U", "postgres", "-q"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Stops the server and waits until it has (a shutdown checkpoint on a slow disk can take
+    /// longer than pg_ctl's default minute); if it will not, stops it at once.
     pub(crate) fn stop(&self) {
-        let _ = self
+        let stopped = self
             .cmd("pg_ctl")
             .arg("-D")
             .arg(&self.data)
-            .args(["-m", "fast", "stop"])
+            .args(["-m", "fast", "-w", "-t", "300", "stop"])
             .stdout(Stdio::null())
-            .status();
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stopped && self.running() {
+            let _ = self
+                .cmd("pg_ctl")
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", "immediate", "-w", "stop"])
+                .stdout(Stdio::null())
+                .status();
+        }
     }
 
     pub(crate) fn create_database(&self, name: &str) -> anyhow::Result<()> {

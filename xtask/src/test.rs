@@ -126,15 +126,99 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     for (name, mut cmd) in steps {
         eprintln!("xtask: == {name} ==");
-        if let Err(e) = run_cmd(&mut cmd) {
+        let (result, tail) = run_step(&mut cmd);
+        if let Err(e) = result {
             eprintln!("xtask: {name} failed: {e:#}");
-            failed.push(name);
+            failed.push((name, format!("{e:#}"), tail));
         }
     }
     if failed.is_empty() {
         eprintln!("xtask: every test passed");
         Ok(())
     } else {
-        bail!("failed: {}", failed.join(", "))
+        // Again at the end, with each failed step's last lines: a CI log is often read from
+        // its tail only.
+        for (name, error, tail) in &failed {
+            eprintln!("\nxtask: == {name}: FAILED ({error}); its last lines:");
+            for line in tail {
+                eprintln!("  | {line}");
+            }
+        }
+        let names: Vec<&str> = failed.iter().map(|(n, _, _)| *n).collect();
+        bail!("failed: {}", names.join(", "))
     }
+}
+
+/// How many of a step's last lines are kept to show again if it fails.
+const TAIL_LINES: usize = 40;
+
+/// Runs one step, passing its output through as it comes and keeping its last lines.
+fn run_step(cmd: &mut Command) -> (anyhow::Result<()>, Vec<String>) {
+    use std::io::{BufRead as _, Write as _};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let mut child = match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+        Ok(c) => c,
+        Err(e) => return (Err(anyhow::anyhow!("starting {cmd:?}: {e}")), Vec::new()),
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = child.stdout.take().map(|o| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(o).lines().map_while(Result::ok) {
+                let _ = writeln!(std::io::stdout(), "{line}");
+                let _ = tx.send(line);
+            }
+        })
+    });
+    let err = child.stderr.take().map(|e| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(e).lines().map_while(Result::ok) {
+                let _ = writeln!(std::io::stderr(), "{line}");
+                let _ = tx.send(line);
+            }
+        })
+    });
+    drop(tx);
+    let mut tail = std::collections::VecDeque::with_capacity(TAIL_LINES);
+    let keep = |line: String, tail: &mut std::collections::VecDeque<String>| {
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(line);
+    };
+    // Collect while the step runs, then for a moment after it ends: a process it left behind
+    // may hold the pipes open, and is not waited for.
+    let status = loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => keep(line, &mut tail),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break child.wait(),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Ok(Some(s)) = child.try_wait() {
+                    break Ok(s);
+                }
+            }
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => keep(line, &mut tail),
+            Err(_) => break,
+        }
+    }
+    for t in [out, err].into_iter().flatten() {
+        if t.is_finished() {
+            let _ = t.join();
+        }
+    }
+    let result = match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(anyhow::anyhow!("{:?} failed ({s})", cmd.get_program())),
+        Err(e) => Err(anyhow::anyhow!("waiting for {:?}: {e}", cmd.get_program())),
+    };
+    (result, tail.into())
 }

@@ -6,7 +6,11 @@
 //! feeds, reports, SIE export and the web service around them are still to come (see
 //! docs/finance.md).
 
+pub mod bank;
 pub mod ledger;
+pub mod reference;
+pub mod sie;
+pub mod topup;
 pub mod wallet;
 
 use std::sync::LazyLock;

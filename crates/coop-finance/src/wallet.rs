@@ -3,9 +3,8 @@
 //! the database refuses any state in which a wallet's available balance is below zero, so
 //! concurrent holds cannot overspend it.
 //!
-//! Still to come (issue 10): claims and their confirmation by a bookkeeper (four eyes above a
-//! threshold), adjustments, the HTTP API and the bank import. A confirmed top-up is credited
-//! here with its ledger entry (bank 1930 to wallets 2420) in one transaction.
+//! A confirmed top-up (see [`crate::topup`]) is credited here with its ledger entry (bank 1930 to
+//! wallets 2420) in one transaction.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -15,6 +14,7 @@ use uuid::Uuid;
 
 use crate::ledger::store::{post_in, StoreError};
 use crate::ledger::{AccountNumber, Entry, Line, Series};
+use crate::reference::OcrReference;
 
 /// The BAS account of the wallets' total (advances from customers).
 pub const WALLETS_ACCOUNT: i32 = 2420;
@@ -126,16 +126,54 @@ fn check_amount(amount: Decimal, minor_units: u32) -> Result<(), WalletError> {
     }
 }
 
-/// The wallet of `owner`, made on first use.
+/// The wallet of `owner`, made on first use with its payment reference.
 pub async fn wallet_of(db: &PgPool, owner: Uuid) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar!(
+    let row = sqlx::query!(
         "insert into wallet (wallet_id, owner_id) values ($1, $2)
          on conflict (owner_id) do update set owner_id = excluded.owner_id
-         returning wallet_id",
+         returning wallet_id, reference_serial, payment_reference",
         Uuid::new_v4(),
         owner
     )
     .fetch_one(db)
+    .await?;
+    if row.payment_reference.is_none() {
+        let serial = u64::try_from(row.reference_serial).unwrap_or_default();
+        let reference = OcrReference::for_serial(serial);
+        sqlx::query!(
+            "update wallet set payment_reference = $2
+             where wallet_id = $1 and payment_reference is null",
+            row.wallet_id,
+            reference.as_str()
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(row.wallet_id)
+}
+
+/// The wallet's payment reference, to put on a bank transfer.
+pub async fn payment_reference(db: &PgPool, wallet: Uuid) -> Result<String, WalletError> {
+    sqlx::query_scalar!(
+        "select payment_reference from wallet where wallet_id = $1",
+        wallet
+    )
+    .fetch_optional(db)
+    .await?
+    .flatten()
+    .ok_or(WalletError::NoWallet)
+}
+
+/// The wallet whose payment reference this is.
+pub async fn by_reference(
+    tx: &mut sqlx::PgConnection,
+    reference: &OcrReference,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select wallet_id from wallet where payment_reference = $1",
+        reference.as_str()
+    )
+    .fetch_optional(tx)
     .await
 }
 
@@ -155,7 +193,9 @@ pub async fn balance(db: &PgPool, wallet: Uuid) -> Result<Balance, WalletError> 
 }
 
 /// Credits a top-up a bookkeeper confirmed against the bank statement, with its ledger entry
-/// (debit bank, credit wallets) in the same transaction.
+/// (debit bank, credit wallets) in the same transaction. The claims in [`crate::topup`] call
+/// [`credit_in`] inside their own transaction; this is for callers with no claim (tests, the
+/// demo data).
 pub async fn credit_top_up(
     db: &PgPool,
     wallet: Uuid,
@@ -164,7 +204,52 @@ pub async fn credit_top_up(
     reference: &str,
     minor_units: u32,
 ) -> Result<i64, WalletError> {
+    let mut tx = db.begin().await?;
+    let credit = Credit {
+        wallet,
+        amount,
+        date,
+        reference,
+        claim: None,
+        by: None,
+    };
+    let id = credit_in(&mut tx, &credit, minor_units).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A confirmed top-up to credit.
+pub(crate) struct Credit<'a> {
+    pub wallet: Uuid,
+    pub amount: Decimal,
+    /// The day the money reached the bank: the ledger entry's date.
+    pub date: NaiveDate,
+    pub reference: &'a str,
+    /// The top-up claim it settles.
+    pub claim: Option<Uuid>,
+    /// The bookkeeper who confirmed it.
+    pub by: Option<Uuid>,
+}
+
+/// [`credit_top_up`] inside the caller's transaction.
+pub(crate) async fn credit_in(
+    tx: &mut sqlx::PgConnection,
+    c: &Credit<'_>,
+    minor_units: u32,
+) -> Result<i64, WalletError> {
+    let Credit {
+        wallet,
+        amount,
+        date,
+        reference,
+        claim,
+        by,
+    } = *c;
     check_amount(amount, minor_units)?;
+    let source = match claim {
+        Some(c) => format!("wallet:top-up:{c}"),
+        None => format!("wallet:top-up:{wallet}:{reference}"),
+    };
     let entry = Entry::new(
         Series::parse("W").map_err(|_| WalletError::Amount)?,
         date,
@@ -182,8 +267,7 @@ pub async fn credit_top_up(
         minor_units,
     )
     .map_err(|_| WalletError::Amount)?
-    .from_source(format!("wallet:top-up:{wallet}:{reference}"));
-    let mut tx = db.begin().await?;
+    .from_source(source);
     let updated = sqlx::query!(
         "update wallet set balance = balance + $2 where wallet_id = $1",
         wallet,
@@ -194,17 +278,17 @@ pub async fn credit_top_up(
     if updated.rows_affected() != 1 {
         return Err(WalletError::NoWallet);
     }
-    let posted = post_in(&mut tx, &entry, None, None).await?;
+    let posted = post_in(&mut *tx, &entry, by, None).await?;
     sqlx::query!(
-        "insert into wallet_movement (wallet_id, kind, amount, journal_entry_id)
-         values ($1, 'top_up', $2, $3)",
+        "insert into wallet_movement (wallet_id, kind, amount, journal_entry_id, top_up_claim_id)
+         values ($1, 'top_up', $2, $3, $4)",
         wallet,
         amount,
-        posted.journal_entry_id
+        posted.journal_entry_id,
+        claim
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(posted.journal_entry_id)
 }
 
@@ -270,6 +354,53 @@ pub async fn hold(
     tx.commit().await?;
     Ok(Hold {
         wallet_hold_id: id,
+        amount,
+        status: HoldStatus::Held,
+        captured: None,
+    })
+}
+
+/// Changes an open hold to `amount` (the buyers club's member changed their purchases): more is
+/// refused if the available balance cannot cover the difference, less gives the difference back.
+/// The request names the new total, so a retry changes nothing.
+pub async fn adjust(
+    db: &PgPool,
+    caller: &str,
+    key: &str,
+    amount: Decimal,
+    minor_units: u32,
+) -> Result<Hold, WalletError> {
+    check_amount(amount, minor_units)?;
+    let mut tx = db.begin().await?;
+    let h = lock_hold(&mut tx, caller, key)
+        .await?
+        .ok_or(WalletError::NoHold)?;
+    if h.status != HoldStatus::Held {
+        return Err(WalletError::Settled(h.status));
+    }
+    let delta = amount - h.amount;
+    if !delta.is_zero() {
+        let done = sqlx::query!(
+            "update wallet set held = held + $2 where wallet_id = $1 and balance - held >= $2",
+            h.wallet_id,
+            delta
+        )
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(WalletError::Insufficient);
+        }
+        sqlx::query!(
+            "update wallet_hold set amount = $2 where wallet_hold_id = $1",
+            h.wallet_hold_id,
+            amount
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Hold {
+        wallet_hold_id: h.wallet_hold_id,
         amount,
         status: HoldStatus::Held,
         captured: None,

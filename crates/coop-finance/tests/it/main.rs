@@ -1,4 +1,7 @@
 //! coop-finance's integration tests, in one binary.
 
+mod bank;
 mod ledger;
+mod sie;
+mod topup;
 mod wallet;
