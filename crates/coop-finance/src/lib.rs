@@ -1,22 +1,166 @@
-//! coop-finance: the co-op's money in one place. This is its first part: the ledger core (a
-//! chart of accounts, the Swedish BAS accounts by default; fiscal years with monthly periods
-//! that can be closed; a double-entry journal whose entries always balance and are never
-//! changed, only reversed) and the member wallet's core (holds, captures, releases, confirmed
-//! top-ups). Claims and their confirmation, the wallet API, postings from the other services'
-//! feeds, reports, SIE export and the web service around them are still to come (see
-//! docs/finance.md).
+//! coop-finance: the co-op's money in one place. The ledger (a chart of accounts, the Swedish
+//! BAS accounts by default; fiscal years with monthly periods that can be closed; a double-entry
+//! journal whose entries always balance and are never changed, only reversed), member wallets
+//! (holds, adjustments, captures and releases for the till and the buyers club; top-ups that a
+//! bookkeeper confirms, two above a threshold), the bank-statement import that matches top-ups,
+//! and the SIE 4 export. Postings from the other services' feeds, reports and member statements
+//! are still to come (see docs/finance.md).
 
 pub mod bank;
+pub mod http;
 pub mod ledger;
 pub mod reference;
 pub mod sie;
 pub mod topup;
 pub mod wallet;
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
+use axum::Router;
+use coop_web::auth::{AccessTokenVerifier, OidcClient};
+use coop_web::cli::Service;
+use coop_web::config::Loaded;
+use coop_web::{FtlSource, Kit, Lang, ServiceName, TemplateSource};
+use rust_decimal::Decimal;
 use sqlx::migrate::Migrator;
 
 /// coop-finance's migrations, after the kit's (the feed tables).
 pub static MIGRATOR: LazyLock<Migrator> =
     LazyLock::new(|| coop_web::db::with_kit_migrations(sqlx::migrate!("./migrations")));
+
+pub const TRANSLATIONS: &[FtlSource] = &[
+    FtlSource {
+        lang: Lang::En,
+        name: "coop-finance/en/finance.ftl",
+        text: include_str!("../locales/en/finance.ftl"),
+    },
+    FtlSource {
+        lang: Lang::Sv,
+        name: "coop-finance/sv/finance.ftl",
+        text: include_str!("../locales/sv/finance.ftl"),
+    },
+];
+
+pub const TEMPLATES: &[TemplateSource] = &[
+    TemplateSource {
+        name: "wallet.html",
+        text: include_str!("../templates/wallet.html"),
+    },
+    TemplateSource {
+        name: "top_ups.html",
+        text: include_str!("../templates/top_ups.html"),
+    },
+    TemplateSource {
+        name: "bank.html",
+        text: include_str!("../templates/bank.html"),
+    },
+    TemplateSource {
+        name: "books.html",
+        text: include_str!("../templates/books.html"),
+    },
+    TemplateSource {
+        name: "finance_nav.html",
+        text: include_str!("../templates/finance_nav.html"),
+    },
+];
+
+/// Whose wallet a member spends from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WalletPer {
+    /// Each member their own.
+    #[default]
+    Member,
+    /// One per household (members coop-sso groups in a household share it).
+    Household,
+}
+
+/// coop-finance's own keys in `services.finance`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Above this amount a top-up needs a second, different bookkeeper; none: one is enough.
+    pub second_bookkeeper_above: Option<Decimal>,
+    pub wallet_per: WalletPer,
+    /// Whether a caller may capture more than it held (when it asks to).
+    pub allow_capture_above_hold: bool,
+    /// The clients that may use the wallet API (with the `wallet` scope).
+    pub wallet_clients: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            second_bookkeeper_above: None,
+            wallet_per: WalletPer::Member,
+            allow_capture_above_hold: false,
+            wallet_clients: vec![
+                ServiceName::Pos.client_id(),
+                ServiceName::BuyersClub.client_id(),
+            ],
+        }
+    }
+}
+
+impl Settings {
+    /// Checked at start: a threshold is a positive amount.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(t) = self.second_bookkeeper_above {
+            anyhow::ensure!(
+                t > Decimal::ZERO,
+                "services.finance.second_bookkeeper_above must be a positive amount, got {t}"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub struct Finance;
+
+impl Service for Finance {
+    const NAME: ServiceName = ServiceName::Finance;
+    type Extra = Settings;
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+    fn translations() -> &'static [FtlSource] {
+        TRANSLATIONS
+    }
+    fn templates() -> &'static [TemplateSource] {
+        TEMPLATES
+    }
+
+    async fn routes(kit: Kit, loaded: Loaded<Settings>) -> anyhow::Result<Router> {
+        loaded.extra.check()?;
+        // The chart and this year's periods, so a new co-op can take money on day one.
+        ledger::store::seed_chart(&kit.db, &ledger::chart::bas_default()).await?;
+        let today = chrono::Utc::now()
+            .with_timezone(&kit.coop.time_zone)
+            .date_naive();
+        ledger::store::ensure_year(&kit.db, today).await?;
+        let oidc = OidcClient::start(&loaded.coop, &loaded.service).await?;
+        let tokens = AccessTokenVerifier::for_service(oidc.provider().clone(), &loaded.service);
+        Ok(http::router(http::AppState {
+            kit,
+            oidc,
+            tokens,
+            settings: Arc::new(loaded.extra),
+        }))
+    }
+}
+
+pub mod cli {
+    /// `coop-finance serve | migrate | check-config`.
+    #[derive(Debug, clap::Parser)]
+    #[command(version, about = "The co-op's ledger, member wallets and SIE export")]
+    pub struct Cli {
+        #[command(subcommand)]
+        pub command: coop_web::cli::KitCommand,
+    }
+
+    pub async fn run(cli: Cli) -> anyhow::Result<()> {
+        coop_web::cli::run::<super::Finance>(cli.command).await
+    }
+}

@@ -505,3 +505,91 @@ pub async fn release(db: &PgPool, caller: &str, key: &str) -> Result<Hold, Walle
         captured: None,
     })
 }
+
+/// Keeps the name bookkeepers see beside the wallet current.
+pub async fn set_owner_name(db: &PgPool, wallet: Uuid, name: &str) -> Result<(), sqlx::Error> {
+    let name: String = name.chars().take(200).collect();
+    sqlx::query!(
+        "update wallet set owner_name = $2 where wallet_id = $1 and owner_name <> $2",
+        wallet,
+        name
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A wallet as bookkeepers look it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WalletInfo {
+    pub wallet_id: Uuid,
+    pub owner_id: Uuid,
+    pub owner_name: String,
+    pub payment_reference: Option<String>,
+    pub balance: Decimal,
+    pub held: Decimal,
+}
+
+/// Every wallet, by owner name (bookkeepers).
+pub async fn all(db: &PgPool) -> Result<Vec<WalletInfo>, sqlx::Error> {
+    sqlx::query_as!(
+        WalletInfo,
+        "select wallet_id, owner_id, owner_name, payment_reference, balance, held
+         from wallet order by owner_name, payment_reference limit 2000"
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The wallet whose payment reference is `reference` (as typed: spaces allowed).
+pub async fn find_by_reference(db: &PgPool, reference: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    let Ok(r) = OcrReference::parse(reference) else {
+        return Ok(None);
+    };
+    let mut conn = db.acquire().await?;
+    by_reference(&mut conn, &r).await
+}
+
+/// One change of a wallet's balance, for the member's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Movement {
+    pub kind: String,
+    pub amount: Decimal,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The wallet's latest movements, newest first.
+pub async fn movements(
+    db: &PgPool,
+    wallet: Uuid,
+    limit: i64,
+) -> Result<Vec<Movement>, sqlx::Error> {
+    sqlx::query_as!(
+        Movement,
+        "select kind, amount, occurred_at from wallet_movement where wallet_id = $1
+         order by wallet_movement_id desc limit $2",
+        wallet,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A hold still open, for the member's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenHold {
+    pub caller: String,
+    pub amount: Decimal,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn open_holds(db: &PgPool, wallet: Uuid) -> Result<Vec<OpenHold>, sqlx::Error> {
+    sqlx::query_as!(
+        OpenHold,
+        "select caller, amount, created_at from wallet_hold
+         where wallet_id = $1 and status = 'held' order by created_at",
+        wallet
+    )
+    .fetch_all(db)
+    .await
+}

@@ -37,16 +37,23 @@ pub const MEMBER_SCOPES: [&str; 6] = [
 ];
 /// The scopes of a suite service's own token (client credentials): `members.feed` reads the
 /// member feed (number, name, status, whether member prices apply), `members.roles` and
-/// `members.households` add those fields to it.
-pub const SERVICE_SCOPES: [&str; 3] = ["members.feed", "members.roles", "members.households"];
+/// `members.households` add those fields to it; `wallet` holds and captures members' wallet
+/// money at coop-finance.
+pub const SERVICE_SCOPES: [&str; 4] = [
+    "members.feed",
+    "members.roles",
+    "members.households",
+    "wallet",
+];
 
 /// What each suite service needs of the member feed, unless the config says otherwise
 /// (`services.sso.service_scopes`): the till's back office its cashiers' roles, the wallet and
-/// the buyers club the households members share.
+/// the buyers club the households members share; the till and the buyers club the wallet API.
 pub fn default_service_scopes(service: ServiceName) -> &'static [&'static str] {
     match service {
-        ServiceName::Pos => &["members.feed", "members.roles"],
-        ServiceName::Finance | ServiceName::BuyersClub => &["members.feed", "members.households"],
+        ServiceName::Pos => &["members.feed", "members.roles", "wallet"],
+        ServiceName::BuyersClub => &["members.feed", "members.households", "wallet"],
+        ServiceName::Finance => &["members.feed", "members.households"],
         ServiceName::Ims | ServiceName::Sso => &["members.feed"],
     }
 }

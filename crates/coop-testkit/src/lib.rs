@@ -17,6 +17,7 @@ pub mod child;
 pub mod config;
 pub mod html;
 pub mod http;
+pub mod issuer;
 pub mod postgres;
 pub mod repo;
 pub mod smtp;

@@ -28,5 +28,5 @@ pub use app::{Kit, Page, RequestLang};
 pub use config::{CoopConfig, Loaded, ServiceConfig, ServiceName};
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use i18n::{FtlSource, Lang, Translations};
-pub use session::{CsrfForm, Session};
+pub use session::{CsrfForm, CsrfMultipart, Session, UploadPart};
 pub use templates::TemplateSource;

@@ -326,6 +326,93 @@ where
     }
 }
 
+/// One part of a multipart form: a field's text or an uploaded file.
+#[derive(Debug, Clone)]
+pub struct UploadPart {
+    pub name: String,
+    /// The file's name as the browser sent it, for a file field.
+    pub file_name: Option<String>,
+    pub bytes: bytes::Bytes,
+}
+
+/// A `multipart/form-data` body (a form with a file field) whose `csrf_token` field matched
+/// the session's, from a same-origin page. The route sets the body limit
+/// (`DefaultBodyLimit::max`); the kit's default is [`FORM_LIMIT`].
+#[derive(Debug)]
+pub struct CsrfMultipart(pub Vec<UploadPart>);
+
+impl CsrfMultipart {
+    /// The text of field `name`, if sent.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|p| p.name == name && p.file_name.is_none())
+            .map(|p| String::from_utf8_lossy(&p.bytes).into_owned())
+    }
+
+    /// The file of field `name`, if one was chosen.
+    pub fn file(&self, name: &str) -> Option<&UploadPart> {
+        self.0
+            .iter()
+            .find(|p| p.name == name && p.file_name.as_deref().is_some_and(|f| !f.is_empty()))
+    }
+}
+
+impl<S> FromRequest<S> for CsrfMultipart
+where
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let session = req.extensions().get::<Session>().cloned().ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "the session layer is not installed on this route"
+            ))
+        })?;
+        let origin_ok = req
+            .extensions()
+            .get::<Arc<SessionConfig>>()
+            .is_none_or(|c| same_origin(req.headers(), &c.origin));
+        if !origin_ok {
+            return Err(Error::Csrf("cross-site request"));
+        }
+        let mut form = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| Error::BadRequest(e.body_text()))?;
+        let mut parts = Vec::new();
+        loop {
+            let field = match form.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(Error::PayloadTooLarge)
+                }
+                Err(e) => return Err(Error::BadRequest(e.body_text())),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            let file_name = field.file_name().map(str::to_owned);
+            let bytes = field.bytes().await.map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::PayloadTooLarge
+                } else {
+                    Error::BadRequest(e.body_text())
+                }
+            })?;
+            parts.push(UploadPart {
+                name,
+                file_name,
+                bytes,
+            });
+        }
+        let out = CsrfMultipart(parts);
+        if !session.verify_csrf(out.text("csrf_token").as_deref()) {
+            return Err(Error::Csrf("token missing or wrong"));
+        }
+        Ok(out)
+    }
+}
+
 /// Browsers say where a request comes from; a cross-site form post is refused even before the
 /// token is looked at. Requests without these headers (older browsers, tools) rely on the token.
 fn same_origin(headers: &HeaderMap, origin: &str) -> bool {

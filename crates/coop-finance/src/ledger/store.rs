@@ -313,3 +313,44 @@ pub async fn balances(
         .map(|r| Ok((account_from_db(r.account_number)?, r.balance)))
         .collect()
 }
+
+/// A fiscal year as the books page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FiscalYear {
+    pub fiscal_year_id: i32,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub entries: i64,
+}
+
+/// The fiscal years, newest first, with how many entries each has.
+pub async fn years(db: &PgPool) -> Result<Vec<FiscalYear>, sqlx::Error> {
+    sqlx::query_as!(
+        FiscalYear,
+        r#"select y.fiscal_year_id, y.starts_on, y.ends_on,
+                  (select count(*) from journal_entry e
+                   where e.fiscal_year_id = y.fiscal_year_id) as "entries!"
+           from fiscal_year y order by y.starts_on desc"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Opens the calendar year holding `today` if no fiscal year holds it (a co-op whose year is
+/// not the calendar year opens its years itself before this runs).
+pub async fn ensure_year(db: &PgPool, today: NaiveDate) -> Result<(), StoreError> {
+    let held = sqlx::query_scalar!(
+        r#"select exists (select 1 from fiscal_year where $1 between starts_on and ends_on) as "x!""#,
+        today
+    )
+    .fetch_one(db)
+    .await?;
+    if !held {
+        let start = NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("1 January");
+        match open_fiscal_year(db, start).await {
+            Ok(_) | Err(StoreError::OverlappingYear) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -353,7 +353,7 @@ async fn suite_services_get_client_credentials_tokens_and_others_do_not() {
     // Addressed to the suite's services (here coop-sso and coop-pos), with the scopes coop-pos
     // may have.
     assert_eq!(claims["aud"], serde_json::json!(["coop-sso", "coop-pos"]));
-    assert_eq!(claims["scope"], "members.feed members.roles");
+    assert_eq!(claims["scope"], "members.feed members.roles wallet");
     assert!(t.get("refresh_token").is_none() && t.get("id_token").is_none());
     // A client-credentials token is no member: userinfo refuses it.
     assert_eq!(

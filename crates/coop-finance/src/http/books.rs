@@ -1,0 +1,387 @@
+//! The bookkeeper's pages: top-up claims to confirm or reject, the bank-statement import and the
+//! lines it could not place, and the books with their SIE export. Every handler checks the
+//! `bookkeeper` role first.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use coop_domain::Role;
+use coop_web::auth::CurrentUser;
+use coop_web::{CsrfForm, CsrfMultipart, Page};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::member::url;
+use super::{member_id, top_up_message, AppState, Error, FormError};
+use crate::bank::{self, BankError};
+use crate::sie::{self, Company, Kind};
+use crate::topup::{self, Confirmed};
+use crate::wallet;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// A form whose only field is the CSRF token (or one the handler reads).
+#[derive(Debug, Default, Deserialize)]
+pub struct Plain {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    claim: String,
+}
+
+/// The `done` notice keys a redirect may carry: nothing else is shown.
+fn notice(done: Option<&str>) -> Option<&'static str> {
+    match done? {
+        "confirmed" => Some("finance-done-confirmed"),
+        "first" => Some("finance-done-first"),
+        "rejected" => Some("finance-done-rejected"),
+        "set-aside" => Some("finance-done-set-aside"),
+        "credited" => Some("finance-done-credited"),
+        _ => None,
+    }
+}
+
+async fn render_top_ups(
+    state: &AppState,
+    page: &Page,
+    user: &CurrentUser,
+    errors: &[FormError],
+    done: Option<&str>,
+) -> Result<Html<String>, Error> {
+    let claims = topup::open(&state.kit.db).await?;
+    let wallets = wallet::all(&state.kit.db).await?;
+    let me = member_id(user)?;
+    let rows: Vec<_> = claims
+        .iter()
+        .map(|c| {
+            let w = wallets.iter().find(|w| w.wallet_id == c.wallet_id);
+            json!({
+                "claim": c,
+                "owner": w.map(|w| w.owner_name.clone()).unwrap_or_default(),
+                "reference": w.and_then(|w| w.payment_reference.clone()),
+                "own": c.claimed_by == Some(me),
+                "first_was_me": c.first_by == Some(me),
+                "needs_two": state.settings.second_bookkeeper_above.is_some_and(|t| c.amount > t),
+            })
+        })
+        .collect();
+    Ok(page.render(
+        "top_ups.html",
+        &json!({
+            "rows": rows,
+            "errors": errors,
+            "notice": notice(done),
+            "threshold": state.settings.second_bookkeeper_above,
+        }),
+    )?)
+}
+
+/// `GET /top-ups`: the claims waiting for a bookkeeper.
+pub async fn top_ups(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Query(d): Query<Done>,
+) -> Result<Html<String>, Error> {
+    user.require(Role::Bookkeeper)?;
+    render_top_ups(&state, &page, &user, &[], d.done.as_deref()).await
+}
+
+/// A refused bookkeeper action: the page again with the reason, nothing changed.
+async fn refused_top_up(
+    state: &AppState,
+    page: &Page,
+    user: &CurrentUser,
+    e: topup::TopUpError,
+) -> Result<Response, Error> {
+    let Some((key, field)) = top_up_message(&e) else {
+        return Err(e.into());
+    };
+    let errors = [FormError {
+        field,
+        message: page.t(key),
+    }];
+    let html = render_top_ups(state, page, user, &errors, None).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+}
+
+fn to(state: &AppState, path: &str) -> Response {
+    Redirect::to(&url(state, path)).into_response()
+}
+
+/// `POST /top-ups/{id}/confirm`.
+pub async fn confirm(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<Plain>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let me = member_id(&user)?;
+    match topup::confirm(&state.kit.db, id, me, &state.policy()).await {
+        Ok(Confirmed::Credited { .. }) => Ok(to(&state, "/top-ups?done=confirmed")),
+        Ok(Confirmed::AwaitingSecond) => Ok(to(&state, "/top-ups?done=first")),
+        Err(e) => refused_top_up(&state, &page, &user, e).await,
+    }
+}
+
+/// `POST /top-ups/{id}/reject`.
+pub async fn reject(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<Plain>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let me = member_id(&user)?;
+    match topup::reject(&state.kit.db, id, me, &form.reason).await {
+        Ok(_) => Ok(to(&state, "/top-ups?done=rejected")),
+        Err(e) => refused_top_up(&state, &page, &user, e).await,
+    }
+}
+
+async fn render_bank(
+    state: &AppState,
+    page: &Page,
+    errors: &[FormError],
+    report: Option<&bank::ImportReport>,
+    done: Option<&str>,
+) -> Result<Html<String>, Error> {
+    let lines = bank::unmatched(&state.kit.db).await?;
+    let claims = topup::open(&state.kit.db).await?;
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            let same_amount: Vec<_> = claims
+                .iter()
+                .filter(|c| c.amount == l.amount && c.bank_line_id.is_none())
+                .collect();
+            json!({ "line": l, "claims": same_amount })
+        })
+        .collect();
+    Ok(page.render(
+        "bank.html",
+        &json!({
+            "rows": rows,
+            "errors": errors,
+            "report": report,
+            "notice": notice(done),
+        }),
+    )?)
+}
+
+/// `GET /bank`: the import form and the lines waiting to be matched.
+pub async fn bank(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Query(d): Query<Done>,
+) -> Result<Html<String>, Error> {
+    user.require(Role::Bookkeeper)?;
+    render_bank(&state, &page, &[], None, d.done.as_deref()).await
+}
+
+fn bank_error(page: &Page, e: &BankError) -> Option<FormError> {
+    let (key, field) = match e {
+        BankError::Line { .. } | BankError::NotCamt(_) | BankError::Empty => {
+            return Some(FormError {
+                field: Some("statement"),
+                message: format!("{} {e}", page.t("finance-error-statement")),
+            })
+        }
+        BankError::NoLine => ("finance-error-no-line", None),
+        BankError::AmountDiffers => ("finance-error-amount-differs", None),
+        BankError::Note => ("finance-error-note", Some("note")),
+        BankError::TopUp(t) => top_up_message(t)?,
+        BankError::Database(_) => return None,
+    };
+    Some(FormError {
+        field,
+        message: page.t(key),
+    })
+}
+
+async fn refused_bank(state: &AppState, page: &Page, e: BankError) -> Result<Response, Error> {
+    let Some(err) = bank_error(page, &e) else {
+        return Err(e.into());
+    };
+    let html = render_bank(state, page, &[err], None, None).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+}
+
+/// `POST /bank/import`: a CSV or camt.053 file; refused whole if any line is malformed.
+pub async fn import(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    form: CsrfMultipart,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let me = member_id(&user)?;
+    let Some(file) = form.file("statement") else {
+        let err = FormError {
+            field: Some("statement"),
+            message: page.t("finance-error-no-file"),
+        };
+        let html = render_bank(&state, &page, &[err], None, None).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    };
+    let currency = state.kit.coop.currency.code();
+    let looks_xml = file.bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+        || file.bytes.starts_with(b"\xef\xbb\xbf<");
+    let parsed = if looks_xml {
+        bank::parse_camt053(&file.bytes)
+    } else {
+        bank::parse_csv(&file.bytes, currency)
+    };
+    let statement = match parsed {
+        Ok(s) => s,
+        Err(e) => return refused_bank(&state, &page, e).await,
+    };
+    match bank::import(
+        &state.kit.db,
+        &statement,
+        file.file_name.as_deref(),
+        me,
+        currency,
+        &state.policy(),
+    )
+    .await
+    {
+        Ok(report) => Ok(render_bank(&state, &page, &[], Some(&report), None)
+            .await?
+            .into_response()),
+        Err(e) => refused_bank(&state, &page, e).await,
+    }
+}
+
+/// `POST /bank/lines/{id}/set-aside`: not a top-up, with a note.
+pub async fn set_aside(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<Plain>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    match bank::set_aside(&state.kit.db, id, member_id(&user)?, &form.note).await {
+        Ok(()) => Ok(to(&state, "/bank?done=set-aside")),
+        Err(e) => refused_bank(&state, &page, e).await,
+    }
+}
+
+/// `POST /bank/lines/{id}/credit`: to the wallet whose payment reference the bookkeeper gives.
+pub async fn credit(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<Plain>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let Some(w) = wallet::find_by_reference(&state.kit.db, &form.reference).await? else {
+        let err = FormError {
+            field: None,
+            message: page.t("finance-error-no-wallet"),
+        };
+        let html = render_bank(&state, &page, &[err], None, None).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    };
+    match bank::credit_to_wallet(&state.kit.db, id, w, member_id(&user)?, &state.policy()).await {
+        Ok(Confirmed::Credited { .. }) => Ok(to(&state, "/bank?done=credited")),
+        Ok(Confirmed::AwaitingSecond) => Ok(to(&state, "/bank?done=first")),
+        Err(e) => refused_bank(&state, &page, e).await,
+    }
+}
+
+/// `POST /bank/lines/{id}/match`: to an open claim of the same amount.
+pub async fn match_claim(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<Plain>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let Ok(claim) = Uuid::parse_str(form.claim.trim()) else {
+        return refused_bank(&state, &page, BankError::TopUp(topup::TopUpError::NoClaim)).await;
+    };
+    match bank::match_to_claim(&state.kit.db, id, claim, member_id(&user)?, &state.policy()).await {
+        Ok(Confirmed::Credited { .. }) => Ok(to(&state, "/bank?done=credited")),
+        Ok(Confirmed::AwaitingSecond) => Ok(to(&state, "/bank?done=first")),
+        Err(e) => refused_bank(&state, &page, e).await,
+    }
+}
+
+/// `GET /books`: the fiscal years and their exports.
+pub async fn books(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<Html<String>, Error> {
+    user.require(Role::Bookkeeper)?;
+    let years = crate::ledger::store::years(&state.kit.db).await?;
+    Ok(page.render("books.html", &json!({ "years": years }))?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SieQuery {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// `GET /books/{year}/sie?kind=4E|4I`: the year as a SIE 4 file.
+pub async fn sie_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(year): Path<i32>,
+    Query(q): Query<SieQuery>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let kind = match q.kind.as_deref() {
+        None | Some("4E") => Kind::E,
+        Some("4I") => Kind::I,
+        Some(_) => {
+            return Err(coop_web::Error::BadRequest("kind is 4E or 4I".into()).into());
+        }
+    };
+    let org = &state.kit.coop.organisation;
+    let company = Company {
+        name: org.name.clone(),
+        orgnr: org.org_number.clone(),
+        currency: state.kit.coop.currency.code().to_owned(),
+        program_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let (bytes, _) = sie::export(&state.kit.db, year, kind, &company, Vec::new()).await?;
+    let name = format!(
+        "{}-{year}-{}.se",
+        state.kit.coop.domain.replace('.', "-"),
+        if kind == Kind::E { "4E" } else { "4I" }
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=IBM437".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}
