@@ -113,7 +113,8 @@ in
     ./backup.nix
     ./sso.nix
     ./matrix.nix
-    # later: ./pos.nix ./ims.nix ./finance.nix ./buyers-club.nix
+    ./finance.nix
+    # later: ./pos.nix ./ims.nix ./buyers-club.nix
   ];
 
   options.services.cooperage = {

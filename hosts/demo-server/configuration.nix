@@ -90,6 +90,13 @@
     # Synapse at https://matrix.coop.example.org, ids @name:coop.example.org
     matrix.enable = true;
 
+    # The ledger and the members' wallets at https://coop.example.org/finance/;
+    # top-ups above 2,000 kr need two bookkeepers.
+    finance = {
+      enable = true;
+      secondBookkeeperAbove = "2000";
+    };
+
     # Nightly database dumps into /var/backup/postgresql (the default).
     backup.enable = true;
   };

@@ -192,6 +192,45 @@ in
       == "http://unix:/run/matrix-synapse/client.sock:";
   };
 
+  # coop-finance beside coop-sso, with four eyes above 2,000 and household wallets
+  finance = check {
+    services.cooperage.finance = {
+      enable = true;
+      secondBookkeeperAbove = "2000";
+      walletPer = "household";
+      settings.log_filter = "info,coop_finance=debug";
+    };
+  } {
+    "coop-finance runs as its own user with its state and its client secret" =
+      c:
+      let
+        s = sc c "coop-finance";
+      in
+      s.User == "coop_finance"
+      && s.StateDirectory == "coop-finance"
+      && lib.elem "coop-finance-oidc-client-secret:/var/lib/cooperage-secrets/coop-finance-oidc-client-secret" s.LoadCredential
+      && lib.hasInfix "/bin/coop-finance" s.ExecStart;
+    "coop-sso gets the same secret, generated at first boot" =
+      c:
+      lib.elem "coop-finance-oidc-client-secret:/var/lib/cooperage-secrets/coop-finance-oidc-client-secret" (sc c "coop-sso").LoadCredential
+      && lib.hasInfix "coop-finance-oidc-client-secret" c.systemd.services.cooperage-secrets.script
+      && lib.elem "cooperage-secrets.service" c.systemd.services.coop-finance.after;
+    "cooperage.json has the finance section with its settings" =
+      c:
+      (rendered c).services.finance == {
+        listen = "127.0.0.1:8104";
+        client_secret_file = "coop-finance-oidc-client-secret";
+        second_bookkeeper_above = "2000";
+        wallet_per = "household";
+        allow_capture_above_hold = false;
+        log_filter = "info,coop_finance=debug";
+      };
+    "nginx passes /finance/ to it and its database is dumped" =
+      c:
+      c.services.nginx.virtualHosts."coop.example.org".locations ? "/finance/"
+      && lib.elem "coop_finance" c.services.postgresqlBackup.databases;
+  };
+
   # backups are the operator's to turn off
   no-backup = check { services.cooperage.backup.enable = false; } {
     "without backup.enable no dump runs" =

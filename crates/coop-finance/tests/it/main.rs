@@ -1,6 +1,7 @@
 //! coop-finance's integration tests, in one binary.
 
 mod bank;
+mod check_config;
 mod http;
 mod ledger;
 mod sie;
