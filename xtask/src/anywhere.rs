@@ -309,7 +309,7 @@ pub fn run() -> anyhow::Result<()> {
             "a service that dies stops the demo, which names it and shows its last lines",
             !services.is_empty()
                 && status.is_some_and(|s| !s.success())
-                && text.contains("coop-sso stopped")
+                && (text.contains("coop-sso stopped") || text.contains("coop-finance stopped"))
                 && text.contains("its last lines"),
             &text,
         );
@@ -328,6 +328,7 @@ pub fn run() -> anyhow::Result<()> {
             status.is_some_and(|s| s.success())
                 && left.is_empty()
                 && port_free(8101)
+                && port_free(8104)
                 && !here.join(".demo/demo.pid").exists(),
             &format!("{}\nstill running: {left:?}", demo.output()),
         );

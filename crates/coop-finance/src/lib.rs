@@ -7,6 +7,7 @@
 //! are still to come (see docs/finance.md).
 
 pub mod bank;
+pub mod demo;
 pub mod http;
 pub mod ledger;
 pub mod reference;
@@ -152,15 +153,43 @@ impl Service for Finance {
 }
 
 pub mod cli {
-    /// `coop-finance serve | migrate | check-config`.
+    use coop_web::cli::{ConfigArg, KitCommand};
+
+    /// `coop-finance serve | migrate | check-config | demo-seed`.
     #[derive(Debug, clap::Parser)]
-    #[command(version, about = "The co-op's ledger, member wallets and SIE export")]
+    #[command(
+        name = "coop-finance",
+        version,
+        about = "The co-op's ledger, member wallets and SIE export"
+    )]
     pub struct Cli {
         #[command(subcommand)]
-        pub command: coop_web::cli::KitCommand,
+        pub command: Command,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    pub enum Command {
+        #[command(flatten)]
+        Kit(KitCommand),
+        /// Book the demo co-op's November 2026 and leave some top-ups and a bank line waiting
+        /// for a bookkeeper. Only for `cargo xtask demo`; never on a real co-op's server.
+        DemoSeed(ConfigArg),
     }
 
     pub async fn run(cli: Cli) -> anyhow::Result<()> {
-        coop_web::cli::run::<super::Finance>(cli.command).await
+        match cli.command {
+            Command::Kit(cmd) => coop_web::cli::run::<super::Finance>(cmd).await,
+            Command::DemoSeed(arg) => {
+                let loaded = coop_web::cli::load::<super::Finance>(&arg.config)?;
+                let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+                coop_web::db::migrate(&db, &super::MIGRATOR).await?;
+                let today = chrono::Utc::now()
+                    .with_timezone(&loaded.coop.time_zone)
+                    .date_naive();
+                super::demo::seed(&db).await?;
+                super::demo::seed_waiting(&db, today).await?;
+                Ok(())
+            }
+        }
     }
 }

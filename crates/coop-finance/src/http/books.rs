@@ -363,6 +363,7 @@ pub async fn sie_export(
         orgnr: org.org_number.clone(),
         currency: state.kit.coop.currency.code().to_owned(),
         program_version: env!("CARGO_PKG_VERSION").to_owned(),
+        generated_on: state.today(),
     };
     let (bytes, _) = sie::export(&state.kit.db, year, kind, &company, Vec::new()).await?;
     let name = format!(

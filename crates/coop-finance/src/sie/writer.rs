@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use futures_util::TryStreamExt as _;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -28,6 +28,8 @@ pub struct Company {
     pub orgnr: Option<String>,
     pub currency: String,
     pub program_version: String,
+    /// The day the file is made (`#GEN`).
+    pub generated_on: NaiveDate,
 }
 
 /// A field of a record.
@@ -253,7 +255,7 @@ pub async fn export<W: Write>(
         ],
     )?;
     w.record("#FORMAT", &[Field::Bare("PC8")])?;
-    w.record("#GEN", &[Field::Bare(&date(Utc::now().date_naive()))])?;
+    w.record("#GEN", &[Field::Bare(&date(company.generated_on))])?;
     // 4E and 4I share the type number; what they hold tells them apart (4I has no balances).
     w.record("#SIETYP", &[Field::Bare("4")])?;
     w.record(
@@ -358,7 +360,7 @@ pub async fn export<W: Write>(
     let mut summary = ExportSummary::default();
     let mut rows = sqlx::query!(
         r#"select e.journal_entry_id, e.series, e.number, e.entry_date, e.text,
-                  e.created_at, l.account_number, l.amount
+                  l.account_number, l.amount
            from journal_entry e join journal_line l using (journal_entry_id)
            where e.fiscal_year_id = $1
            order by e.series, e.number, l.line_no"#,
@@ -380,7 +382,6 @@ pub async fn export<W: Write>(
                     Field::Bare(&r.number.to_string()),
                     Field::Bare(&date(r.entry_date)),
                     Field::Text(&r.text),
-                    Field::Bare(&date(r.created_at.date_naive())),
                 ],
             )?;
             w.brace(true)?;

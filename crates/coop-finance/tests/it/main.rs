@@ -2,6 +2,7 @@
 
 mod bank;
 mod check_config;
+mod demo;
 mod http;
 mod ledger;
 mod sie;

@@ -18,6 +18,7 @@ fn company() -> Company {
         orgnr: Some("769600-1234".into()),
         currency: "SEK".into(),
         program_version: "0.1.0".into(),
+        generated_on: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
     }
 }
 
