@@ -172,7 +172,7 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<bool> {
     }
 
     // Daily takings, Monday to Saturday.
-    let mut rng = Lcg(2026_11);
+    let mut rng = Lcg(202_611);
     let (mut cash_week, mut card_week) = (Decimal::ZERO, Decimal::ZERO);
     let mut sale = 0;
     for d in 1..=30 {
