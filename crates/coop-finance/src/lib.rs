@@ -11,6 +11,7 @@ pub mod demo;
 pub mod http;
 pub mod ledger;
 pub mod reference;
+pub mod reports;
 pub mod sie;
 pub mod topup;
 pub mod wallet;
@@ -58,6 +59,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "books.html",
         text: include_str!("../templates/books.html"),
+    },
+    TemplateSource {
+        name: "reports.html",
+        text: include_str!("../templates/reports.html"),
     },
     TemplateSource {
         name: "finance_nav.html",

@@ -386,3 +386,127 @@ pub async fn sie_export(
     )
         .into_response())
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Period {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// The period asked for, or this calendar year up to today; errors name the field.
+fn period(
+    state: &AppState,
+    page: &Page,
+    q: &Period,
+) -> (chrono::NaiveDate, chrono::NaiveDate, Vec<FormError>) {
+    use chrono::Datelike as _;
+    let today = state.today();
+    let mut errors = Vec::new();
+    let mut parse = |v: &Option<String>, field: &'static str, default: chrono::NaiveDate| match v
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => default,
+        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| {
+            errors.push(FormError {
+                field: Some(field),
+                message: page.t("finance-error-date"),
+            });
+            default
+        }),
+    };
+    let start = chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let from = parse(&q.from, "from", start);
+    let to = parse(&q.to, "to", today);
+    if from > to {
+        errors.push(FormError {
+            field: Some("to"),
+            message: page.t("finance-error-period"),
+        });
+        return (start, today, errors);
+    }
+    (from, to, errors)
+}
+
+/// `GET /reports`: income statement, balance sheet, VAT, the months as a chart, members' money.
+pub async fn reports(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Query(q): Query<Period>,
+) -> Result<Response, Error> {
+    use crate::reports;
+    user.require(Role::Bookkeeper)?;
+    let (from, to, errors) = period(&state, &page, &q);
+    let db = &state.kit.db;
+    let income = reports::income_statement(db, from, to).await?;
+    let balance = reports::balance_sheet(db, to).await?;
+    let vat = reports::vat_report(db, from, to).await?;
+    let months = reports::months(db, from, to).await?;
+    let members = reports::member_money(db, from, to).await?;
+    // Bars for the chart, in percent of the tallest.
+    let top = months
+        .iter()
+        .flat_map(|m| [m.revenue, m.expenses])
+        .max()
+        .unwrap_or_default()
+        .max(rust_decimal::Decimal::ONE);
+    let pct = |v: rust_decimal::Decimal| {
+        (v.max(rust_decimal::Decimal::ZERO) * rust_decimal::Decimal::from(100) / top).round_dp(1)
+    };
+    let bars: Vec<_> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            json!({
+                "month": m.month, "revenue": m.revenue, "expenses": m.expenses,
+                "x": i * 40, "rev_h": pct(m.revenue), "exp_h": pct(m.expenses),
+            })
+        })
+        .collect();
+    let html = page.render(
+        "reports.html",
+        &json!({
+            "from": from, "to": to, "errors": errors, "income": income, "balance": balance,
+            "vat": vat, "bars": bars, "chart_width": months.len().max(1) * 40,
+            "members": members,
+        }),
+    )?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, html).into_response())
+}
+
+/// `GET /reports/income.csv`: the income statement of the period as CSV.
+pub async fn income_csv(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Query(q): Query<Period>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let (from, to, errors) = period(&state, &page, &q);
+    if !errors.is_empty() {
+        return Err(
+            coop_web::Error::BadRequest("from and to are dates, from before to".into()).into(),
+        );
+    }
+    let s = crate::reports::income_statement(&state.kit.db, from, to).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"income-{from}-{to}.csv\""),
+            ),
+        ],
+        crate::reports::income_statement_csv(&s),
+    )
+        .into_response())
+}

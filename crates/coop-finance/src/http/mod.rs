@@ -101,6 +101,8 @@ pub fn router(state: AppState) -> Router {
         .route("/bank/lines/{id}/credit", post(books::credit))
         .route("/bank/lines/{id}/match", post(books::match_claim))
         .route("/books", get(books::books))
+        .route("/reports", get(books::reports))
+        .route("/reports/income.csv", get(books::income_csv))
         .route("/books/{year}/sie", get(books::sie_export))
         .route("/api/wallets/{owner}", get(api::balance))
         .route("/api/holds", post(api::hold))

@@ -289,6 +289,8 @@ async fn every_role_against_every_page_and_action() {
         ("/bank".into(), Role::Bookkeeper),
         ("/books".into(), Role::Bookkeeper),
         (format!("/books/{year}/sie?kind=4E"), Role::Bookkeeper),
+        ("/reports".into(), Role::Bookkeeper),
+        ("/reports/income.csv".into(), Role::Bookkeeper),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {
@@ -614,6 +616,29 @@ async fn bookkeepers_import_statements_and_export_the_books() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     let a = b.get("/books/99999/sie", Some(&bookkeeper)).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    // The reports: members' money shows both top-ups, in Swedish too.
+    let a = b
+        .get("/reports?from=2026-01-01&to=2026-12-31", Some(&bookkeeper))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("342.00"), "{}", a.body);
+    let a = b
+        .get(
+            "/reports?from=2026-12-31&to=2026-01-01&lang=sv",
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("Perioden måste sluta"), "{}", a.body);
+    let a = b
+        .get(
+            "/reports/income.csv?from=2026-01-01&to=2026-12-31",
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.content_type, "text/csv; charset=utf-8");
+    assert!(a.body.starts_with("section;account;name;amount\n"));
 }
 
 async fn api(

@@ -5,6 +5,7 @@ mod check_config;
 mod demo;
 mod http;
 mod ledger;
+mod reports;
 mod sie;
 mod topup;
 mod wallet;
