@@ -160,7 +160,8 @@ impl Service for Finance {
 pub mod cli {
     use coop_web::cli::{ConfigArg, KitCommand};
 
-    /// `coop-finance serve | migrate | check-config | demo-seed`.
+    /// `coop-finance serve | migrate | check-config | demo-seed | export-sie | validate-sie |
+    /// income-statement`.
     #[derive(Debug, clap::Parser)]
     #[command(
         name = "coop-finance",
@@ -179,6 +180,127 @@ pub mod cli {
         /// Book the demo co-op's November 2026 and leave some top-ups and a bank line waiting
         /// for a bookkeeper. Only for `cargo xtask demo`; never on a real co-op's server.
         DemoSeed(ConfigArg),
+        /// Write a fiscal year as a SIE 4 file (4E: everything; 4I: the vouchers for import).
+        ExportSie(ExportArgs),
+        /// Check a SIE 4 file (ours or another program's) against the SIE 4B rules our
+        /// validator knows; prints what it holds, or every problem with its line (exit 1).
+        ValidateSie(ValidateArgs),
+        /// Print the income statement of a period as CSV.
+        IncomeStatement(PeriodArgs),
+    }
+
+    #[derive(Debug, Clone, clap::Args)]
+    pub struct ExportArgs {
+        #[command(flatten)]
+        pub config: ConfigArg,
+        /// The fiscal year, by the calendar year it starts in.
+        #[arg(long)]
+        pub year: i32,
+        /// 4E or 4I.
+        #[arg(long, default_value = "4E")]
+        pub kind: String,
+        /// Where to write the file.
+        #[arg(long)]
+        pub out: std::path::PathBuf,
+    }
+
+    #[derive(Debug, Clone, clap::Args)]
+    pub struct ValidateArgs {
+        /// The SIE file.
+        pub file: std::path::PathBuf,
+    }
+
+    #[derive(Debug, Clone, clap::Args)]
+    pub struct PeriodArgs {
+        #[command(flatten)]
+        pub config: ConfigArg,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        pub from: chrono::NaiveDate,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long)]
+        pub to: chrono::NaiveDate,
+    }
+
+    async fn connect(
+        arg: &ConfigArg,
+    ) -> anyhow::Result<(coop_web::config::Loaded<super::Settings>, sqlx::PgPool)> {
+        let loaded = coop_web::cli::load::<super::Finance>(&arg.config)?;
+        let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+        Ok((loaded, db))
+    }
+
+    async fn export_sie(args: &ExportArgs) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let kind = match args.kind.as_str() {
+            "4E" => super::sie::Kind::E,
+            "4I" => super::sie::Kind::I,
+            other => anyhow::bail!("--kind is 4E or 4I, not {other}"),
+        };
+        let (loaded, db) = connect(&args.config).await?;
+        let year = sqlx::query_scalar!(
+            "select fiscal_year_id from fiscal_year where extract(year from starts_on)::int = $1",
+            args.year
+        )
+        .fetch_optional(&db)
+        .await?
+        .with_context(|| format!("no fiscal year starts in {}", args.year))?;
+        let org = &loaded.coop.organisation;
+        let company = super::sie::Company {
+            name: org.name.clone(),
+            orgnr: org.org_number.clone(),
+            currency: loaded.coop.currency.code().to_owned(),
+            program_version: env!("CARGO_PKG_VERSION").to_owned(),
+            generated_on: chrono::Utc::now()
+                .with_timezone(&loaded.coop.time_zone)
+                .date_naive(),
+        };
+        let file = std::fs::File::create(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+        let out = std::io::BufWriter::with_capacity(1 << 16, file);
+        let (out, summary) = super::sie::export(&db, year, kind, &company, out).await?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        eprintln!(
+            "coop-finance: wrote {} ({} vouchers, {} transactions, {} bytes)",
+            args.out.display(),
+            summary.vouchers,
+            summary.transactions,
+            summary.bytes
+        );
+        Ok(())
+    }
+
+    fn validate_sie(args: &ValidateArgs) -> anyhow::Result<()> {
+        let bytes = std::fs::read(&args.file)?;
+        match super::sie::validate(&bytes) {
+            Ok(s) => {
+                println!(
+                    "{}: valid SIE 4; {} vouchers, {} transactions, checksum {}",
+                    args.file.display(),
+                    s.vouchers,
+                    s.transactions,
+                    match s.checksum {
+                        Some(true) => "correct",
+                        Some(false) => "wrong",
+                        None => "absent",
+                    }
+                );
+                Ok(())
+            }
+            Err(problems) => {
+                for p in &problems {
+                    println!("{}:{}: {}", args.file.display(), p.line, p.message);
+                }
+                anyhow::bail!("{} problems", problems.len())
+            }
+        }
+    }
+
+    async fn income_statement(args: &PeriodArgs) -> anyhow::Result<()> {
+        let (_, db) = connect(&args.config).await?;
+        let s = super::reports::income_statement(&db, args.from, args.to).await?;
+        print!("{}", super::reports::income_statement_csv(&s));
+        Ok(())
     }
 
     pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -195,6 +317,9 @@ pub mod cli {
                 super::demo::seed_waiting(&db, today).await?;
                 Ok(())
             }
+            Command::ExportSie(args) => export_sie(&args).await,
+            Command::ValidateSie(args) => validate_sie(&args),
+            Command::IncomeStatement(args) => income_statement(&args).await,
         }
     }
 }
