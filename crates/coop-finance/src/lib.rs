@@ -259,7 +259,9 @@ pub mod cli {
             .with_context(|| format!("creating {}", args.out.display()))?;
         let out = std::io::BufWriter::with_capacity(1 << 16, file);
         let (out, summary) = super::sie::export(&db, year, kind, &company, out).await?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
         eprintln!(
             "coop-finance: wrote {} ({} vouchers, {} transactions, {} bytes)",
             args.out.display(),
