@@ -131,3 +131,7 @@ finance-members-none = No member has a wallet yet.
 finance-paid-in = Paid in
 finance-spent = Spent
 finance-error-period = The period must end on or after the day it starts.
+finance-date-hint = As year-month-day, like 2026-11-30.
+finance-vat-rate = { $percent } %
+finance-vat-rate-line = sales { $sales } without VAT, VAT { $vat }
+finance-payment-reference = Payment reference

@@ -131,3 +131,7 @@ finance-members-none = Ingen medlem har någon plånbok än.
 finance-paid-in = Insatt
 finance-spent = Handlat för
 finance-error-period = Perioden måste sluta samma dag som den börjar eller senare.
+finance-date-hint = Som år-månad-dag, till exempel 2026-11-30.
+finance-vat-rate = { $percent } %
+finance-vat-rate-line = försäljning { $sales } utan moms, moms { $vat }
+finance-payment-reference = Betalningsreferens

@@ -454,16 +454,22 @@ pub async fn reports(
         .max()
         .unwrap_or_default()
         .max(rust_decimal::Decimal::ONE);
+    // Chart geometry (not money): a bar's height in percent of the tallest, 100 units high.
     let pct = |v: rust_decimal::Decimal| {
-        (v.max(rust_decimal::Decimal::ZERO) * rust_decimal::Decimal::from(100) / top).round_dp(1)
+        use rust_decimal::prelude::ToPrimitive as _;
+        let p = (v.max(rust_decimal::Decimal::ZERO) * rust_decimal::Decimal::from(100) / top)
+            .round_dp(1);
+        p.to_f64().unwrap_or(0.0)
     };
     let bars: Vec<_> = months
         .iter()
         .enumerate()
         .map(|(i, m)| {
+            let (rev, exp) = (pct(m.revenue), pct(m.expenses));
             json!({
                 "month": m.month, "revenue": m.revenue, "expenses": m.expenses,
-                "x": i * 40, "rev_h": pct(m.revenue), "exp_h": pct(m.expenses),
+                "rev_x": i * 40 + 4, "exp_x": i * 40 + 20,
+                "rev_h": rev, "exp_h": exp, "rev_y": 100.0 - rev, "exp_y": 100.0 - exp,
             })
         })
         .collect();

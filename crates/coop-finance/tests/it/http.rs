@@ -27,6 +27,11 @@ pub struct App {
 }
 
 pub async fn app_with(extra: Value) -> App {
+    app_at("http://127.0.0.1:9", extra).await
+}
+
+/// The app as if served at `base` (the browser pass serves it there for real).
+pub async fn app_at(base: &str, extra: Value) -> App {
     let issuer = TestIssuer::start().await;
     let (db, pool) = coop_testkit::migrated_database(&coop_finance::MIGRATOR).await;
     let dir = tempfile::tempdir().unwrap();
@@ -36,9 +41,9 @@ pub async fn app_with(extra: Value) -> App {
         "finance",
         &db.url,
         dir.path(),
-        "http://127.0.0.1:9/finance",
+        &format!("{base}/finance"),
     );
-    v["public_url"] = json!("http://127.0.0.1:9");
+    v["public_url"] = json!(base);
     v["services"]["finance"]["client_secret_file"] = json!(secret.to_str().unwrap());
     if let Value::Object(m) = extra {
         for (k, val) in m {

@@ -1,6 +1,8 @@
 //! coop-finance's integration tests, in one binary.
 
 mod bank;
+#[cfg(feature = "interop")]
+mod browser;
 mod check_config;
 mod demo;
 mod http;

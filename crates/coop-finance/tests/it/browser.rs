@@ -1,0 +1,110 @@
+//! The browser pass over coop-finance's pages (headless Chromium, axe-core and the house rules;
+//! see tests/browser/README.md), English and Swedish, a member's and a bookkeeper's. The app is
+//! the real one; only the sign-in at coop-sso is stood in for: `/test/as/<who>` sets a cookie
+//! that a layer of this test turns into a signed-in member.
+
+use axum::extract::Path;
+use axum::http::{header, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use coop_domain::Role;
+use coop_testkit::browser::check;
+use coop_web::auth::CurrentUser;
+use serde_json::{json, Value};
+
+fn who(name: &str) -> Option<CurrentUser> {
+    let (id, roles): (u128, &[Role]) = match name {
+        "member" => (0x0000_0000_0000_4000_8000_0000_0000_0001, &[Role::Member]),
+        "bookkeeper" => (
+            0x0000_0000_0000_4000_8000_0000_0000_0b0c,
+            &[Role::Member, Role::Bookkeeper],
+        ),
+        _ => return None,
+    };
+    let mut u = CurrentUser::fixture(roles.iter().copied());
+    u.sub = uuid::Uuid::from_u128(id).to_string();
+    u.name = format!("Demo {name}");
+    Some(u)
+}
+
+async fn sign_in_as(Path(name): Path<String>) -> Response {
+    (
+        [
+            (
+                header::SET_COOKIE,
+                format!("test-as={name}; Path=/; HttpOnly; SameSite=Lax"),
+            ),
+            (header::LOCATION, "/finance".to_owned()),
+        ],
+        axum::http::StatusCode::SEE_OTHER,
+    )
+        .into_response()
+}
+
+async fn as_member(mut req: Request<axum::body::Body>, next: Next) -> Response {
+    let name = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("test-as=").map(str::to_owned));
+    if let Some(u) = name.as_deref().and_then(who) {
+        req.extensions_mut().insert(u);
+    }
+    next.run(req).await
+}
+
+fn steps(lang: &str, who: &str, pages: Vec<Value>) -> Value {
+    let mut steps = vec![json!({ "visit": format!("/test/as/{who}") })];
+    steps.extend(pages);
+    json!({ "name": format!("{who} ({lang})"), "steps": steps })
+}
+
+#[tokio::test]
+async fn external_the_finance_pages_pass_the_browser_checks() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = crate::http::app_at(&base, json!({ "second_bookkeeper_above": "2000" })).await;
+    coop_finance::demo::seed(&app.pool).await.unwrap();
+    coop_finance::demo::seed_waiting(&app.pool, chrono::Utc::now().date_naive())
+        .await
+        .unwrap();
+    let router = Router::new()
+        .route("/test/as/{name}", get(sign_in_as))
+        .fallback_service(app.router.clone())
+        .layer(axum::middleware::from_fn(as_member));
+    let _served = coop_testkit::http::serve_on(listener, router);
+
+    let mut sessions = Vec::new();
+    for lang in ["en", "sv"] {
+        sessions.push(steps(lang, "member", vec![
+            json!({ "visit": format!("/finance?lang={lang}") }),
+            check("wallet", lang, json!({ "expect_status": 200, "expect_selector": ["#available", "#reference"] })),
+            json!({ "fill": [{ "name": "amount", "value": "-5" }, { "name": "bank_reference", "value": "x" }] }),
+            json!({ "submit": "enter" }),
+            check("wallet claim refused", lang, json!({ "expect_status": 422, "expect_errors": true, "expect_error_links": ["#amount"] })),
+            json!({ "fill": [{ "name": "amount", "value": "250" }, { "name": "bank_reference", "value": "Swish" }] }),
+            json!({ "submit": "enter" }),
+            check("wallet claim sent", lang, json!({ "expect_status": 200, "expect_selector": ".notice-success" })),
+        ]));
+        sessions.push(steps(lang, "bookkeeper", vec![
+            json!({ "visit": format!("/finance/top-ups?lang={lang}") }),
+            check("top-ups", lang, json!({ "expect_status": 200, "expect_selector": [".card", ".subnav [aria-current]"] })),
+            json!({ "visit": format!("/finance/bank?lang={lang}") }),
+            check("bank", lang, json!({ "expect_status": 200, "expect_selector": "input[type=file]" })),
+            json!({ "visit": format!("/finance/books?lang={lang}") }),
+            check("books", lang, json!({ "expect_status": 200, "expect_selector": "a[download]" })),
+            json!({ "visit": format!("/finance/reports?from=2026-01-01&to=2026-12-31&lang={lang}") }),
+            check("reports", lang, json!({ "expect_status": 200, "expect_selector": ["#result", "svg[role=img]", "#vat-to-pay"] })),
+        ]));
+    }
+    // The pass blocks while Chromium runs; the app is served from this test's runtime meanwhile.
+    tokio::task::spawn_blocking(move || {
+        coop_testkit::browser::run("coop-finance", &base, sessions)
+    })
+    .await
+    .unwrap();
+}
