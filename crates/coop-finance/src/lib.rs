@@ -8,8 +8,10 @@
 
 pub mod bank;
 pub mod demo;
+pub mod entries;
 pub mod http;
 pub mod ledger;
+pub mod postings;
 pub mod reference;
 pub mod reports;
 pub mod sie;
@@ -63,6 +65,18 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "reports.html",
         text: include_str!("../templates/reports.html"),
+    },
+    TemplateSource {
+        name: "journal.html",
+        text: include_str!("../templates/journal.html"),
+    },
+    TemplateSource {
+        name: "entry_new.html",
+        text: include_str!("../templates/entry_new.html"),
+    },
+    TemplateSource {
+        name: "entry.html",
+        text: include_str!("../templates/entry.html"),
     },
     TemplateSource {
         name: "finance_nav.html",
@@ -148,6 +162,16 @@ impl Service for Finance {
         ledger::store::ensure_year(&kit.db, today).await?;
         let oidc = OidcClient::start(&loaded.coop, &loaded.service).await?;
         let tokens = AccessTokenVerifier::for_service(oidc.provider().clone(), &loaded.service);
+        // Book what the other services publish, for those the co-op runs.
+        follow(&kit, &oidc, &loaded, ServiceName::Pos, postings::PosFeed)?;
+        follow(
+            &kit,
+            &oidc,
+            &loaded,
+            ServiceName::BuyersClub,
+            postings::BuyersClubFeed,
+        )?;
+        follow(&kit, &oidc, &loaded, ServiceName::Ims, postings::ImsFeed)?;
         Ok(http::router(http::AppState {
             kit,
             oidc,
@@ -155,6 +179,35 @@ impl Service for Finance {
             settings: Arc::new(loaded.extra),
         }))
     }
+}
+
+/// Follows `producer`'s feed with coop-finance's own token, if the co-op's config has the
+/// producer (a service not yet run is not followed).
+fn follow<A: coop_web::feed::consumer::Apply>(
+    kit: &Kit,
+    oidc: &OidcClient,
+    loaded: &Loaded<Settings>,
+    producer: ServiceName,
+    apply: A,
+) -> anyhow::Result<()> {
+    use coop_web::feed::consumer::{Consumer, Credentials};
+    let Some(svc) = loaded.coop.service(producer) else {
+        return Ok(());
+    };
+    let token = coop_web::auth::ServiceTokenClient::from_config(
+        oidc.provider().clone(),
+        &loaded.service,
+        &[],
+    )?;
+    let consumer = Consumer::new(
+        producer.binary(),
+        svc.url("/api/feed").parse()?,
+        Credentials::Service(token),
+        kit.db.clone(),
+        apply,
+    );
+    tokio::spawn(consumer.run(coop_web::app::shutdown_signal()));
+    Ok(())
 }
 
 pub mod cli {

@@ -286,3 +286,74 @@ pub fn income_statement_csv(s: &IncomeStatement) -> String {
     let _ = writeln!(out, "result;;;{:.2}", s.result);
     out
 }
+
+/// One member's line of the monthly batch: money sent in, and purchases per VAT rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchRow {
+    pub owner_name: String,
+    pub payment_reference: Option<String>,
+    pub paid_in: Decimal,
+    pub vat_percent: Option<Decimal>,
+    pub net: Decimal,
+    pub vat: Decimal,
+}
+
+/// The buyers-club spec's batch for a period: per member, the money they sent (the base of
+/// their credit) and their purchases summed per VAT rate. A member with top-ups and no purchase
+/// has one row without a rate.
+pub async fn member_batch(
+    db: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<BatchRow>, sqlx::Error> {
+    sqlx::query_as!(
+        BatchRow,
+        r#"with paid as (
+               select w.owner_id, sum(m.amount) as paid_in
+               from wallet w join wallet_movement m using (wallet_id)
+               join journal_entry e on e.journal_entry_id = m.journal_entry_id
+               where m.kind = 'top_up' and e.entry_date between $1 and $2
+               group by w.owner_id),
+           bought as (
+               select owner_id, vat_percent, sum(net) as net, sum(vat) as vat
+               from member_purchase where bought_on between $1 and $2
+               group by owner_id, vat_percent),
+           owners as (select owner_id from paid union select owner_id from bought)
+           select coalesce(w.owner_name, '') as "owner_name!", w.payment_reference,
+                  coalesce(p.paid_in, 0) as "paid_in!", b.vat_percent,
+                  coalesce(b.net, 0) as "net!", coalesce(b.vat, 0) as "vat!"
+           from owners o
+           left join wallet w on w.owner_id = o.owner_id
+           left join paid p on p.owner_id = o.owner_id
+           left join bought b on b.owner_id = o.owner_id
+           order by 1, 2, b.vat_percent"#,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The batch as CSV (`;`, `.` decimals): one row per member and rate; the money sent in is on
+/// each of the member's rows, so a spreadsheet can total either.
+pub fn member_batch_csv(rows: &[BatchRow]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("member;payment_reference;paid_in;vat_percent;net;vat;gross\n");
+    let field = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{};{};{:.2};{};{:.2};{:.2};{:.2}",
+            field(&r.owner_name),
+            r.payment_reference.as_deref().unwrap_or(""),
+            r.paid_in,
+            r.vat_percent
+                .map(|p| p.normalize().to_string())
+                .unwrap_or_default(),
+            r.net,
+            r.vat,
+            r.net + r.vat
+        );
+    }
+    out
+}

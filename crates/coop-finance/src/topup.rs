@@ -68,6 +68,8 @@ pub enum TopUpError {
     SameBookkeeper,
     #[error("a reason for the rejection is needed (1 to 500 characters)")]
     Reason,
+    #[error("too many payments are waiting for a bookkeeper already")]
+    TooManyOpen,
     #[error(transparent)]
     Wallet(#[from] WalletError),
     #[error(transparent)]
@@ -124,6 +126,9 @@ pub struct NewClaim<'a> {
     pub bank_reference: &'a str,
 }
 
+/// How many claims of one wallet may wait for a bookkeeper at once.
+pub const MAX_OPEN_CLAIMS: i64 = 10;
+
 /// A member's claim that they paid `amount` into the co-op's account on `paid_on`.
 pub async fn claim(
     db: &PgPool,
@@ -145,6 +150,17 @@ pub async fn claim(
     let reference = bank_reference.trim();
     if reference.is_empty() || reference.chars().count() > 140 {
         return Err(TopUpError::Reference);
+    }
+    // A member cannot flood the bookkeepers' list.
+    let open = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from top_up_claim
+           where wallet_id = $1 and status in ('claimed', 'approved_once')"#,
+        wallet
+    )
+    .fetch_one(db)
+    .await?;
+    if open >= MAX_OPEN_CLAIMS {
+        return Err(TopUpError::TooManyOpen);
     }
     let id = Uuid::new_v4();
     let inserted = sqlx::query!(

@@ -152,6 +152,13 @@ pub async fn wallet_of(db: &PgPool, owner: Uuid) -> Result<Uuid, sqlx::Error> {
     Ok(row.wallet_id)
 }
 
+/// The wallet of `owner` if it has one (the API looks up, it never makes wallets).
+pub async fn find(db: &PgPool, owner: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("select wallet_id from wallet where owner_id = $1", owner)
+        .fetch_optional(db)
+        .await
+}
+
 /// The wallet's payment reference, to put on a bank transfer.
 pub async fn payment_reference(db: &PgPool, wallet: Uuid) -> Result<String, WalletError> {
     sqlx::query_scalar!(

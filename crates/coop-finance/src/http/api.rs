@@ -95,8 +95,18 @@ pub async fn balance(
     Path(owner): Path<Uuid>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller(&state, &claims)?;
-    let w = wallet::wallet_of(&state.kit.db, owner).await?;
-    let b = wallet::balance(&state.kit.db, w).await?;
+    // A member who never paid in has no wallet yet: nothing available, and nothing is made.
+    let b = if let Some(w) = wallet::find(&state.kit.db, owner).await? {
+        wallet::balance(&state.kit.db, w).await?
+    } else {
+        // Zero in the currency's minor units, as a stored balance reads ("0.00").
+        let zero = Decimal::new(0, state.minor_units());
+        wallet::Balance {
+            balance: zero,
+            held: zero,
+            available: zero,
+        }
+    };
     Ok(Json(json!({ "owner": owner, "balance": b })))
 }
 
@@ -117,7 +127,10 @@ pub async fn hold(
 ) -> Result<Response, ApiError> {
     let who = caller(&state, &claims)?;
     check_key(&req.key)?;
-    let w = wallet::wallet_of(&state.kit.db, req.owner).await?;
+    // No wallet: nothing to hold from (the wallet is made when its member first opens it).
+    let w = wallet::find(&state.kit.db, req.owner)
+        .await?
+        .ok_or(WalletError::Insufficient)?;
     let h = wallet::hold(
         &state.kit.db,
         w,

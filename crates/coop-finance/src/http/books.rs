@@ -516,3 +516,31 @@ pub async fn income_csv(
     )
         .into_response())
 }
+
+/// `GET /reports/members.csv`: the period's batch per member (money in, purchases per VAT rate).
+pub async fn members_csv(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Query(q): Query<Period>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    let (from, to, errors) = period(&state, &page, &q);
+    if !errors.is_empty() {
+        return Err(
+            coop_web::Error::BadRequest("from and to are dates, from before to".into()).into(),
+        );
+    }
+    let rows = crate::reports::member_batch(&state.kit.db, from, to).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"members-{from}-{to}.csv\""),
+            ),
+        ],
+        crate::reports::member_batch_csv(&rows),
+    )
+        .into_response())
+}

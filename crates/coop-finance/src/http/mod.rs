@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod books;
+pub mod journal;
 pub mod member;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -100,9 +101,23 @@ pub fn router(state: AppState) -> Router {
         .route("/bank/lines/{id}/set-aside", post(books::set_aside))
         .route("/bank/lines/{id}/credit", post(books::credit))
         .route("/bank/lines/{id}/match", post(books::match_claim))
+        .route(
+            "/entries",
+            get(journal::list)
+                .post(journal::create)
+                .layer(DefaultBodyLimit::max(journal::ENTRY_FORM_LIMIT)),
+        )
+        .route("/entries/new", get(journal::new))
+        .route("/entries/{id}", get(journal::show))
+        .route("/entries/{id}/reverse", post(journal::reverse))
+        .route(
+            "/entries/{id}/attachments/{attachment}",
+            get(journal::attachment),
+        )
         .route("/books", get(books::books))
         .route("/reports", get(books::reports))
         .route("/reports/income.csv", get(books::income_csv))
+        .route("/reports/members.csv", get(books::members_csv))
         .route("/books/{year}/sie", get(books::sie_export))
         .route("/api/wallets/{owner}", get(api::balance))
         .route("/api/holds", post(api::hold))
@@ -169,6 +184,7 @@ pub fn top_up_message(e: &TopUpError) -> Option<(&'static str, Option<&'static s
         TopUpError::OwnClaim => ("finance-error-own-claim", None),
         TopUpError::SameBookkeeper => ("finance-error-same-bookkeeper", None),
         TopUpError::Reason => ("finance-error-reason", Some("reason")),
+        TopUpError::TooManyOpen => ("finance-error-too-many-claims", None),
         TopUpError::Wallet(WalletError::Ledger(
             crate::ledger::store::StoreError::ClosedPeriod(_),
         )) => ("finance-error-closed-period", None),

@@ -205,6 +205,11 @@ impl Entry {
         self.date
     }
 
+    /// Where the entry came from, if another service sent it.
+    pub fn source_key(&self) -> Option<&str> {
+        self.source_key.as_deref()
+    }
+
     pub fn lines(&self) -> &[Line] {
         &self.lines
     }

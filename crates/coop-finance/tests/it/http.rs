@@ -184,6 +184,46 @@ impl<'a> Browser<'a> {
         send(self.app, req, who).await
     }
 
+    /// A multipart form: text fields, and one file field if given.
+    pub async fn multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+        who: Option<&CurrentUser>,
+    ) -> Answer {
+        let boundary = "----cooperage-test-boundary";
+        let mut body = Vec::new();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &self.csrf)];
+        all.extend_from_slice(fields);
+        for (k, v) in all {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((field, name, bytes)) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let req = Request::post(format!("/finance{path}"))
+            .header(header::COOKIE, &self.cookie)
+            .header(header::ACCEPT, "text/html")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        send(self.app, req, who).await
+    }
+
     pub async fn upload(&self, file_name: &str, file: &[u8], who: Option<&CurrentUser>) -> Answer {
         let boundary = "----cooperage-test-boundary";
         let mut body = Vec::new();
@@ -287,6 +327,11 @@ async fn every_role_against_every_page_and_action() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let entry: i64 =
+        sqlx::query_scalar!("select max(journal_entry_id) as \"e!\" from journal_entry")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap_or(0);
 
     let pages: Vec<(String, Role)> = vec![
         ("/".into(), Role::Member),
@@ -295,6 +340,8 @@ async fn every_role_against_every_page_and_action() {
         ("/books".into(), Role::Bookkeeper),
         (format!("/books/{year}/sie?kind=4E"), Role::Bookkeeper),
         ("/reports".into(), Role::Bookkeeper),
+        ("/entries".into(), Role::Bookkeeper),
+        ("/entries/new".into(), Role::Bookkeeper),
         ("/reports/income.csv".into(), Role::Bookkeeper),
     ];
     for (path, needed) in &pages {
@@ -352,6 +399,11 @@ async fn every_role_against_every_page_and_action() {
         (
             format!("/bank/lines/{line}/match"),
             vec![("claim", "00000000-0000-0000-0000-000000000000")],
+            Role::Bookkeeper,
+        ),
+        (
+            format!("/entries/{entry}/reverse"),
+            vec![("on", "2026-11-05")],
             Role::Bookkeeper,
         ),
     ];
@@ -779,6 +831,39 @@ async fn the_wallet_api_serves_the_till_and_the_buyers_club_and_no_one_else() {
     .await;
     assert_eq!(v["balance"]["balance"], json!("41.50"));
 
+    // An owner with no wallet: nothing available, and asking makes no wallet.
+    let stranger = Uuid::new_v4();
+    let (s, v) = api(
+        &app,
+        "GET",
+        &format!("/api/wallets/{stranger}"),
+        Some(&pos),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, &v["balance"]["available"]),
+        (StatusCode::OK, &json!("0.00"))
+    );
+    let (s, v) = api(
+        &app,
+        "POST",
+        "/api/holds",
+        Some(&pos),
+        Some(json!({ "owner": stranger, "key": "s-9", "amount": "1" })),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("insufficient_funds"))
+    );
+    assert_eq!(
+        coop_finance::wallet::find(&app.pool, stranger)
+            .await
+            .unwrap(),
+        None
+    );
+
     // Who may not: no token, a member's token, a service without the scope or not on the
     // list, a token for another service.
     let before = snapshot(&app.pool).await;
@@ -839,4 +924,122 @@ async fn the_wallet_api_serves_the_till_and_the_buyers_club_and_no_one_else() {
     .await;
     assert!(s.is_client_error());
     assert_eq!(snapshot(&app.pool).await, before);
+}
+
+#[tokio::test]
+async fn bookkeepers_post_manual_entries_with_evidence_and_reverse_mistakes() {
+    let app = app().await;
+    let b = Browser::open(&app).await;
+    let bookkeeper = user(&[Role::Member, Role::Bookkeeper]);
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-test-image";
+    let fields = |debit: &'static str| {
+        vec![
+            ("entry_date", "2026-11-10"),
+            ("text", "Elräkning november"),
+            ("account-1", "5010"),
+            ("debit-1", debit),
+            ("account-2", "1930"),
+            ("credit-2", "1200,00"),
+        ]
+    };
+    // Unbalanced: refused with the difference, nothing stored.
+    let a = b
+        .multipart(
+            "/entries",
+            &fields("1190"),
+            Some(("attachment", "el.png", png)),
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("differ by 10.00"), "{}", a.body);
+    assert!(a.body.contains("value=\"Elräkning november\""));
+    // Not a PDF or an image: refused.
+    let a = b
+        .multipart(
+            "/entries",
+            &fields("1200"),
+            Some(("attachment", "el.exe", b"MZ\x90\0")),
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("PDF, JPEG or PNG"));
+    assert_eq!(snapshot(&app.pool).await[2], json!(0));
+
+    let a = b
+        .multipart(
+            "/entries",
+            &fields("1200"),
+            Some(("attachment", "el.png", png)),
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let location = a.location.unwrap();
+    assert!(location.ends_with("?done=posted"), "{location}");
+    let path = location.trim_start_matches("/finance");
+    let page = b.get(path, Some(&bookkeeper)).await;
+    assert!(
+        page.body.contains("Elräkning november") && page.body.contains("el.png"),
+        "{}",
+        page.body
+    );
+    let id: i64 = path
+        .trim_start_matches("/entries/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let att: i64 = sqlx::query_scalar!("select entry_attachment_id from entry_attachment")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let file = b
+        .get(
+            &format!("/entries/{id}/attachments/{att}"),
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(
+        (file.content_type.as_str(), file.bytes.as_slice()),
+        ("image/png", png.as_slice())
+    );
+    // Another entry's id with this attachment's number finds nothing.
+    let file = b
+        .get(
+            &format!("/entries/{}/attachments/{att}", id + 1),
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::NOT_FOUND);
+    let list = b.get("/entries", Some(&bookkeeper)).await;
+    assert!(list.body.contains("A 1"), "{}", list.body);
+
+    // Reversed once, on a day given; a second time is refused.
+    let a = b
+        .post(
+            &format!("/entries/{id}/reverse"),
+            &[("on", "2026-11-11")],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = b
+        .post(
+            &format!("/entries/{id}/reverse"),
+            &[("on", "2026-11-11")],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("reversed already"), "{}", a.body);
+    let sums: Vec<rust_decimal::Decimal> = sqlx::query_scalar!(
+        r#"select sum(amount) as "s!" from journal_line group by account_number order by account_number"#
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(sums.iter().all(rust_decimal::Decimal::is_zero), "{sums:?}");
 }

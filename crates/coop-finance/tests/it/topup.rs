@@ -267,6 +267,14 @@ async fn bad_claims_and_rejections_are_refused_and_change_nothing() {
     assert_eq!(counts(&pool).await, (0, 0, 0));
 
     let c = claim(dec!(10), day(2), "x", w).await.unwrap();
+    // At most ten wait at once: a member cannot flood the bookkeepers' list.
+    for _ in 1..topup::MAX_OPEN_CLAIMS {
+        claim(dec!(1), day(2), "x", w).await.unwrap();
+    }
+    assert!(matches!(
+        claim(dec!(1), day(2), "x", w).await,
+        Err(TopUpError::TooManyOpen)
+    ));
     let bookkeeper = Uuid::new_v4();
     assert!(matches!(
         topup::reject(&pool, c.top_up_claim_id, bookkeeper, " ").await,
