@@ -284,18 +284,7 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let session = req.extensions().get::<Session>().cloned().ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!(
-                "the session layer is not installed on this route"
-            ))
-        })?;
-        let origin_ok = req
-            .extensions()
-            .get::<Arc<SessionConfig>>()
-            .is_none_or(|c| same_origin(req.headers(), &c.origin));
-        if !origin_ok {
-            return Err(Error::Csrf("cross-site request"));
-        }
+        let session = form_session(&req)?;
         let is_form = req
             .headers()
             .get(CONTENT_TYPE)
@@ -365,18 +354,7 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let session = req.extensions().get::<Session>().cloned().ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!(
-                "the session layer is not installed on this route"
-            ))
-        })?;
-        let origin_ok = req
-            .extensions()
-            .get::<Arc<SessionConfig>>()
-            .is_none_or(|c| same_origin(req.headers(), &c.origin));
-        if !origin_ok {
-            return Err(Error::Csrf("cross-site request"));
-        }
+        let session = form_session(&req)?;
         let mut form = axum::extract::Multipart::from_request(req, state)
             .await
             .map_err(|e| Error::BadRequest(e.body_text()))?;
@@ -411,6 +389,24 @@ where
         }
         Ok(out)
     }
+}
+
+/// The session of a form post from one of our own pages: a cross-site post is refused before
+/// its body is read.
+fn form_session(req: &Request) -> Result<Session, Error> {
+    let session = req.extensions().get::<Session>().cloned().ok_or_else(|| {
+        Error::Internal(anyhow::anyhow!(
+            "the session layer is not installed on this route"
+        ))
+    })?;
+    let origin_ok = req
+        .extensions()
+        .get::<Arc<SessionConfig>>()
+        .is_none_or(|c| same_origin(req.headers(), &c.origin));
+    if !origin_ok {
+        return Err(Error::Csrf("cross-site request"));
+    }
+    Ok(session)
 }
 
 /// Browsers say where a request comes from; a cross-site form post is refused even before the

@@ -481,12 +481,36 @@ pub async fn reports(
             "members": members,
         }),
     )?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
+    Ok(super::form_page(&errors, html))
+}
+
+/// The period of a CSV download: both dates valid and in order, or a bad request.
+fn strict_period(
+    state: &AppState,
+    page: &Page,
+    q: &Period,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Error> {
+    let (from, to, errors) = period(state, page, q);
+    if errors.is_empty() {
+        Ok((from, to))
     } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html).into_response())
+        Err(coop_web::Error::BadRequest("from and to are dates, from before to".into()).into())
+    }
+}
+
+/// A CSV file to save.
+fn csv_download(file_name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /reports/income.csv`: the income statement of the period as CSV.
@@ -497,24 +521,12 @@ pub async fn income_csv(
     Query(q): Query<Period>,
 ) -> Result<Response, Error> {
     user.require(Role::Bookkeeper)?;
-    let (from, to, errors) = period(&state, &page, &q);
-    if !errors.is_empty() {
-        return Err(
-            coop_web::Error::BadRequest("from and to are dates, from before to".into()).into(),
-        );
-    }
+    let (from, to) = strict_period(&state, &page, &q)?;
     let s = crate::reports::income_statement(&state.kit.db, from, to).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"income-{from}-{to}.csv\""),
-            ),
-        ],
+    Ok(csv_download(
+        &format!("income-{from}-{to}.csv"),
         crate::reports::income_statement_csv(&s),
-    )
-        .into_response())
+    ))
 }
 
 /// `GET /reports/members.csv`: the period's batch per member (money in, purchases per VAT rate).
@@ -525,22 +537,10 @@ pub async fn members_csv(
     Query(q): Query<Period>,
 ) -> Result<Response, Error> {
     user.require(Role::Bookkeeper)?;
-    let (from, to, errors) = period(&state, &page, &q);
-    if !errors.is_empty() {
-        return Err(
-            coop_web::Error::BadRequest("from and to are dates, from before to".into()).into(),
-        );
-    }
+    let (from, to) = strict_period(&state, &page, &q)?;
     let rows = crate::reports::member_batch(&state.kit.db, from, to).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"members-{from}-{to}.csv\""),
-            ),
-        ],
+    Ok(csv_download(
+        &format!("members-{from}-{to}.csv"),
         crate::reports::member_batch_csv(&rows),
-    )
-        .into_response())
+    ))
 }

@@ -330,12 +330,7 @@ async fn render_entry(
         "entry.html",
         &json!({ "entry": e, "errors": errors, "notice": notice, "today": state.today() }),
     )?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html).into_response())
+    Ok(super::form_page(errors, html))
 }
 
 /// `GET /entries/{id}`.

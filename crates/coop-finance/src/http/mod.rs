@@ -164,6 +164,16 @@ impl IntoResponse for Error {
     }
 }
 
+/// A page that may carry refusals: 422 when it does, so a refused form is never taken for done.
+pub fn form_page(errors: &[FormError], html: axum::response::Html<String>) -> Response {
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, html).into_response()
+}
+
 /// An error as the page's summary lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FormError {
