@@ -4,8 +4,9 @@
 //!
 //! The cluster does not live in the checkout: as root, PostgreSQL runs as the `postgres` account,
 //! which cannot reach into a private folder such as root's home. It lives in a folder of its own
-//! per checkout (see [`cluster_home`]); the services' own state and the rendered config stay in
-//! `.demo/` in the checkout.
+//! per checkout (see [`cluster_home`]), with the services' own state beside it (`state/`: what
+//! coop-sso sealed in the database opens only with the key there, so the two go together); the
+//! rendered config and the lock stay in `.demo/` in the checkout.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -160,6 +161,28 @@ impl Pg {
         }
     }
 
+    pub(crate) fn drop_database(&self, name: &str) -> anyhow::Result<()> {
+        let out = self
+            .cmd("dropdb")
+            .arg("-h")
+            .arg(&self.socket)
+            .args([
+                "-p",
+                "5432",
+                "-U",
+                "postgres",
+                "--if-exists",
+                "--force",
+                name,
+            ])
+            .output()?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            bail!("dropdb {name}: {}", String::from_utf8_lossy(&out.stderr))
+        }
+    }
+
     pub(crate) fn create_database(&self, name: &str) -> anyhow::Result<()> {
         let out = self
             .cmd("createdb")
@@ -258,7 +281,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let root_dir = prereq::repo_root();
     let demo = root_dir.join(".demo");
-    std::fs::create_dir_all(demo.join("state"))?;
+    std::fs::create_dir_all(&demo)?;
     // Before anything else, so a second demo says so instead of failing on a busy port.
     let _lock = supervise::DemoLock::take(&demo.join("demo.pid"))?;
     if reset {
@@ -272,8 +295,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let (pg, home) = checkout_cluster(&root_dir)?;
     let is_root = pg.root;
     pg.start(&home.join("log/server.log"))?;
+    // The services' state (coop-sso's sealing key, session keys, client secrets) lives beside the
+    // cluster, because the databases hold what it sealed: the two are kept, or lost, together. A
+    // cluster found without it (a checkout deleted and cloned again at the same path, or a
+    // cluster from before the state moved here) starts its databases afresh.
+    let state = home.join("state");
+    if !state.is_dir() {
+        for s in SERVICES {
+            pg.drop_database(&format!("coop_{}", s.key))?;
+        }
+        create_private_dir(&state)?;
+    }
 
-    let result = run_suite(&root_dir, &demo, &pg, check, &signals);
+    let result = run_suite(&root_dir, &demo, &state, &pg, check, &signals);
     if check {
         pg.stop();
     } else {
@@ -294,8 +328,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     result
 }
 
-/// `--reset`: stops this checkout's PostgreSQL and deletes its cluster and the services' state,
-/// so the next demo starts from nothing.
+/// `--reset`: stops this checkout's PostgreSQL and deletes its cluster with the services' state
+/// beside it (and the state folder of older demos in the checkout), so the next demo starts
+/// from nothing.
 fn forget(root_dir: &Path, demo: &Path) -> anyhow::Result<()> {
     let is_root = prereq::is_root();
     let home = cluster_home(root_dir, is_root)?;
@@ -409,9 +444,18 @@ pub(crate) fn prepare_cluster_home(
     Ok(())
 }
 
+/// A folder only its owner can enter.
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
 fn run_suite(
     root_dir: &Path,
     demo: &Path,
+    state: &Path,
     pg: &Pg,
     check: bool,
     signals: &supervise::Signals,
@@ -420,12 +464,12 @@ fn run_suite(
         pg.create_database(&format!("coop_{}", s.key))?;
     }
     for s in SERVICES.iter().filter(|s| s.key != "sso") {
-        write_secret(&demo.join("state").join(format!("{}-client-secret", s.key)))?;
+        write_secret(&state.join(format!("{}-client-secret", s.key)))?;
     }
     let config = demo.join("cooperage.json");
     std::fs::write(
         &config,
-        serde_json::to_string_pretty(&config_json(pg, &demo.join("state"), root_dir))?,
+        serde_json::to_string_pretty(&config_json(pg, state, root_dir))?,
     )?;
 
     eprintln!("demo: building the services");
