@@ -7,6 +7,7 @@
 //! are still to come (see docs/finance.md).
 
 pub mod bank;
+pub mod budget;
 pub mod demo;
 pub mod entries;
 pub mod http;
@@ -77,6 +78,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "entry.html",
         text: include_str!("../templates/entry.html"),
+    },
+    TemplateSource {
+        name: "budget.html",
+        text: include_str!("../templates/budget.html"),
     },
     TemplateSource {
         name: "finance_nav.html",

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod books;
+pub mod budget;
 pub mod journal;
 pub mod member;
 
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
             "/entries/{id}/attachments/{attachment}",
             get(journal::attachment),
         )
+        .route("/budget", get(budget::show).post(budget::save))
         .route("/books", get(books::books))
         .route("/reports", get(books::reports))
         .route("/reports/income.csv", get(books::income_csv))

@@ -106,6 +106,8 @@ async fn external_the_finance_pages_pass_the_browser_checks() {
             check("new entry refused", lang, json!({ "expect_status": 422, "expect_errors": true })),
             json!({ "visit": format!("/finance/entries/1?lang={lang}") }),
             check("entry", lang, json!({ "expect_status": 200, "expect_selector": "#entry-text" })),
+            json!({ "visit": format!("/finance/budget?lang={lang}") }),
+            check("budget", lang, json!({ "expect_status": 200, "expect_selector": ["svg[role=img]", "#m12"] })),
             json!({ "visit": format!("/finance/reports?from=2026-01-01&to=2026-12-31&lang={lang}") }),
             check("reports", lang, json!({ "expect_status": 200, "expect_selector": ["#result", "svg[role=img]", "#vat-to-pay"] })),
         ]));

@@ -341,6 +341,7 @@ async fn every_role_against_every_page_and_action() {
         (format!("/books/{year}/sie?kind=4E"), Role::Bookkeeper),
         ("/reports".into(), Role::Bookkeeper),
         ("/entries".into(), Role::Bookkeeper),
+        ("/budget".into(), Role::Bookkeeper),
         ("/entries/new".into(), Role::Bookkeeper),
         ("/reports/income.csv".into(), Role::Bookkeeper),
     ];
@@ -404,6 +405,11 @@ async fn every_role_against_every_page_and_action() {
         (
             format!("/entries/{entry}/reverse"),
             vec![("on", "2026-11-05")],
+            Role::Bookkeeper,
+        ),
+        (
+            "/budget".into(),
+            vec![("year", "1"), ("account", "3001"), ("m1", "100")],
             Role::Bookkeeper,
         ),
     ];
@@ -1042,4 +1048,57 @@ async fn bookkeepers_post_manual_entries_with_evidence_and_reverse_mistakes() {
     .await
     .unwrap();
     assert!(sums.iter().all(rust_decimal::Decimal::is_zero), "{sums:?}");
+}
+
+#[tokio::test]
+async fn bookkeepers_set_a_budget_and_see_it_against_the_outlook() {
+    let app = app().await;
+    let b = Browser::open(&app).await;
+    let bookkeeper = user(&[Role::Member, Role::Bookkeeper]);
+    let year: i32 = sqlx::query_scalar!("select min(fiscal_year_id) as \"y!\" from fiscal_year")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let y = year.to_string();
+    let a = b
+        .post(
+            "/budget",
+            &[("year", &y), ("account", "1930"), ("m1", "100")],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("revenue or expense account"), "{}", a.body);
+    let a = b
+        .post(
+            "/budget",
+            &[("year", &y), ("account", "3001"), ("m1", "abc")],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let n: i64 = sqlx::query_scalar!(r#"select count(*) as "n!" from budget"#)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let a = b
+        .post(
+            "/budget",
+            &[
+                ("year", &y),
+                ("account", "3001"),
+                ("m1", "1000"),
+                ("m12", "2 500,50"),
+            ],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = b
+        .get(&format!("/budget?year={y}&done=saved"), Some(&bookkeeper))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("3,500.50"), "{}", page.body);
+    assert!(page.body.contains("svg"));
 }

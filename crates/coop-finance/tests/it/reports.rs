@@ -88,3 +88,66 @@ async fn the_reports_agree_with_the_journal_and_each_other() {
         assert_eq!(m.paid_in - m.spent, m.balance, "{m:?}");
     }
 }
+
+#[tokio::test]
+async fn the_budget_sets_actuals_and_a_forecast_beside_each_account() {
+    use coop_finance::budget;
+    let (_db, pool) = coop_testkit::migrated_database(&coop_finance::MIGRATOR).await;
+    coop_finance::demo::seed(&pool).await.unwrap();
+    let year: i32 = sqlx::query_scalar!(
+        "select fiscal_year_id from fiscal_year where starts_on = '2026-01-01'"
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let by = uuid::Uuid::new_v4();
+    budget::set(&pool, year, 3003, &[dec!(50000); 12], by, 2)
+        .await
+        .unwrap();
+    // Not a result account, a negative or too precise amount: refused, nothing set.
+    assert!(matches!(
+        budget::set(&pool, year, 1930, &[dec!(1); 12], by, 2).await,
+        Err(budget::BudgetError::Account)
+    ));
+    let mut bad = [dec!(1); 12];
+    bad[5] = dec!(-1);
+    assert!(matches!(
+        budget::set(&pool, year, 3001, &bad, by, 2).await,
+        Err(budget::BudgetError::Amount)
+    ));
+    bad[5] = dec!(0.001);
+    assert!(matches!(
+        budget::set(&pool, year, 3001, &bad, by, 2).await,
+        Err(budget::BudgetError::Amount)
+    ));
+    assert!(matches!(
+        budget::set(&pool, 9999, 3001, &[dec!(1); 12], by, 2).await,
+        Err(budget::BudgetError::NoYear)
+    ));
+
+    // In mid-December: November is complete, December is forecast from the trailing months.
+    let rows = budget::year(&pool, year, d(12, 15)).await.unwrap();
+    let food = rows.iter().find(|r| r.account_number == 3003).unwrap();
+    assert_eq!(food.budget_total, dec!(600000));
+    let nov = &food.months[10];
+    let income = reports::income_statement(&pool, d(11, 1), d(11, 30))
+        .await
+        .unwrap();
+    let food_sales = income
+        .revenue
+        .iter()
+        .find(|r| r.account == 3003)
+        .unwrap()
+        .amount;
+    assert_eq!((nov.actual, nov.forecast), (Some(food_sales), None));
+    let dec_ = &food.months[11];
+    assert_eq!(dec_.forecast, Some((food_sales / dec!(3)).round_dp(2)));
+    assert_eq!(
+        food.outlook_total,
+        food_sales + dec_.forecast.unwrap().max(dec_.actual.unwrap())
+    );
+    // Accounts with actuals and no budget are there too.
+    assert!(rows
+        .iter()
+        .any(|r| r.account_number == 5010 && r.budget_total.is_zero()));
+}
