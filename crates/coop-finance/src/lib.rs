@@ -84,6 +84,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
         text: include_str!("../templates/budget.html"),
     },
     TemplateSource {
+        name: "periods.html",
+        text: include_str!("../templates/periods.html"),
+    },
+    TemplateSource {
         name: "finance_nav.html",
         text: include_str!("../templates/finance_nav.html"),
     },

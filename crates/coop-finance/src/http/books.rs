@@ -544,3 +544,76 @@ pub async fn members_csv(
         crate::reports::member_batch_csv(&rows),
     ))
 }
+
+async fn render_periods(
+    state: &AppState,
+    page: &Page,
+    year: i32,
+    errors: &[FormError],
+    done: Option<&str>,
+) -> Result<Response, Error> {
+    let years = crate::ledger::store::years(&state.kit.db).await?;
+    let Some(y) = years.into_iter().find(|y| y.fiscal_year_id == year) else {
+        return Err(coop_web::Error::NotFound.into());
+    };
+    let periods = crate::ledger::store::periods(&state.kit.db, year).await?;
+    let today = state.today();
+    let first_open = periods.iter().position(|p| p.closed_at.is_none());
+    let rows: Vec<_> = periods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({ "period": p, "can_close": Some(i) == first_open && p.ends_on < today })
+        })
+        .collect();
+    let html = page.render(
+        "periods.html",
+        &json!({ "year": y, "rows": rows, "errors": errors,
+                 "notice": (done == Some("closed")).then_some("finance-done-closed") }),
+    )?;
+    Ok(super::form_page(errors, html))
+}
+
+/// `GET /books/{year}/periods`: the year's months, and closing the next one.
+pub async fn periods(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(year): Path<i32>,
+    Query(d): Query<Done>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    render_periods(&state, &page, year, &[], d.done.as_deref()).await
+}
+
+/// `POST /books/{year}/periods/{starts_on}/close`: no more entries into that month, for good.
+pub async fn close_period(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path((year, starts_on)): Path<(i32, chrono::NaiveDate)>,
+    CsrfForm(_): CsrfForm<Plain>,
+) -> Result<Response, Error> {
+    use crate::ledger::store::CloseRefusal;
+    user.require(Role::Bookkeeper)?;
+    let outcome = crate::ledger::store::close_month(
+        &state.kit.db,
+        year,
+        starts_on,
+        state.today(),
+        member_id(&user)?,
+    )
+    .await
+    .map_err(|e| Error::Wallet(crate::wallet::WalletError::Ledger(e)))?;
+    let key = match outcome {
+        Ok(()) => return Ok(to(&state, &format!("/books/{year}/periods?done=closed"))),
+        Err(CloseRefusal::NotOver) => "finance-error-not-over",
+        Err(CloseRefusal::EarlierOpen) => "finance-error-earlier-open",
+        Err(CloseRefusal::NotOpen) => "finance-error-not-open",
+    };
+    let errors = [FormError {
+        field: None,
+        message: page.t(key),
+    }];
+    render_periods(&state, &page, year, &errors, None).await
+}

@@ -121,6 +121,11 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/income.csv", get(books::income_csv))
         .route("/reports/members.csv", get(books::members_csv))
         .route("/books/{year}/sie", get(books::sie_export))
+        .route("/books/{year}/periods", get(books::periods))
+        .route(
+            "/books/{year}/periods/{starts_on}/close",
+            post(books::close_period),
+        )
         .route("/api/wallets/{owner}", get(api::balance))
         .route("/api/holds", post(api::hold))
         .route("/api/holds/{key}/adjust", post(api::adjust))

@@ -354,3 +354,66 @@ pub async fn ensure_year(db: &PgPool, today: NaiveDate) -> Result<(), StoreError
     }
     Ok(())
 }
+
+/// A month of a fiscal year as the books page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PeriodRow {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub entries: i64,
+}
+
+/// The months of fiscal year `year`, in order, with how many entries each holds.
+pub async fn periods(db: &PgPool, year: i32) -> Result<Vec<PeriodRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PeriodRow,
+        r#"select p.starts_on, p.ends_on, p.closed_at,
+                  (select count(*) from journal_entry e where e.fiscal_year_id = p.fiscal_year_id
+                     and e.entry_date between p.starts_on and p.ends_on) as "entries!"
+           from fiscal_period p where p.fiscal_year_id = $1 order by p.starts_on"#,
+        year
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Why a period may not be closed yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseRefusal {
+    /// The month has not ended.
+    NotOver,
+    /// An earlier month of the year is still open: months close in order.
+    EarlierOpen,
+    /// Closed already, or no such month.
+    NotOpen,
+}
+
+/// Closes the month of `year` that starts on `starts_on`, once it is over and every earlier
+/// month of the year is closed.
+pub async fn close_month(
+    db: &PgPool,
+    year: i32,
+    starts_on: NaiveDate,
+    today: NaiveDate,
+    by: Uuid,
+) -> Result<Result<(), CloseRefusal>, StoreError> {
+    let months = periods(db, year).await?;
+    let Some(i) = months
+        .iter()
+        .position(|p| p.starts_on == starts_on && p.closed_at.is_none())
+    else {
+        return Ok(Err(CloseRefusal::NotOpen));
+    };
+    if months[i].ends_on >= today {
+        return Ok(Err(CloseRefusal::NotOver));
+    }
+    if months[..i].iter().any(|p| p.closed_at.is_none()) {
+        return Ok(Err(CloseRefusal::EarlierOpen));
+    }
+    match close_period(db, starts_on, by, Utc::now()).await {
+        Ok(()) => Ok(Ok(())),
+        Err(StoreError::ClosedPeriod(_)) => Ok(Err(CloseRefusal::NotOpen)),
+        Err(e) => Err(e),
+    }
+}

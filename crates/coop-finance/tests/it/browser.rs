@@ -95,6 +95,8 @@ async fn external_the_finance_pages_pass_the_browser_checks() {
             check("top-ups", lang, json!({ "expect_status": 200, "expect_selector": [".card", ".subnav [aria-current]"] })),
             json!({ "visit": format!("/finance/bank?lang={lang}") }),
             check("bank", lang, json!({ "expect_status": 200, "expect_selector": "input[type=file]" })),
+            json!({ "visit": format!("/finance/books/1/periods?lang={lang}") }),
+            check("periods", lang, json!({ "expect_status": 200, "expect_selector": "table" })),
             json!({ "visit": format!("/finance/books?lang={lang}") }),
             check("books", lang, json!({ "expect_status": 200, "expect_selector": "a[download]" })),
             json!({ "visit": format!("/finance/entries?lang={lang}") }),

@@ -342,6 +342,7 @@ async fn every_role_against_every_page_and_action() {
         ("/reports".into(), Role::Bookkeeper),
         ("/entries".into(), Role::Bookkeeper),
         ("/budget".into(), Role::Bookkeeper),
+        (format!("/books/{year}/periods"), Role::Bookkeeper),
         ("/entries/new".into(), Role::Bookkeeper),
         ("/reports/income.csv".into(), Role::Bookkeeper),
     ];
@@ -410,6 +411,11 @@ async fn every_role_against_every_page_and_action() {
         (
             "/budget".into(),
             vec![("year", "1"), ("account", "3001"), ("m1", "100")],
+            Role::Bookkeeper,
+        ),
+        (
+            format!("/books/{year}/periods/2026-01-01/close"),
+            vec![],
             Role::Bookkeeper,
         ),
     ];
@@ -1101,4 +1107,91 @@ async fn bookkeepers_set_a_budget_and_see_it_against_the_outlook() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("3,500.50"), "{}", page.body);
     assert!(page.body.contains("svg"));
+}
+
+#[tokio::test]
+async fn months_close_in_order_once_over_and_take_nothing_more() {
+    let app = app().await;
+    let b = Browser::open(&app).await;
+    let bookkeeper = user(&[Role::Member, Role::Bookkeeper]);
+    // A past year, every month of it over.
+    let year = coop_finance::ledger::store::open_fiscal_year(
+        &app.pool,
+        chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+    )
+    .await
+    .unwrap();
+    let page = b
+        .get(&format!("/books/{year}/periods"), Some(&bookkeeper))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Only January offers a button.
+    assert_eq!(page.body.matches("/close\"").count(), 1, "{}", page.body);
+    let a = b
+        .post(
+            &format!("/books/{year}/periods/2025-03-01/close"),
+            &[],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("earlier months first"), "{}", a.body);
+    let a = b
+        .post(
+            &format!("/books/{year}/periods/2025-01-01/close"),
+            &[],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = b
+        .post(
+            &format!("/books/{year}/periods/2025-01-01/close"),
+            &[],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert!(a.body.contains("closed already"), "{}", a.body);
+    // Nothing more is posted into January.
+    let a = b
+        .multipart(
+            "/entries",
+            &[
+                ("entry_date", "2025-01-15"),
+                ("text", "Sent faktura"),
+                ("account-1", "5010"),
+                ("debit-1", "100"),
+                ("account-2", "1930"),
+                ("credit-2", "100"),
+            ],
+            None,
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.body.contains("period of that day is closed"),
+        "{}",
+        a.body
+    );
+    // A month of this year that has not ended cannot be closed.
+    let this_year: i32 = sqlx::query_scalar!(
+        "select fiscal_year_id from fiscal_year where current_date between starts_on and ends_on"
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let this_month = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-01")
+        .to_string();
+    let a = b
+        .post(
+            &format!("/books/{this_year}/periods/{this_month}/close"),
+            &[],
+            Some(&bookkeeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("not ended yet"), "{}", a.body);
 }
