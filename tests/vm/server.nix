@@ -1,14 +1,15 @@
 # NixOS VM test of a co-op server (flake: checks.<system>.vm-server):
 #
-#   1. the server boots with every unit up (PostgreSQL, coop-sso, Synapse, nginx);
+#   1. the server boots with every unit up (PostgreSQL, coop-sso, coop-finance, Synapse, nginx);
 #   2. an admin is bootstrapped with `cooperage-manage sso bootstrap-admin`,
 #      accepts the invitation and invites a member;
 #   3. the member accepts the invitation and signs in through coop-sso, with
 #      curl and a cookie jar, as a browser would;
-#   4. the member signs in to Synapse through coop-sso (m.login.sso redirect ->
+#   4. the member opens their wallet at coop-finance, signed in through coop-sso;
+#   5. the member signs in to Synapse through coop-sso (m.login.sso redirect ->
 #      coop-sso's form -> Synapse's OIDC callback -> m.login.token) and gets an
 #      access token, with the display name coop-sso gave;
-#   5. the nightly dump runs, and the documented restore procedure (by hand, then with
+#   6. the nightly dump runs, and the documented restore procedure (by hand, then with
 #      `cooperage-manage restore`) brings the
 #      database back (the member can still sign in).
 #
@@ -69,6 +70,7 @@ in
         organisation.name = "Test Co-op";
         locale.default = "en";
         matrix.enable = true;
+        finance.enable = true;
       };
 
       # the test CA's certificate instead of Let's Encrypt
@@ -230,9 +232,12 @@ in
     with subtest("the server boots with every unit up"):
         server.wait_for_unit("multi-user.target")
         for unit in ["postgresql.target", "cooperage-secrets.service", "coop-sso.service",
+                     "coop-finance.service",
                      "cooperage-synapse-database.service", "matrix-synapse.service", "nginx.service"]:
             server.wait_for_unit(unit)
         server.wait_for_open_port(8101)
+        server.wait_for_open_port(8104)
+        server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/finance/readyz")
         server.wait_for_open_port(8008)
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
         server.succeed("test -z \"$(systemctl list-units --failed --plain --no-legend)\"")
@@ -293,6 +298,12 @@ in
     with subtest("the member accepts the invitation and signs in through coop-sso"):
         accept_invitation("/tmp/member.jar", member_link, MEMBER)
         sign_in("/tmp/member-fresh.jar", MEMBER)
+
+    with subtest("the member opens their wallet at coop-finance, signed in through coop-sso"):
+        # coop-finance interface: its root is the member's wallet, with their payment reference
+        url, _, page = browse("/tmp/member-fresh.jar", f"https://{DOMAIN}/finance")
+        assert urllib.parse.urlparse(url).path == "/finance", f"not at the wallet: ended on {url}"
+        assert 'id="reference"' in page, f"no payment reference on the wallet page:\n{page}"
 
     with subtest("the member signs in to Matrix through coop-sso and gets an access token"):
         flows = matrix("/_matrix/client/v3/login")["flows"]

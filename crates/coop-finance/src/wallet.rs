@@ -537,15 +537,36 @@ pub struct WalletInfo {
     pub held: Decimal,
 }
 
-/// Every wallet, by owner name (bookkeepers).
-pub async fn all(db: &PgPool) -> Result<Vec<WalletInfo>, sqlx::Error> {
+/// The wallets with these ids (the bookkeepers' list of claims names their owners).
+pub async fn by_ids(db: &PgPool, ids: &[Uuid]) -> Result<Vec<WalletInfo>, sqlx::Error> {
     sqlx::query_as!(
         WalletInfo,
         "select wallet_id, owner_id, owner_name, payment_reference, balance, held
-         from wallet order by owner_name, payment_reference limit 2000"
+         from wallet where wallet_id = any($1)",
+        ids
     )
     .fetch_all(db)
     .await
+}
+
+/// A signed-in member's wallet: one read when it exists under their current name (every page
+/// view), a write only to make it or to follow a new name.
+pub async fn for_member(db: &PgPool, owner: Uuid, name: &str) -> Result<Uuid, sqlx::Error> {
+    let found = sqlx::query!(
+        "select wallet_id, owner_name from wallet where owner_id = $1",
+        owner
+    )
+    .fetch_optional(db)
+    .await?;
+    let wallet = match found {
+        Some(w) if w.owner_name == name.chars().take(200).collect::<String>() => {
+            return Ok(w.wallet_id)
+        }
+        Some(w) => w.wallet_id,
+        None => wallet_of(db, owner).await?,
+    };
+    set_owner_name(db, wallet, name).await?;
+    Ok(wallet)
 }
 
 /// The wallet whose payment reference is `reference` (as typed: spaces allowed).

@@ -59,7 +59,8 @@ async fn render_top_ups(
     done: Option<&str>,
 ) -> Result<Html<String>, Error> {
     let claims = topup::open(&state.kit.db).await?;
-    let wallets = wallet::all(&state.kit.db).await?;
+    let ids: Vec<Uuid> = claims.iter().map(|c| c.wallet_id).collect();
+    let wallets = wallet::by_ids(&state.kit.db, &ids).await?;
     let me = member_id(user)?;
     let rows: Vec<_> = claims
         .iter()

@@ -54,9 +54,7 @@ impl AppState {
     /// keeps one wallet per household.
     pub async fn wallet_of(&self, user: &CurrentUser) -> Result<Uuid, Error> {
         let owner = owner_of(&self.settings, user)?;
-        let wallet = crate::wallet::wallet_of(&self.kit.db, owner).await?;
-        crate::wallet::set_owner_name(&self.kit.db, wallet, &user.name).await?;
-        Ok(wallet)
+        Ok(crate::wallet::for_member(&self.kit.db, owner, &user.name).await?)
     }
 }
 

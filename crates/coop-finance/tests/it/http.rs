@@ -516,6 +516,9 @@ async fn a_member_claims_and_two_bookkeepers_confirm_through_the_pages() {
         "{}",
         mine.body
     );
+    // Another member sees nothing of it: their wallet is their own.
+    let other = b.get("/", Some(&user(&[Role::Member]))).await;
+    assert!(!other.body.contains("Lön november"), "{}", other.body);
     let reference = between(&mine.body, "<dd id=\"reference\"><code>", "</code>").unwrap();
     assert!(coop_finance::reference::OcrReference::parse(reference).is_ok());
 
@@ -904,6 +907,20 @@ async fn the_wallet_api_serves_the_till_and_the_buyers_club_and_no_one_else() {
         .service_token("coop-ims", "coop-finance", "wallet");
     let (s, _) = api(&app, "POST", "/api/holds", Some(&ims), Some(req.clone())).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // A paired till's token (a device, not the till's back office) is no wallet client.
+    let till = app
+        .issuer
+        .member_token("device-1", "coop-till", "coop-finance", "till wallet");
+    let (s, _) = api(&app, "POST", "/api/holds", Some(&till), Some(req.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A service token opens no page: pages go by a member's sign-in.
+    let page = Request::get("/finance")
+        .header(header::AUTHORIZATION, format!("Bearer {pos}"))
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let a = send(&app, page, None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
     let elsewhere = app.issuer.service_token("coop-pos", "coop-ims", "wallet");
     let (s, _) = api(
         &app,
