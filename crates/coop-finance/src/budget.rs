@@ -69,7 +69,7 @@ pub async fn set(
     .ok_or(BudgetError::NoYear)?;
     let result_account = sqlx::query_scalar!(
         r#"select exists (select 1 from account where account_number = $1
-                          and kind in ('revenue', 'expense')) as "x!""#,
+                          and kind in ('revenue', 'expense') and account_number <> 8999) as "x!""#,
         account
     )
     .fetch_one(db)
@@ -143,7 +143,7 @@ pub async fn year(
                   sum(l.amount) as "sum!"
            from journal_line l join journal_entry e using (journal_entry_id)
            join account a using (account_number)
-           where a.kind in ('revenue', 'expense')
+           where a.kind in ('revenue', 'expense') and l.account_number <> 8999
              and e.entry_date >= ($1::date - interval '12 months') and e.entry_date <= $2
            group by 1, 2, 3, 4"#,
         y.starts_on,

@@ -90,6 +90,35 @@ async fn post(
     Ok(())
 }
 
+/// What a member's wallet basket held, for their statement: a seventh of it at 25 % (a candle,
+/// soap), the rest food at 6 %, recorded against the day's till report as coop-finance's till
+/// feed does.
+async fn record_basket(
+    db: &PgPool,
+    owner: Uuid,
+    date: NaiveDate,
+    source_key: &str,
+    gross: Decimal,
+) -> anyhow::Result<()> {
+    let standard = (gross / kr(7)).round_dp(2);
+    for (percent, part) in [(6, gross - standard), (25, standard)] {
+        let vat = vat_in(part, percent);
+        sqlx::query!(
+            "insert into member_purchase (owner_id, source_key, bought_on, vat_percent, net, vat)
+             values ($1, $2, $3, $4, $5, $6)",
+            owner,
+            source_key,
+            date,
+            kr(percent),
+            part - vat,
+            vat
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Seeds the month once; a second run changes nothing.
 pub async fn seed(db: &PgPool) -> anyhow::Result<bool> {
     store::seed_chart(db, &chart::bas_default()).await?;
@@ -185,13 +214,19 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<bool> {
         let (food_vat, std_vat) = (vat_in(food, 6), vat_in(standard, 25));
         let total = food + standard;
         // One wallet pays for a basket most days, through a hold and its capture as the till does.
+        let mut buyer = None;
         let from_wallet = if d % 2 == 0 {
-            let w = wallets[usize::try_from(d).expect("small") % wallets.len()];
+            let i = usize::try_from(d).expect("small") % wallets.len();
+            let w = wallets[i];
+            buyer = Some(Uuid::from_u128(WALLETS[i].0));
             let basket = kr(80 + rng.next(220));
             let key = format!("demo-sale-{d}");
             let paid = match wallet::hold(db, w, "coop-pos", &key, basket, 2).await {
                 Ok(_) => {
-                    wallet::capture(db, "coop-pos", &key, basket, false, 2).await?;
+                    let at = date
+                        .and_hms_opt(11, 0, 0)
+                        .map_or_else(chrono::Utc::now, |t| t.and_utc());
+                    wallet::capture_at(db, "coop-pos", &key, basket, false, 2, at).await?;
                     basket
                 }
                 Err(wallet::WalletError::Insufficient) => Decimal::ZERO,
@@ -221,6 +256,9 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<bool> {
             &format!("sale-{sale}"),
         )
         .await?;
+        if let Some(owner) = buyer.filter(|_| !from_wallet.is_zero()) {
+            record_basket(db, owner, date, &format!("demo:sale-{sale}"), from_wallet).await?;
+        }
         cash_week += cash;
         card_week += card;
         if date.weekday() == Weekday::Sat {

@@ -16,6 +16,7 @@ pub mod postings;
 pub mod reference;
 pub mod reports;
 pub mod sie;
+pub mod statement;
 pub mod topup;
 pub mod wallet;
 

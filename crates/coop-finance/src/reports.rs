@@ -40,13 +40,16 @@ struct AccountSum {
     sum: Decimal,
 }
 
+/// Every account's sum over the period, leaving out 8999 ("Årets resultat"): the year's closing
+/// entry moves the result to equity through it, and a closed year's income statement still shows
+/// what the year earned.
 async fn sums(db: &PgPool, from: NaiveDate, to: NaiveDate) -> Result<Vec<AccountSum>, sqlx::Error> {
     sqlx::query_as!(
         AccountSum,
         r#"select a.account_number, a.name, a.kind as "kind: AccountKind", s.sum as "sum!"
            from (select l.account_number, sum(l.amount) as sum
                  from journal_line l join journal_entry e using (journal_entry_id)
-                 where e.entry_date between $1 and $2
+                 where e.entry_date between $1 and $2 and l.account_number <> 8999
                  group by l.account_number) s
            join account a using (account_number)
            order by a.account_number"#,
@@ -225,6 +228,7 @@ pub async fn months(
            join journal_entry e using (journal_entry_id)
            join account a using (account_number)
            where e.entry_date between $1 and $2 and a.kind in ('revenue', 'expense')
+             and l.account_number <> 8999
            group by 1 order by 1"#,
         from,
         to
@@ -237,6 +241,7 @@ pub async fn months(
 /// both).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberMoney {
+    pub wallet_id: uuid::Uuid,
     pub owner_name: String,
     pub payment_reference: Option<String>,
     pub paid_in: Decimal,
@@ -251,7 +256,7 @@ pub async fn member_money(
 ) -> Result<Vec<MemberMoney>, sqlx::Error> {
     sqlx::query_as!(
         MemberMoney,
-        r#"select w.owner_name, w.payment_reference,
+        r#"select w.wallet_id, w.owner_name, w.payment_reference,
                   coalesce(sum(m.amount) filter (where m.kind = 'top_up'), 0) as "paid_in!",
                   coalesce(-sum(m.amount) filter (where m.kind = 'capture'), 0) as "spent!",
                   w.balance

@@ -424,6 +424,29 @@ pub async fn capture(
     allow_more: bool,
     minor_units: u32,
 ) -> Result<Hold, WalletError> {
+    capture_at(
+        db,
+        caller,
+        key,
+        amount,
+        allow_more,
+        minor_units,
+        chrono::Utc::now(),
+    )
+    .await
+}
+
+/// [`capture`] as if it happened at `at`: the demo's month of purchases, captured when they were
+/// made rather than when the demo was seeded.
+pub(crate) async fn capture_at(
+    db: &PgPool,
+    caller: &str,
+    key: &str,
+    amount: Decimal,
+    allow_more: bool,
+    minor_units: u32,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Hold, WalletError> {
     if amount < Decimal::ZERO || amount.normalize().scale() > minor_units {
         return Err(WalletError::Amount);
     }
@@ -452,20 +475,22 @@ pub async fn capture(
         return Err(WalletError::Insufficient);
     }
     sqlx::query!(
-        "update wallet_hold set status = 'captured', captured = $2, settled_at = now()
+        "update wallet_hold set status = 'captured', captured = $2, settled_at = $3
          where wallet_hold_id = $1",
         h.wallet_hold_id,
-        amount
+        amount,
+        at
     )
     .execute(&mut *tx)
     .await?;
     if !amount.is_zero() {
         sqlx::query!(
-            "insert into wallet_movement (wallet_id, kind, amount, wallet_hold_id)
-             values ($1, 'capture', $2, $3)",
+            "insert into wallet_movement (wallet_id, kind, amount, wallet_hold_id, occurred_at)
+             values ($1, 'capture', $2, $3, $4)",
             h.wallet_id,
             -amount,
-            h.wallet_hold_id
+            h.wallet_hold_id,
+            at
         )
         .execute(&mut *tx)
         .await?;
@@ -595,7 +620,7 @@ pub async fn movements(
     sqlx::query_as!(
         Movement,
         "select kind, amount, occurred_at from wallet_movement where wallet_id = $1
-         order by wallet_movement_id desc limit $2",
+         order by occurred_at desc, wallet_movement_id desc limit $2",
         wallet,
         limit
     )

@@ -391,9 +391,9 @@ pub async fn sie_export(
 #[derive(Debug, Default, Deserialize)]
 pub struct Period {
     #[serde(default)]
-    from: Option<String>,
+    pub from: Option<String>,
     #[serde(default)]
-    to: Option<String>,
+    pub to: Option<String>,
 }
 
 /// The period asked for, or this calendar year up to today; errors name the field.
@@ -560,17 +560,23 @@ async fn render_periods(
     let periods = crate::ledger::store::periods(&state.kit.db, year).await?;
     let today = state.today();
     let first_open = periods.iter().position(|p| p.closed_at.is_none());
+    let last = periods.len().saturating_sub(1);
     let rows: Vec<_> = periods
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            json!({ "period": p, "can_close": Some(i) == first_open && p.ends_on < today })
+            json!({ "period": p, "can_close": Some(i) == first_open && p.ends_on < today,
+                    "closes_year": i == last })
         })
         .collect();
+    let notice = match done {
+        Some("closed") => Some("finance-done-closed"),
+        Some("year-closed") => Some("finance-done-year-closed"),
+        _ => None,
+    };
     let html = page.render(
         "periods.html",
-        &json!({ "year": y, "rows": rows, "errors": errors,
-                 "notice": (done == Some("closed")).then_some("finance-done-closed") }),
+        &json!({ "year": y, "rows": rows, "errors": errors, "notice": notice }),
     )?;
     Ok(super::form_page(errors, html))
 }
@@ -607,7 +613,14 @@ pub async fn close_period(
     .await
     .map_err(|e| Error::Wallet(crate::wallet::WalletError::Ledger(e)))?;
     let key = match outcome {
-        Ok(()) => return Ok(to(&state, &format!("/books/{year}/periods?done=closed"))),
+        Ok(()) => {
+            let closed_year = crate::ledger::store::years(&state.kit.db)
+                .await?
+                .iter()
+                .any(|y| y.fiscal_year_id == year && y.closed_at.is_some());
+            let done = if closed_year { "year-closed" } else { "closed" };
+            return Ok(to(&state, &format!("/books/{year}/periods?done={done}")));
+        }
         Err(CloseRefusal::NotOver) => "finance-error-not-over",
         Err(CloseRefusal::EarlierOpen) => "finance-error-earlier-open",
         Err(CloseRefusal::NotOpen) => "finance-error-not-open",
@@ -617,4 +630,54 @@ pub async fn close_period(
         message: page.t(key),
     }];
     render_periods(&state, &page, year, &errors, None).await
+}
+
+/// A wallet's statement for the asked period as a PDF download, in the reader's language.
+pub async fn statement_pdf(
+    state: &AppState,
+    page: &Page,
+    wallet: Uuid,
+    q: &Period,
+) -> Result<Response, Error> {
+    let (from, to) = strict_period(state, page, q)?;
+    let Some(s) =
+        crate::statement::for_wallet(&state.kit.db, wallet, from, to, state.kit.coop.time_zone)
+            .await?
+    else {
+        return Err(coop_web::Error::NotFound.into());
+    };
+    let coop = &state.kit.coop;
+    let t = |key: &str| page.t(key);
+    let labels = crate::statement::pdf::Labels {
+        t: &t,
+        format: coop_web::format::Format::new(page.lang(), coop.time_zone),
+        currency: coop.currency,
+        org_name: &coop.organisation.name,
+        org_number: coop.organisation.org_number.as_deref(),
+    };
+    let body = crate::statement::pdf::render(&s, &labels);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"statement-{from}-{to}.pdf\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /wallets/{id}/statement?from&to`: any member's statement, for a bookkeeper.
+pub async fn statement(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Query(q): Query<Period>,
+) -> Result<Response, Error> {
+    user.require(Role::Bookkeeper)?;
+    statement_pdf(&state, &page, id, &q).await
 }

@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use coop_domain::Role;
 use coop_web::auth::CurrentUser;
 use coop_web::{CsrfForm, Page};
@@ -64,6 +64,7 @@ async fn render(
             "field_errors": field_errors,
             "claimed": claimed,
             "today": state.today(),
+            "statement_from": state.today().with_day(1).unwrap_or_else(|| state.today()),
             "is_bookkeeper": user.has(Role::Bookkeeper),
             "household": state.settings.wallet_per == crate::WalletPer::Household
                 && user.household.is_some(),
@@ -162,4 +163,16 @@ pub(crate) fn url(state: &AppState, path: &str) -> String {
         }
         _ => format!("{base}{path}"),
     }
+}
+
+/// `GET /statement?from&to`: the member's own statement for the period, as a PDF.
+pub async fn statement(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Query(q): Query<super::books::Period>,
+) -> Result<Response, Error> {
+    user.require(Role::Member)?;
+    let w = state.wallet_of(&user).await?;
+    super::books::statement_pdf(&state, &page, w, &q).await
 }

@@ -114,6 +114,8 @@ pub fn router(state: AppState) -> Router {
             get(journal::attachment),
         )
         .route("/budget", get(budget::show).post(budget::save))
+        .route("/statement", get(member::statement))
+        .route("/wallets/{id}/statement", get(books::statement))
         .route("/books", get(books::books))
         .route("/reports", get(books::reports))
         .route("/reports/income.csv", get(books::income_csv))

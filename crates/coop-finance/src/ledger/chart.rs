@@ -36,6 +36,7 @@ const BAS: &[(i32, &str)] = &[
     (5010, "Lokalhyra"),
     (6570, "Bankkostnader"),
     (7960, "Valutakursförluster"),
+    (8999, "Årets resultat"),
 ];
 
 /// The default chart: BAS accounts for a food co-op's shop.

@@ -28,6 +28,8 @@ pub enum StoreError {
     #[error("the fiscal year overlaps one that exists")]
     OverlappingYear,
     #[error(transparent)]
+    Entry(#[from] super::LedgerError),
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
@@ -320,6 +322,7 @@ pub struct FiscalYear {
     pub fiscal_year_id: i32,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
+    pub closed_at: Option<DateTime<Utc>>,
     pub entries: i64,
 }
 
@@ -327,7 +330,7 @@ pub struct FiscalYear {
 pub async fn years(db: &PgPool) -> Result<Vec<FiscalYear>, sqlx::Error> {
     sqlx::query_as!(
         FiscalYear,
-        r#"select y.fiscal_year_id, y.starts_on, y.ends_on,
+        r#"select y.fiscal_year_id, y.starts_on, y.ends_on, y.closed_at,
                   (select count(*) from journal_entry e
                    where e.fiscal_year_id = y.fiscal_year_id) as "entries!"
            from fiscal_year y order by y.starts_on desc"#
@@ -411,9 +414,99 @@ pub async fn close_month(
     if months[..i].iter().any(|p| p.closed_at.is_none()) {
         return Ok(Err(CloseRefusal::EarlierOpen));
     }
+    if i + 1 == months.len() {
+        return close_year(db, year, by).await;
+    }
     match close_period(db, starts_on, by, Utc::now()).await {
         Ok(()) => Ok(Ok(())),
         Err(StoreError::ClosedPeriod(_)) => Ok(Err(CloseRefusal::NotOpen)),
         Err(e) => Err(e),
     }
+}
+
+/// The BAS account that takes the year's result when the year closes (class 8, "Årets
+/// resultat"), and the equity account it goes to. Reports leave the closing entry out of the
+/// income statement, so a closed year still shows its result.
+pub const YEAR_RESULT: i32 = 8999;
+pub const YEAR_RESULT_EQUITY: i32 = 2099;
+
+/// The source key of a year's closing entry: a year is closed once.
+fn year_close_key(year: i32) -> String {
+    format!("coop-finance:year-close:{year}")
+}
+
+/// Closes fiscal year `year` with its last month, in one transaction: books the year's result
+/// (revenue less expenses) from 8999 to 2099 on the year's last day, so every revenue and
+/// expense account of the year sums to zero and the result stands in equity, then closes the
+/// last month and the year. The caller ([`close_month`]) has checked that the month is over and
+/// every earlier month closed.
+async fn close_year(
+    db: &PgPool,
+    year: i32,
+    by: Uuid,
+) -> Result<Result<(), CloseRefusal>, StoreError> {
+    let mut tx = db.begin().await?;
+    let y = sqlx::query!(
+        "select ends_on, closed_at from fiscal_year where fiscal_year_id = $1 for update",
+        year
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(y) = y else {
+        return Ok(Err(CloseRefusal::NotOpen));
+    };
+    if y.closed_at.is_some() {
+        return Ok(Err(CloseRefusal::NotOpen));
+    }
+    // Every revenue and expense line of the year: credit (revenue) is negative, so a surplus
+    // makes this negative.
+    let total = sqlx::query_scalar!(
+        r#"select coalesce(sum(l.amount), 0) as "sum!"
+           from journal_line l join journal_entry e using (journal_entry_id)
+           join account a using (account_number)
+           where e.fiscal_year_id = $1 and a.kind in ('revenue', 'expense')"#,
+        year
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !total.is_zero() {
+        let lines = vec![
+            super::Line {
+                account: AccountNumber(YEAR_RESULT),
+                amount: -total,
+            },
+            super::Line {
+                account: AccountNumber(YEAR_RESULT_EQUITY),
+                amount: total,
+            },
+        ];
+        let entry = Entry::new(
+            Series("A".to_owned()),
+            y.ends_on,
+            "Årets resultat",
+            lines,
+            2,
+        )?
+        .from_source(year_close_key(year));
+        post_in(&mut tx, &entry, Some(by), None).await?;
+    }
+    let now = Utc::now();
+    sqlx::query!(
+        "update fiscal_period set closed_at = $2, closed_by = $3
+         where fiscal_year_id = $1 and closed_at is null",
+        year,
+        now,
+        by
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update fiscal_year set closed_at = $2 where fiscal_year_id = $1",
+        year,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }

@@ -333,6 +333,10 @@ async fn every_role_against_every_page_and_action() {
             .await
             .unwrap_or(0);
 
+    let wallet: Uuid = sqlx::query_scalar!("select wallet_id from wallet limit 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let pages: Vec<(String, Role)> = vec![
         ("/".into(), Role::Member),
         ("/top-ups".into(), Role::Bookkeeper),
@@ -345,6 +349,11 @@ async fn every_role_against_every_page_and_action() {
         (format!("/books/{year}/periods"), Role::Bookkeeper),
         ("/entries/new".into(), Role::Bookkeeper),
         ("/reports/income.csv".into(), Role::Bookkeeper),
+        (
+            "/statement?from=2026-01-01&to=2026-12-31".into(),
+            Role::Member,
+        ),
+        (format!("/wallets/{wallet}/statement"), Role::Bookkeeper),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {
@@ -1211,4 +1220,60 @@ async fn months_close_in_order_once_over_and_take_nothing_more() {
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(a.body.contains("not ended yet"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn a_statement_is_the_members_own_and_any_members_for_a_bookkeeper() {
+    let app = app().await;
+    let b = Browser::open(&app).await;
+    let ana = user(&[Role::Member]);
+    let a = b
+        .get("/statement?from=2026-11-01&to=2026-11-30", Some(&ana))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.content_type, "application/pdf");
+    assert!(a.bytes.starts_with(b"%PDF-"));
+    let doc = lopdf::Document::load_mem(&a.bytes).unwrap();
+    let text = doc.extract_text(&[1]).unwrap();
+    assert!(text.contains(&ana.name), "{text}");
+    let anas: Uuid = sqlx::query_scalar!(
+        "select wallet_id from wallet where owner_id = $1",
+        Uuid::parse_str(&ana.sub).unwrap()
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    // Another member cannot reach Ana's by id; a bookkeeper can, in their language.
+    let bo = user(&[Role::Member]);
+    let path = format!("/wallets/{anas}/statement?from=2026-11-01&to=2026-11-30");
+    assert_eq!(b.get(&path, Some(&bo)).await.status, StatusCode::FORBIDDEN);
+    let keeper = user(&[Role::Bookkeeper]);
+    let a = b.get(&format!("{path}&lang=sv"), Some(&keeper)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let text = lopdf::Document::load_mem(&a.bytes)
+        .unwrap()
+        .extract_text(&[1])
+        .unwrap();
+    assert!(
+        text.contains(&ana.name) && text.contains("Kontoutdrag"),
+        "{text}"
+    );
+
+    // No such wallet, and a period that is not one.
+    let a = b
+        .get(
+            &format!("/wallets/{}/statement", Uuid::new_v4()),
+            Some(&keeper),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    for bad in [
+        "from=2026-12-01&to=2026-11-01",
+        "from=yesterday",
+        "to=2026-13-01",
+    ] {
+        let a = b.get(&format!("/statement?{bad}"), Some(&ana)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
 }

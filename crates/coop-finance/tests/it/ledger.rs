@@ -142,7 +142,7 @@ async fn the_database_refuses_what_the_types_refuse_and_the_past_does_not_change
         "x",
         vec![
             Line {
-                account: a(8999),
+                account: a(8990),
                 amount: dec!(1),
             },
             Line {
@@ -154,7 +154,7 @@ async fn the_database_refuses_what_the_types_refuse_and_the_past_does_not_change
     )
     .unwrap();
     assert!(
-        matches!(store::post(&pool, &to_nowhere, None).await, Err(StoreError::UnknownAccount(n)) if n == a(8999))
+        matches!(store::post(&pool, &to_nowhere, None).await, Err(StoreError::UnknownAccount(n)) if n == a(8990))
     );
     // Outside any fiscal year.
     assert!(matches!(
@@ -257,4 +257,85 @@ proptest! {
             assert_eq!(got.values().copied().sum::<Decimal>(), Decimal::ZERO);
         });
     }
+}
+
+#[tokio::test]
+async fn closing_the_last_month_closes_the_year_and_books_its_result_to_equity() {
+    use coop_finance::ledger::store::CloseRefusal;
+    let pool = ledger().await;
+    let year = store::years(&pool).await.unwrap()[0].fiscal_year_id;
+    let bookkeeper = uuid::Uuid::new_v4();
+    store::post(&pool, &sale(d(2026, 3, 10), dec!(1000)), None)
+        .await
+        .unwrap();
+    let rent = Entry::new(
+        Series::parse("A").unwrap(),
+        d(2026, 6, 1),
+        "Rent",
+        vec![
+            Line {
+                account: a(5010),
+                amount: dec!(300),
+            },
+            Line {
+                account: a(1930),
+                amount: dec!(-300),
+            },
+        ],
+        2,
+    )
+    .unwrap();
+    store::post(&pool, &rent, None).await.unwrap();
+    let today = d(2027, 1, 15);
+    // December cannot close before the eleven months before it.
+    assert_eq!(
+        store::close_month(&pool, year, d(2026, 12, 1), today, bookkeeper)
+            .await
+            .unwrap(),
+        Err(CloseRefusal::EarlierOpen)
+    );
+    for m in 1..=11 {
+        store::close_month(&pool, year, d(2026, m, 1), today, bookkeeper)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert!(store::years(&pool).await.unwrap()[0].closed_at.is_none());
+    store::close_month(&pool, year, d(2026, 12, 1), today, bookkeeper)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store::years(&pool).await.unwrap()[0].closed_at.is_some());
+    // The result (800 sales without VAT less 300 rent = 500) stands in 2099 as equity (credit),
+    // and every revenue and expense account, 8999 included, sums to zero over the year.
+    let balances: BTreeMap<i32, Decimal> = store::balances(&pool, d(2026, 12, 31))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(acc, sum)| (acc.get(), sum))
+        .collect();
+    assert_eq!(balances.get(&2099), Some(&dec!(-500)), "{balances:?}");
+    let result_side: Decimal = balances
+        .iter()
+        .filter(|(n, _)| **n >= 3000)
+        .map(|(_, s)| *s)
+        .sum();
+    assert_eq!(result_side, Decimal::ZERO);
+    // The income statement still shows what the year earned.
+    let statement = coop_finance::reports::income_statement(&pool, d(2026, 1, 1), d(2026, 12, 31))
+        .await
+        .unwrap();
+    assert_eq!(statement.result, dec!(500));
+    assert!(statement.expenses.iter().all(|r| r.account != 8999));
+    // Nothing goes into the closed year, and it closes once.
+    assert!(matches!(
+        store::post(&pool, &sale(d(2026, 12, 31), dec!(10)), None).await,
+        Err(StoreError::ClosedPeriod(_))
+    ));
+    assert_eq!(
+        store::close_month(&pool, year, d(2026, 12, 1), today, bookkeeper)
+            .await
+            .unwrap(),
+        Err(CloseRefusal::NotOpen)
+    );
 }

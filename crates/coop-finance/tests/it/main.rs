@@ -10,5 +10,6 @@ mod ledger;
 mod postings;
 mod reports;
 mod sie;
+mod statement;
 mod topup;
 mod wallet;
