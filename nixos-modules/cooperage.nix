@@ -113,8 +113,9 @@ in
     ./backup.nix
     ./sso.nix
     ./matrix.nix
+    ./ims.nix
     ./finance.nix
-    # later: ./pos.nix ./ims.nix ./buyers-club.nix
+    # later: ./pos.nix ./buyers-club.nix
   ];
 
   options.services.cooperage = {

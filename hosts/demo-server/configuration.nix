@@ -90,6 +90,25 @@
     # Synapse at https://matrix.coop.example.org, ids @name:coop.example.org
     matrix.enable = true;
 
+    # The catalogue and stock at https://coop.example.org/ims/: a shop and its
+    # storeroom; members see where products stand.
+    ims = {
+      enable = true;
+      showLocations = true;
+      locations = [
+        {
+          code = "shop";
+          name = "Butiken";
+          kind = "shop";
+        }
+        {
+          code = "lager";
+          name = "Lagret";
+          kind = "storeroom";
+        }
+      ];
+    };
+
     # The ledger and the members' wallets at https://coop.example.org/finance/;
     # top-ups above 2,000 kr need two bookkeepers.
     finance = {

@@ -93,10 +93,11 @@ eval {
       && hasAll [ "postgresql.target" "cooperage-secrets.service" ] u.after
       && hasAll [ "postgresql.target" "cooperage-secrets.service" ] u.requires;
 
-    "coop-sso loads the SMTP password, the Synapse and coop-finance client secrets and the sealing key with LoadCredential" =
+    "coop-sso loads the SMTP password, the Synapse, coop-finance and coop-ims client secrets and the sealing key with LoadCredential" =
       c:
       (sc c "coop-sso").LoadCredential == [
         "coop-finance-oidc-client-secret:/var/lib/cooperage-secrets/coop-finance-oidc-client-secret"
+        "coop-ims-oidc-client-secret:/var/lib/cooperage-secrets/coop-ims-oidc-client-secret"
         "smtp-password:/run/secrets/cooperage/smtp-password"
         "sso-secrets-key:/var/lib/cooperage-secrets/sso-secrets-key"
         "synapse-oidc-client-secret:/var/lib/cooperage-secrets/synapse-oidc-client-secret"

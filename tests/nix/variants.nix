@@ -231,6 +231,74 @@ in
       && lib.elem "coop_finance" c.services.postgresqlBackup.databases;
   };
 
+  # coop-ims beside coop-sso, with a second shop and members seeing shelves
+  ims = check {
+    services.cooperage.ims = {
+      enable = true;
+      showLocations = true;
+      locations = [
+        {
+          code = "shop";
+          name = "Butiken";
+        }
+        {
+          code = "shop-2";
+          name = "Butiken i byn";
+        }
+        {
+          code = "lager";
+          name = "Lagret";
+          kind = "storeroom";
+        }
+      ];
+      settings.log_filter = "info,coop_ims=debug";
+    };
+  } {
+    "coop-ims runs as its own user with its state and its client secret" =
+      c:
+      let
+        s = sc c "coop-ims";
+      in
+      s.User == "coop_ims"
+      && s.StateDirectory == "coop-ims"
+      && lib.elem "coop-ims-oidc-client-secret:/var/lib/cooperage-secrets/coop-ims-oidc-client-secret" s.LoadCredential
+      && lib.hasInfix "/bin/coop-ims" s.ExecStart;
+    "coop-sso gets the same secret, generated at first boot" =
+      c:
+      lib.elem "coop-ims-oidc-client-secret:/var/lib/cooperage-secrets/coop-ims-oidc-client-secret" (sc c "coop-sso").LoadCredential
+      && lib.hasInfix "coop-ims-oidc-client-secret" c.systemd.services.cooperage-secrets.script
+      && lib.elem "cooperage-secrets.service" c.systemd.services.coop-ims.after;
+    "cooperage.json has the ims section with its locations" =
+      c:
+      (rendered c).services.ims == {
+        listen = "127.0.0.1:8103";
+        client_secret_file = "coop-ims-oidc-client-secret";
+        show_locations = true;
+        locations = [
+          {
+            code = "shop";
+            name = "Butiken";
+            kind = "shop";
+          }
+          {
+            code = "shop-2";
+            name = "Butiken i byn";
+            kind = "shop";
+          }
+          {
+            code = "lager";
+            name = "Lagret";
+            kind = "storeroom";
+          }
+        ];
+        log_filter = "info,coop_ims=debug";
+      };
+    "nginx passes /ims/ to it and its database is dumped" =
+      c:
+      c.services.nginx.virtualHosts."coop.example.org".locations ? "/ims/"
+      && lib.elem "coop_ims" c.services.postgresqlBackup.databases;
+  };
+
   # backups are the operator's to turn off
   no-backup = check { services.cooperage.backup.enable = false; } {
     "without backup.enable no dump runs" =

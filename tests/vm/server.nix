@@ -1,11 +1,13 @@
 # NixOS VM test of a co-op server (flake: checks.<system>.vm-server):
 #
-#   1. the server boots with every unit up (PostgreSQL, coop-sso, coop-finance, Synapse, nginx);
+#   1. the server boots with every unit up (PostgreSQL, coop-sso, coop-ims, coop-finance,
+#      Synapse, nginx);
 #   2. an admin is bootstrapped with `cooperage-manage sso bootstrap-admin`,
 #      accepts the invitation and invites a member;
 #   3. the member accepts the invitation and signs in through coop-sso, with
 #      curl and a cookie jar, as a browser would;
-#   4. the member opens their wallet at coop-finance, signed in through coop-sso;
+#   4. the member opens their wallet at coop-finance and the product finder at coop-ims,
+#      signed in through coop-sso;
 #   5. the member signs in to Synapse through coop-sso (m.login.sso redirect ->
 #      coop-sso's form -> Synapse's OIDC callback -> m.login.token) and gets an
 #      access token, with the display name coop-sso gave;
@@ -71,6 +73,7 @@ in
         locale.default = "en";
         matrix.enable = true;
         finance.enable = true;
+        ims.enable = true;
       };
 
       # the test CA's certificate instead of Let's Encrypt
@@ -232,12 +235,14 @@ in
     with subtest("the server boots with every unit up"):
         server.wait_for_unit("multi-user.target")
         for unit in ["postgresql.target", "cooperage-secrets.service", "coop-sso.service",
-                     "coop-finance.service",
+                     "coop-finance.service", "coop-ims.service",
                      "cooperage-synapse-database.service", "matrix-synapse.service", "nginx.service"]:
             server.wait_for_unit(unit)
         server.wait_for_open_port(8101)
         server.wait_for_open_port(8104)
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/finance/readyz")
+        server.wait_for_open_port(8103)
+        server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/ims/readyz")
         server.wait_for_open_port(8008)
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
         server.succeed("test -z \"$(systemctl list-units --failed --plain --no-legend)\"")
@@ -304,6 +309,17 @@ in
         url, _, page = browse("/tmp/member-fresh.jar", f"https://{DOMAIN}/finance")
         assert urllib.parse.urlparse(url).path == "/finance", f"not at the wallet: ended on {url}"
         assert 'id="reference"' in page, f"no payment reference on the wallet page:\n{page}"
+
+    with subtest("the member searches the product finder at coop-ims; the catalogue is for managers"):
+        # coop-ims interface: its root is the finder, a GET form with the field `q`
+        url, status, page = browse("/tmp/member-fresh.jar", f"https://{DOMAIN}/ims?q=havre")
+        assert urllib.parse.urlparse(url).path == "/ims", f"not at the finder: ended on {url}"
+        assert 'role="search"' in page, f"no search form on the finder:\n{page}"
+        status, _, _ = http("/tmp/member-fresh.jar", f"https://{DOMAIN}/ims/products", None)
+        assert status == 403, f"a member reached the catalogue ({status})"
+        # the feed and the look-up answer only to tokens
+        server.succeed(f"test \"$(curl -s -o /dev/null -w '%{{http_code}}' https://{DOMAIN}/ims/api/feed)\" = 401")
+        server.succeed(f"test \"$(curl -s -o /dev/null -w '%{{http_code}}' 'https://{DOMAIN}/ims/api/lookup?code=4011')\" = 401")
 
     with subtest("the member signs in to Matrix through coop-sso and gets an access token"):
         flows = matrix("/_matrix/client/v3/login")["flows"]

@@ -32,6 +32,11 @@ const SERVICES: &[DemoService] = &[
         port: 8101,
     },
     DemoService {
+        key: "ims",
+        binary: "coop-ims",
+        port: 8103,
+    },
+    DemoService {
         key: "finance",
         binary: "coop-finance",
         port: 8104,
@@ -224,6 +229,8 @@ fn config_json(pg: &Pg, state: &Path, root_dir: &Path) -> serde_json::Value {
     }
     // Four eyes above 2,000 kr, as the example server has it.
     services["finance"]["second_bookkeeper_above"] = serde_json::json!("2000");
+    // Members see where a product stands in the demo shop.
+    services["ims"]["show_locations"] = serde_json::json!(true);
     serde_json::json!({
         "organisation": {
             "name": "Röstånga Matkooperativ (demo)",
@@ -493,12 +500,14 @@ fn run_suite(
         )?;
     }
     let sign_ins = seed(&exe("coop-sso"), &config)?;
-    run_cmd(
-        Command::new(exe("coop-finance"))
-            .arg("demo-seed")
-            .arg("--config")
-            .arg(&config),
-    )?;
+    for seeded in ["coop-finance", "coop-ims"] {
+        run_cmd(
+            Command::new(exe(seeded))
+                .arg("demo-seed")
+                .arg("--config")
+                .arg(&config),
+        )?;
+    }
 
     let mut group = supervise::Group::default();
     let result = (|| -> anyhow::Result<()> {

@@ -1,14 +1,49 @@
 //! Charts for the report pages, drawn on the server as SVG with `plotters` (its SVG backend
-//! only: no fonts are read, text is left to the browser). Colours are `currentColor`, so a chart
-//! follows the page's light or dark scheme; the page gives every chart a text alternative and
-//! the table it was drawn from.
+//! only: no fonts are read, text is left to the browser). Each chart is drawn twice, in the
+//! kit's text colour for light and for dark pages, and shown as an image (`<picture>` picks the
+//! scheme) whose `alt` says what it shows; the page has the table it was drawn from beside it.
 
 use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive as _;
 use rust_decimal::Decimal;
 
-/// A horizontal bar per item (label, value), the largest value the full width. Empty for no
+/// A chart as `data:` URIs for a light and a dark page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Chart {
+    pub light: String,
+    pub dark: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The kit's text colours (kit.css `--text`), light and dark.
+const LIGHT_TEXT: &str = "#0b0c0c";
+const DARK_TEXT: &str = "#f3f2f1";
+
+/// A horizontal bar per item (label, value), the largest value the full width; `None` for no
 /// items.
+pub fn bar_chart(items: &[(String, Decimal)]) -> Option<Chart> {
+    use base64::Engine as _;
+    let svg = bars(items);
+    if svg.is_empty() {
+        return None;
+    }
+    let uri = |colour: &str| {
+        format!(
+            "data:image/svg+xml;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(svg.replace("currentColor", colour))
+        )
+    };
+    let n = u32::try_from(items.len()).unwrap_or(u32::MAX);
+    Some(Chart {
+        light: uri(LIGHT_TEXT),
+        dark: uri(DARK_TEXT),
+        width: 720,
+        height: 30 + 26 * n,
+    })
+}
+
+/// The chart's SVG, its colours `currentColor`; empty for no items.
 pub fn bars(items: &[(String, Decimal)]) -> String {
     if items.is_empty() {
         return String::new();
@@ -92,5 +127,8 @@ mod tests {
         assert!(svg.matches("<rect").count() >= 2);
         assert!(!svg.contains("#000000"));
         assert!(bars(&[]).is_empty());
+        let chart = bar_chart(&[("Kaffe".into(), Decimal::from(10))]).unwrap();
+        assert!(chart.light.starts_with("data:image/svg+xml;base64,"));
+        assert_ne!(chart.light, chart.dark);
     }
 }

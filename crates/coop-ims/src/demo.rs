@@ -375,15 +375,7 @@ pub async fn seed(db: &PgPool, today: NaiveDate) -> anyhow::Result<bool> {
                 .await?;
                 value += cost;
             }
-            stock::publish_moved(
-                &mut tx,
-                &format!("demo:delivery:{on}"),
-                MovementKind::Received,
-                None,
-                on,
-                value,
-            )
-            .await?;
+            stock::publish_moved(&mut tx, MovementKind::Received, None, on, value).await?;
         }
         // A day's sales, by product.
         let mut sold = Decimal::ZERO;
@@ -415,15 +407,7 @@ pub async fn seed(db: &PgPool, today: NaiveDate) -> anyhow::Result<bool> {
             .await?;
             sold += cost;
         }
-        stock::publish_moved(
-            &mut tx,
-            &format!("demo:sales:{on}"),
-            MovementKind::Sold,
-            None,
-            on,
-            sold,
-        )
-        .await?;
+        stock::publish_moved(&mut tx, MovementKind::Sold, None, on, sold).await?;
         // Now and then something spoils or breaks.
         if day % 5 == 4 {
             let (id, unit) = products[usize::try_from(rng.below(16)).unwrap_or(0)];
@@ -449,15 +433,7 @@ pub async fn seed(db: &PgPool, today: NaiveDate) -> anyhow::Result<bool> {
                 },
             )
             .await?;
-            stock::publish_moved(
-                &mut tx,
-                &format!("demo:shrink:{on}"),
-                MovementKind::Shrink,
-                Some(reason),
-                on,
-                cost,
-            )
-            .await?;
+            stock::publish_moved(&mut tx, MovementKind::Shrink, Some(reason), on, cost).await?;
         }
     }
     // Some flour waits in the storeroom.
@@ -479,15 +455,7 @@ pub async fn seed(db: &PgPool, today: NaiveDate) -> anyhow::Result<bool> {
                 },
             )
             .await?;
-            stock::publish_moved(
-                &mut tx,
-                &format!("demo:storeroom:{i}"),
-                MovementKind::Received,
-                None,
-                today,
-                cost,
-            )
-            .await?;
+            stock::publish_moved(&mut tx, MovementKind::Received, None, today, cost).await?;
         }
     }
     tx.commit().await?;

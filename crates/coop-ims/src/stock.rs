@@ -207,17 +207,16 @@ pub async fn record(
 }
 
 /// Publishes `stock.moved` for coop-finance: what happened and its value at cost (positive when
-/// the stock grew).
+/// the stock grew), under an id of its own that coop-finance books it by, once.
 pub async fn publish_moved(
     tx: &mut PgConnection,
-    movement_id: &str,
     kind: MovementKind,
     reason: Option<ShrinkReason>,
     on: NaiveDate,
     cost: Decimal,
 ) -> Result<(), sqlx::Error> {
     let mut payload = json!({
-        "movement_id": movement_id,
+        "movement_id": Uuid::new_v4(),
         "kind": kind.as_str(),
         "on": on,
         "cost": cost.round_dp(2).to_string(),
@@ -234,7 +233,7 @@ pub async fn publish_moved(
 pub async fn record_one(db: &PgPool, m: &NewMovement<'_>) -> Result<i64, StockError> {
     let mut tx = db.begin().await?;
     let (id, cost) = record(&mut tx, m).await?;
-    publish_moved(&mut tx, &id.to_string(), m.kind, m.reason, m.on, cost).await?;
+    publish_moved(&mut tx, m.kind, m.reason, m.on, cost).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -282,15 +281,7 @@ pub async fn transfer(
         )
         .await?;
     }
-    publish_moved(
-        &mut tx,
-        &transfer_id.to_string(),
-        MovementKind::Transferred,
-        None,
-        on,
-        Decimal::ZERO,
-    )
-    .await?;
+    publish_moved(&mut tx, MovementKind::Transferred, None, on, Decimal::ZERO).await?;
     tx.commit().await?;
     Ok(transfer_id)
 }
@@ -489,8 +480,7 @@ impl coop_web::feed::consumer::Apply for SalesFeed {
             (MovementKind::Returned, returned),
         ] {
             if !cost.is_zero() {
-                let id = format!("sale:{}:{}", sale.id, kind.as_str());
-                publish_moved(tx, &id, kind, None, sale.business_day, cost).await?;
+                publish_moved(tx, kind, None, sale.business_day, cost).await?;
             }
         }
         Ok(())

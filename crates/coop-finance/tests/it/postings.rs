@@ -403,3 +403,93 @@ async fn the_monthly_batch_has_each_members_money_in_and_purchases_per_rate() {
     assert!(csv.contains("\"Alva\";"), "{csv}");
     assert!(csv.contains(";500.00;6;194.34;11.66;206.00\n"), "{csv}");
 }
+
+/// coop-ims's own feed now exists: its real outbox, written by its real stock code, booked here.
+#[tokio::test]
+async fn stock_movements_from_the_real_coop_ims_are_booked_once() {
+    use coop_ims::stock::{self, MovementKind, NewMovement, ShrinkReason};
+    let (_ims_db, ims) = coop_testkit::migrated_database(&coop_ims::MIGRATOR).await;
+    stock::sync_locations(&ims, &coop_ims::Settings::default().locations)
+        .await
+        .unwrap();
+    let form = coop_ims::catalogue::ProductForm {
+        sku: "HAV".into(),
+        name: "Havregryn".into(),
+        unit: "each".into(),
+        vat_class: "food".into(),
+        cost: "14.50".into(),
+        shelf_price: "24.90".into(),
+        ..Default::default()
+    };
+    let draft = form.check(&["food".to_owned()], 2, "sv").unwrap();
+    let oats = coop_ims::catalogue::create(&ims, &draft).await.unwrap();
+    let locations = stock::locations(&ims).await.unwrap();
+    let shop = locations
+        .iter()
+        .find(|l| l.code == "shop")
+        .unwrap()
+        .location_id;
+    let room = locations
+        .iter()
+        .find(|l| l.code == "storeroom")
+        .unwrap()
+        .location_id;
+    let on = chrono::NaiveDate::from_ymd_opt(2026, 11, 10).unwrap();
+    let movement = |kind, reason, quantity| NewMovement {
+        product_id: oats,
+        location_id: shop,
+        kind,
+        reason,
+        quantity,
+        on,
+        source_key: None,
+        transfer_id: None,
+        note: None,
+        by: None,
+    };
+    stock::record_one(&ims, &movement(MovementKind::Received, None, dec!(24)))
+        .await
+        .unwrap();
+    stock::record_one(
+        &ims,
+        &movement(MovementKind::Shrink, Some(ShrinkReason::Damaged), dec!(-2)),
+    )
+    .await
+    .unwrap();
+    stock::transfer(&ims, oats, shop, room, dec!(6), on, None)
+        .await
+        .unwrap();
+
+    let books = crate::topup::setup().await;
+    let served = coop_testkit::http::serve(feed::routes(ims.clone(), FinanceOnly)).await;
+    let consumer = Consumer::new(
+        "coop-ims",
+        served.url("/api/feed").parse().unwrap(),
+        Credentials::Bearer("finance".into()),
+        books.clone(),
+        ImsFeed,
+    );
+    consumer.round(0).await.unwrap();
+    consumer.round(0).await.unwrap();
+    // The delivery at cost (24 × 14.50) and the damaged two; the transfer books nothing; the
+    // product events are not finance's business.
+    let lines: Vec<(String, i32, Decimal)> = sqlx::query_as(
+        "select e.text, l.account_number, l.amount from journal_line l
+         join journal_entry e using (journal_entry_id)
+         where e.source_key like 'coop-ims:%' order by e.journal_entry_id, l.account_number",
+    )
+    .fetch_all(&books)
+    .await
+    .unwrap();
+    let amounts: Vec<(i32, Decimal)> = lines.iter().map(|(_, a, m)| (*a, *m)).collect();
+    assert_eq!(
+        amounts,
+        vec![
+            (1460, dec!(348.00)),
+            (4990, dec!(-348.00)),
+            (1460, dec!(-29.00)),
+            (4990, dec!(29.00)),
+        ]
+    );
+    assert!(lines[2].0.contains("damaged"), "{lines:?}");
+}

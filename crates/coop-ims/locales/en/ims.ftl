@@ -112,3 +112,5 @@ ims-done-code = The codes are changed.
 ims-done-pack = The pack is added.
 ims-done-price = The new price is scheduled.
 ims-done-stock = The stock movement is recorded.
+ims-members-pay = members
+ims-at-cost = at

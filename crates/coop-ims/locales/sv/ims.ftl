@@ -112,3 +112,5 @@ ims-done-code = Koderna är ändrade.
 ims-done-pack = Förpackningen är tillagd.
 ims-done-price = Det nya priset är inlagt.
 ims-done-stock = Lagerhändelsen är registrerad.
+ims-members-pay = medlemmar
+ims-at-cost = à

@@ -48,7 +48,7 @@ pub async fn valuation(
     let (at, locations) = location(&state, &q).await?;
     let rows = stock::valuation(&state.kit.db, at.as_ref().map(|l| l.location_id)).await?;
     let total: Decimal = rows.iter().map(|r| r.value).sum();
-    let chart = crate::chart::bars(
+    let chart = crate::chart::bar_chart(
         &rows
             .iter()
             .take(10)

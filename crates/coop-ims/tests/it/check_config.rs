@@ -37,3 +37,28 @@ fn a_misspelt_key_stops_coop_ims_naming_the_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("unknown field"), "{err}");
 }
+
+#[test]
+fn the_demo_servers_rendered_config_checks() {
+    let fixture = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/demo-server-cooperage.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_coop-ims"))
+        .args(["check-config", "--config"])
+        .arg(&fixture)
+        .env_remove("COOPERAGE_CONFIG")
+        .output()
+        .expect("running coop-ims");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["services"]["ims"]["listen"], "127.0.0.1:8103");
+    assert_eq!(
+        view["services"]["ims"]["public_url"],
+        "https://coop.example.org/ims"
+    );
+    assert_eq!(view["service_settings"]["show_locations"], true);
+    assert_eq!(view["service_settings"]["locations"][1]["code"], "lager");
+}

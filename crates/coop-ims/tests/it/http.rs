@@ -28,14 +28,19 @@ pub struct App {
 }
 
 pub async fn app() -> App {
+    app_at("http://127.0.0.1:9").await
+}
+
+/// The app as if served at `base` (the browser pass serves it there for real).
+pub async fn app_at(base: &str) -> App {
     let issuer = TestIssuer::start().await;
     let (db, pool) = coop_testkit::migrated_database(&coop_ims::MIGRATOR).await;
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("client-secret");
     std::fs::write(&secret, "ims-test-secret-0123456789").unwrap();
     let mut v =
-        coop_testkit::config::coop_config("ims", &db.url, dir.path(), "http://127.0.0.1:9/ims");
-    v["public_url"] = json!("http://127.0.0.1:9");
+        coop_testkit::config::coop_config("ims", &db.url, dir.path(), &format!("{base}/ims"));
+    v["public_url"] = json!(base);
     v["services"]["ims"]["client_secret_file"] = json!(secret.to_str().unwrap());
     v["services"]["ims"]["show_locations"] = json!(true);
     v["services"]["sso"] = json!({ "public_url": issuer.issuer });
@@ -312,7 +317,9 @@ async fn a_manager_keeps_the_catalogue_and_members_find_it() {
     let a = b.get("/reports/stock?lang=en", Some(&manager)).await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(
-        a.body.contains("<svg") && a.body.contains("319.00"),
+        a.body.contains("<picture>")
+            && a.body.contains("svg+xml;base64,")
+            && a.body.contains("319.00"),
         "{}",
         a.body
     );

@@ -1,5 +1,7 @@
 //! coop-ims's integration tests, in one binary.
 
+#[cfg(feature = "interop")]
+mod browser;
 mod catalogue;
 mod check_config;
 mod http;
