@@ -1,0 +1,1 @@
+//! Tests across the suite's services (`tests/it`); this crate has no code of its own.

@@ -1,0 +1,3 @@
+//! Tests across services, in one binary.
+
+mod finance_ims;
