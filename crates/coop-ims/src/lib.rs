@@ -4,6 +4,7 @@
 //! stock valuation; the catalogue and stock feed for tills and coop-finance; and the sales feed
 //! of coop-pos applied once per sale.
 
+pub mod audit;
 pub mod catalogue;
 pub mod chart;
 pub mod demo;
@@ -54,6 +55,14 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "find.html",
         text: include_str!("../templates/find.html"),
+    },
+    TemplateSource {
+        name: "audits.html",
+        text: include_str!("../templates/audits.html"),
+    },
+    TemplateSource {
+        name: "audit.html",
+        text: include_str!("../templates/audit.html"),
     },
     TemplateSource {
         name: "valuation.html",

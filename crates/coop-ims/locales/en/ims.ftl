@@ -114,3 +114,30 @@ ims-done-price = The new price is scheduled.
 ims-done-stock = The stock movement is recorded.
 ims-members-pay = members
 ims-at-cost = at
+ims-audits-title = Stock counts
+ims-audits-intro = A cycle count checks a sample the system picks, weighted to valuable stock and to products whose count was wrong before; a full count checks everything at a location. Nothing changes in the stock until a manager approves the count.
+ims-audits-recent = Recent counts
+ims-audit-start = Start a count
+ims-audit-kind = Which count
+ims-audit-cycle = cycle count
+ims-audit-full = full count
+ims-audit-sample = Products in the sample
+ims-audit-sample-hint = For a cycle count: 1 to 500.
+ims-audit-title = Count
+ims-audit-sheet-intro = Count what is on the shelf and type it in; leave a field empty until you have counted it. Saving keeps what you typed; you can come back.
+ims-audit-save = Save the counts
+ims-audit-submit = Counting is done
+ims-audit-variance = What the count found
+ims-audit-variance-total = { $count ->
+    [one] One product differs from the books, worth
+   *[other] { $count } products differ from the books, worth
+}
+ims-audit-counted = Counted
+ims-audit-expected = books said
+ims-audit-difference = Difference
+ims-audit-approve = Approve: correct the stock
+ims-audit-cancel = Cancel the count
+ims-audit-status-counting = counting
+ims-audit-status-submitted = waiting for a manager
+ims-audit-status-approved = approved
+ims-audit-status-cancelled = cancelled

@@ -114,3 +114,30 @@ ims-done-price = Det nya priset är inlagt.
 ims-done-stock = Lagerhändelsen är registrerad.
 ims-members-pay = medlemmar
 ims-at-cost = à
+ims-audits-title = Inventeringar
+ims-audits-intro = En stickprovsinventering räknar ett urval som systemet väljer, viktat mot värdefullt lager och varor som tidigare räknats fel; en fullständig inventering räknar allt på en plats. Lagret ändras först när en föreståndare godkänner inventeringen.
+ims-audits-recent = Senaste inventeringar
+ims-audit-start = Börja inventera
+ims-audit-kind = Vilken inventering
+ims-audit-cycle = stickprov
+ims-audit-full = fullständig
+ims-audit-sample = Varor i stickprovet
+ims-audit-sample-hint = För ett stickprov: 1 till 500.
+ims-audit-title = Inventering
+ims-audit-sheet-intro = Räkna det som står på hyllan och skriv in det; lämna fältet tomt tills du har räknat. Spara behåller det du skrivit; du kan komma tillbaka.
+ims-audit-save = Spara antalen
+ims-audit-submit = Räkningen är klar
+ims-audit-variance = Vad inventeringen visade
+ims-audit-variance-total = { $count ->
+    [one] En vara skiljer sig från bokföringen, värd
+   *[other] { $count } varor skiljer sig från bokföringen, värda
+}
+ims-audit-counted = Räknat
+ims-audit-expected = enligt bokföringen
+ims-audit-difference = Skillnad
+ims-audit-approve = Godkänn: rätta lagret
+ims-audit-cancel = Avbryt inventeringen
+ims-audit-status-counting = räknas
+ims-audit-status-submitted = väntar på en föreståndare
+ims-audit-status-approved = godkänd
+ims-audit-status-cancelled = avbruten

@@ -3,6 +3,7 @@
 //! call the store modules.
 
 pub mod api;
+pub mod audits;
 pub mod find;
 pub mod products;
 pub mod reports;
@@ -77,6 +78,12 @@ pub fn router(state: AppState) -> Router {
         .route("/products/{id}/packs", post(products::add_pack))
         .route("/products/{id}/prices", post(products::schedule_price))
         .route("/products/{id}/stock", post(products::move_stock))
+        .route("/audits", get(audits::list).post(audits::start))
+        .route("/audits/{id}", get(audits::show))
+        .route("/audits/{id}/counts", post(audits::counts))
+        .route("/audits/{id}/submit", post(audits::submit))
+        .route("/audits/{id}/approve", post(audits::approve))
+        .route("/audits/{id}/cancel", post(audits::cancel))
         .route("/reports/stock", get(reports::valuation))
         .route("/reports/stock.csv", get(reports::valuation_csv))
         .route("/api/lookup", get(api::lookup))

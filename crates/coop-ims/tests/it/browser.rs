@@ -114,6 +114,12 @@ async fn external_the_inventory_pages_pass_the_browser_checks() {
             json!({ "fill": [{ "name": "name", "value": "Rågbröd" }, { "name": "shelf_price", "value": "12.345" }] }),
             json!({ "submit": "enter" }),
             check("new product refused", lang, json!({ "expect_status": 422, "expect_errors": true, "expect_error_links": ["#sku", "#vat_class", "#cost", "#shelf_price"] })),
+            json!({ "visit": format!("/ims/audits?lang={lang}") }),
+            check("counts", lang, json!({ "expect_status": 200, "expect_selector": "input#sample" })),
+            json!({ "fill": [{ "name": "sample", "value": "5" }] }),
+            json!({ "submit": "enter" }),
+            check("count sheet", lang, json!({ "expect_status": 200, "expect_selector": ".count-sheet input" })),
+            json!({ "submit": { "button": if lang == "en" { "Cancel the count" } else { "Avbryt inventeringen" } } }),
             json!({ "visit": format!("/ims/reports/stock?lang={lang}") }),
             check("stock value", lang, json!({ "expect_status": 200, "expect_selector": ["figure picture img[alt]", "table"] })),
         ]));

@@ -450,6 +450,7 @@ async fn every_role_against_every_page_and_action() {
         (format!("/products/{id}"), Role::Manager),
         ("/reports/stock".into(), Role::Manager),
         ("/reports/stock.csv".into(), Role::Manager),
+        ("/audits".into(), Role::Manager),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {
@@ -469,6 +470,89 @@ async fn every_role_against_every_page_and_action() {
         let a = b.get(path, None).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "anonymous at {path}");
     }
+    // A count sheet is for the shop floor: cashiers and managers.
+    let shop: Uuid = sqlx::query_scalar("select location_id from location where code = 'shop'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let audit = coop_ims::audit::start(&app.pool, shop, coop_ims::audit::Scope::Full, None)
+        .await
+        .unwrap();
+    let sheet = format!("/audits/{audit}");
+    for role in Role::ALL {
+        let expected = if matches!(role, Role::Cashier | Role::Manager) {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(
+            b.get(&sheet, Some(&user(&[role]))).await.status,
+            expected,
+            "{role} at {sheet}"
+        );
+    }
+    assert_eq!(b.get(&sheet, None).await.status, StatusCode::SEE_OTHER);
+    let count_field = format!("c-{id}");
+    for role in Role::ALL
+        .into_iter()
+        .filter(|r| !matches!(r, Role::Cashier | Role::Manager))
+    {
+        for (path, fields) in [
+            (format!("{sheet}/counts"), vec![(count_field.as_str(), "5")]),
+            (format!("{sheet}/submit"), vec![]),
+        ] {
+            assert_eq!(
+                b.post(&path, &fields, Some(&user(&[role]))).await.status,
+                StatusCode::FORBIDDEN,
+                "{role} at {path}"
+            );
+        }
+    }
+    let cashier = user(&[Role::Cashier]);
+    assert_eq!(
+        b.post(
+            &format!("{sheet}/counts"),
+            &[(count_field.as_str(), "5")],
+            Some(&cashier)
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        b.post(&format!("{sheet}/submit"), &[], Some(&cashier))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let before = snapshot(&app.pool).await;
+    // Only a manager approves or cancels; a cashier who counted cannot.
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Manager) {
+        for path in [
+            format!("{sheet}/approve"),
+            format!("{sheet}/cancel"),
+            "/audits".to_owned(),
+        ] {
+            let fields: Vec<(&str, &str)> = vec![("kind", "full"), ("location", "x")];
+            assert_eq!(
+                b.post(&path, &fields, Some(&user(&[role]))).await.status,
+                StatusCode::FORBIDDEN,
+                "{role} at {path}"
+            );
+        }
+    }
+    assert_eq!(snapshot(&app.pool).await, before);
+    let a = b
+        .post(
+            &format!("{sheet}/approve"),
+            &[],
+            Some(&user(&[Role::Manager])),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let page = b.get(&sheet, Some(&user(&[Role::Manager]))).await;
+    assert!(page.body.contains("id=\"variance-total\""), "{}", page.body);
+
     let before = snapshot(&app.pool).await;
     let p = format!("/products/{id}");
     let actions: Vec<(String, Vec<(&str, &str)>)> = vec![

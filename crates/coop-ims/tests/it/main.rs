@@ -1,5 +1,6 @@
 //! coop-ims's integration tests, in one binary.
 
+mod audit;
 #[cfg(feature = "interop")]
 mod browser;
 mod catalogue;

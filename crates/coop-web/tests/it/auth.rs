@@ -105,7 +105,9 @@ impl Standin {
             .expect("starting node tests/interop/op-standin.mjs");
         let stdout = child.stdout.take().unwrap();
         let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let issuer = tokio::time::timeout(Duration::from_secs(20), async {
+        // Node loads oidc-provider in a few seconds, but the external tests run side by side
+        // with Chromium on two cores: give it time, and say whether it died or was slow.
+        let issuer = tokio::time::timeout(Duration::from_secs(90), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(i) = line.strip_prefix("ISSUER=") {
                     return Some(i.to_owned());
@@ -118,7 +120,8 @@ impl Standin {
         .flatten();
         let Some(issuer) = issuer else {
             let err = std::fs::read_to_string(logs.path()).unwrap_or_default();
-            panic!("the stand-in OP did not start within 20 s: {err}");
+            let exited = child.try_wait().ok().flatten();
+            panic!("the stand-in OP did not start within 90 s (exit: {exited:?}): {err}");
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
