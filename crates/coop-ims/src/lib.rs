@@ -10,6 +10,7 @@ pub mod chart;
 pub mod demo;
 pub mod feed;
 pub mod http;
+pub mod request;
 pub mod stock;
 
 use std::sync::{Arc, LazyLock};
@@ -63,6 +64,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "audit.html",
         text: include_str!("../templates/audit.html"),
+    },
+    TemplateSource {
+        name: "requests.html",
+        text: include_str!("../templates/requests.html"),
     },
     TemplateSource {
         name: "valuation.html",
@@ -212,11 +217,13 @@ impl Service for Ims {
             tokio::spawn(consumer.run(coop_web::app::shutdown_signal()));
         }
         coop_web::feed::spawn_compaction(kit.db.clone());
+        let mailer = coop_web::mail::Mailer::from_config(loaded.coop.mail.as_ref())?;
         Ok(http::router(http::AppState {
             kit,
             oidc,
             tokens,
             settings: Arc::new(loaded.extra),
+            mailer: Arc::new(mailer),
         }))
     }
 }

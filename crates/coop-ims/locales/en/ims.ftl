@@ -141,3 +141,31 @@ ims-audit-status-counting = counting
 ims-audit-status-submitted = waiting for a manager
 ims-audit-status-approved = approved
 ims-audit-status-cancelled = cancelled
+ims-requests-title = Product requests
+ims-requests-intro = Missing something? Ask for it here. Other members can add their vote, and the shop's managers answer every request.
+ims-requests-ask = Ask for a product
+ims-request-what = What would you like the shop to stock?
+ims-request-details = Anything else
+ims-request-details-hint = A brand, a size, where you have seen it (optional).
+ims-request-send = Send the request
+ims-requests-open = Waiting for an answer
+ims-requests-none = No requests are waiting.
+ims-requests-answered = Answered
+ims-request-votes = { $count ->
+    [one] one vote
+   *[other] { $count } votes
+}
+ims-request-vote = I want this too
+ims-request-reason = Answer to the member
+ims-request-reason-hint = Needed to decline; the member reads it.
+ims-request-accept = Accept
+ims-request-decline = Decline
+ims-request-status-accepted = we will stock it
+ims-request-status-declined = not this time
+ims-request-done-asked = Thank you: your request is on the list.
+ims-request-done-voted = Your vote is counted.
+ims-request-done-decided = Answered, and the member was told by email.
+ims-request-done-unmailed = Answered. The member could not be emailed; they will see the answer here.
+ims-request-mail-subject = Your product request: { $title }
+ims-request-mail-accepted = Good news from { $org }: we will stock "{ $title }", which you asked for.
+ims-request-mail-declined = { $org } has looked at your request for "{ $title }" and will not stock it this time. The reason:

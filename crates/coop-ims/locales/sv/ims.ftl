@@ -141,3 +141,31 @@ ims-audit-status-counting = räknas
 ims-audit-status-submitted = väntar på en föreståndare
 ims-audit-status-approved = godkänd
 ims-audit-status-cancelled = avbruten
+ims-requests-title = Önskemål om varor
+ims-requests-intro = Saknar du något? Önska det här. Andra medlemmar kan rösta, och butikens föreståndare svarar på varje önskemål.
+ims-requests-ask = Önska en vara
+ims-request-what = Vad vill du att butiken ska ta in?
+ims-request-details = Något mer
+ims-request-details-hint = Ett märke, en storlek, var du har sett den (frivilligt).
+ims-request-send = Skicka önskemålet
+ims-requests-open = Väntar på svar
+ims-requests-none = Inga önskemål väntar.
+ims-requests-answered = Besvarade
+ims-request-votes = { $count ->
+    [one] en röst
+   *[other] { $count } röster
+}
+ims-request-vote = Jag vill också ha den
+ims-request-reason = Svar till medlemmen
+ims-request-reason-hint = Behövs för att avslå; medlemmen läser det.
+ims-request-accept = Godkänn
+ims-request-decline = Avslå
+ims-request-status-accepted = vi tar in den
+ims-request-status-declined = inte den här gången
+ims-request-done-asked = Tack: ditt önskemål står på listan.
+ims-request-done-voted = Din röst är räknad.
+ims-request-done-decided = Besvarat, och medlemmen fick ett mejl.
+ims-request-done-unmailed = Besvarat. Medlemmen kunde inte mejlas; de ser svaret här.
+ims-request-mail-subject = Ditt önskemål: { $title }
+ims-request-mail-accepted = Goda nyheter från { $org }: vi tar in ”{ $title }”, som du önskade.
+ims-request-mail-declined = { $org } har tittat på ditt önskemål om ”{ $title }” och tar inte in den den här gången. Skälet:

@@ -7,6 +7,7 @@ pub mod audits;
 pub mod find;
 pub mod products;
 pub mod reports;
+pub mod requests;
 
 use axum::extract::FromRef;
 use axum::response::{IntoResponse, Response};
@@ -28,6 +29,7 @@ pub struct AppState {
     pub oidc: OidcClient,
     pub tokens: AccessTokenVerifier,
     pub settings: std::sync::Arc<Settings>,
+    pub mailer: std::sync::Arc<coop_web::mail::Mailer>,
 }
 
 impl AppState {
@@ -84,6 +86,9 @@ pub fn router(state: AppState) -> Router {
         .route("/audits/{id}/submit", post(audits::submit))
         .route("/audits/{id}/approve", post(audits::approve))
         .route("/audits/{id}/cancel", post(audits::cancel))
+        .route("/requests", get(requests::list).post(requests::create))
+        .route("/requests/{id}/vote", post(requests::vote))
+        .route("/requests/{id}/decide", post(requests::decide))
         .route("/reports/stock", get(reports::valuation))
         .route("/reports/stock.csv", get(reports::valuation_csv))
         .route("/api/lookup", get(api::lookup))

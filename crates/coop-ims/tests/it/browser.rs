@@ -102,6 +102,14 @@ async fn external_the_inventory_pages_pass_the_browser_checks() {
                     lang,
                     json!({ "expect_status": 200, "expect_selector": ".card" }),
                 ),
+                json!({ "visit": format!("/ims/requests?lang={lang}") }),
+                check("requests", lang, json!({ "expect_status": 200, "expect_selector": "textarea#details" })),
+                json!({ "fill": [{ "name": "details", "value": "Oatly 1 l" }] }),
+                json!({ "submit": { "button": if lang == "en" { "Send the request" } else { "Skicka önskemålet" } } }),
+                check("request refused", lang, json!({ "expect_status": 422, "expect_errors": true, "expect_error_links": ["#title"] })),
+                json!({ "fill": [{ "name": "title", "value": "Havremjölk barista" }] }),
+                json!({ "submit": "enter" }),
+                check("request sent", lang, json!({ "expect_status": 200, "expect_selector": [".notice-success", ".card"] })),
             ],
         ));
         sessions.push(steps(lang, "manager", vec![

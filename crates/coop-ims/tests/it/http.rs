@@ -33,6 +33,11 @@ pub async fn app() -> App {
 
 /// The app as if served at `base` (the browser pass serves it there for real).
 pub async fn app_at(base: &str) -> App {
+    app_with(base, |_| {}).await
+}
+
+/// The app at `base`, its config changed by `change` first (a mail server, say).
+pub async fn app_with(base: &str, change: impl FnOnce(&mut Value)) -> App {
     let issuer = TestIssuer::start().await;
     let (db, pool) = coop_testkit::migrated_database(&coop_ims::MIGRATOR).await;
     let dir = tempfile::tempdir().unwrap();
@@ -44,6 +49,7 @@ pub async fn app_at(base: &str) -> App {
     v["services"]["ims"]["client_secret_file"] = json!(secret.to_str().unwrap());
     v["services"]["ims"]["show_locations"] = json!(true);
     v["services"]["sso"] = json!({ "public_url": issuer.issuer });
+    change(&mut v);
     let loaded =
         coop_web::config::parse::<Settings>(v, ServiceName::Ims, &BTreeMap::new()).unwrap();
     let (_kit, router) = coop_web::cli::app::<Ims>(loaded).await.unwrap();
@@ -451,6 +457,7 @@ async fn every_role_against_every_page_and_action() {
         ("/reports/stock".into(), Role::Manager),
         ("/reports/stock.csv".into(), Role::Manager),
         ("/audits".into(), Role::Manager),
+        ("/requests".into(), Role::Member),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {
@@ -552,6 +559,43 @@ async fn every_role_against_every_page_and_action() {
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     let page = b.get(&sheet, Some(&user(&[Role::Manager]))).await;
     assert!(page.body.contains("id=\"variance-total\""), "{}", page.body);
+
+    // Requests: any member asks and votes; only a manager answers.
+    let asker = user(&[Role::Member]);
+    assert_eq!(
+        b.post("/requests", &[("title", "Havremjölk")], Some(&asker))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let request: Uuid = sqlx::query_scalar("select product_request_id from product_request")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Member) {
+        for (path, fields) in [
+            ("/requests".to_owned(), vec![("title", "x")]),
+            (format!("/requests/{request}/vote"), vec![]),
+        ] {
+            assert_eq!(
+                b.post(&path, &fields, Some(&user(&[role]))).await.status,
+                StatusCode::FORBIDDEN,
+                "{role} at {path}"
+            );
+        }
+    }
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Manager) {
+        let path = format!("/requests/{request}/decide");
+        let a = b
+            .post(&path, &[("decision", "accept")], Some(&user(&[role])))
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{role} at {path}");
+    }
+    let status: String = sqlx::query_scalar("select status from product_request")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "open");
 
     let before = snapshot(&app.pool).await;
     let p = format!("/products/{id}");

@@ -6,5 +6,6 @@ mod browser;
 mod catalogue;
 mod check_config;
 mod http;
+mod requests;
 mod sales;
 mod stock;
