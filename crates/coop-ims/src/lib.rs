@@ -10,6 +10,7 @@ pub mod chart;
 pub mod demo;
 pub mod feed;
 pub mod http;
+pub mod reports;
 pub mod request;
 pub mod stock;
 
@@ -68,6 +69,22 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "requests.html",
         text: include_str!("../templates/requests.html"),
+    },
+    TemplateSource {
+        name: "reports_nav.html",
+        text: include_str!("../templates/reports_nav.html"),
+    },
+    TemplateSource {
+        name: "velocity.html",
+        text: include_str!("../templates/velocity.html"),
+    },
+    TemplateSource {
+        name: "reorder.html",
+        text: include_str!("../templates/reorder.html"),
+    },
+    TemplateSource {
+        name: "shrink.html",
+        text: include_str!("../templates/shrink.html"),
     },
     TemplateSource {
         name: "valuation.html",

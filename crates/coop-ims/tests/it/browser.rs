@@ -128,6 +128,12 @@ async fn external_the_inventory_pages_pass_the_browser_checks() {
             json!({ "submit": "enter" }),
             check("count sheet", lang, json!({ "expect_status": 200, "expect_selector": ".count-sheet input" })),
             json!({ "submit": { "button": if lang == "en" { "Cancel the count" } else { "Avbryt inventeringen" } } }),
+            json!({ "visit": format!("/ims/reports/velocity?lang={lang}") }),
+            check("sales pace", lang, json!({ "expect_status": 200, "expect_selector": ["figure picture img[alt]", "table"] })),
+            json!({ "visit": format!("/ims/reports/reorder?lang={lang}") }),
+            check("what to order", lang, json!({ "expect_status": 200, "expect_selector": "h1" })),
+            json!({ "visit": format!("/ims/reports/shrink?lang={lang}") }),
+            check("shrink", lang, json!({ "expect_status": 200, "expect_selector": "#shrink-total" })),
             json!({ "visit": format!("/ims/reports/stock?lang={lang}") }),
             check("stock value", lang, json!({ "expect_status": 200, "expect_selector": ["figure picture img[alt]", "table"] })),
         ]));

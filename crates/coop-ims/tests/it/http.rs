@@ -458,6 +458,12 @@ async fn every_role_against_every_page_and_action() {
         ("/reports/stock.csv".into(), Role::Manager),
         ("/audits".into(), Role::Manager),
         ("/requests".into(), Role::Member),
+        ("/reports/velocity".into(), Role::Manager),
+        ("/reports/velocity.csv".into(), Role::Manager),
+        ("/reports/reorder".into(), Role::Manager),
+        ("/reports/reorder.csv".into(), Role::Manager),
+        ("/reports/shrink".into(), Role::Manager),
+        ("/reports/shrink.csv".into(), Role::Manager),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {

@@ -6,6 +6,7 @@ mod browser;
 mod catalogue;
 mod check_config;
 mod http;
+mod reports;
 mod requests;
 mod sales;
 mod stock;

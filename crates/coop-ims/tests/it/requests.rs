@@ -2,7 +2,6 @@
 //! with a reason that reaches the member by real SMTP (in the language they asked in), and the
 //! refusals (no title, no reason, too many open, a second answer) change nothing.
 
-use coop_domain::Role;
 use coop_ims::request::{self, RequestError, Requester};
 use uuid::Uuid;
 
@@ -89,6 +88,7 @@ async fn members_ask_and_vote_once_and_a_manager_answers_once() {
 #[cfg(feature = "interop")]
 #[tokio::test]
 async fn external_the_member_is_mailed_the_answer_in_their_language() {
+    use coop_domain::Role;
     let smtp = coop_testkit::smtp::SmtpCapture::start(false);
     let app = crate::http::app_with("http://127.0.0.1:9", |v| smtp.configure(v)).await;
     let b = crate::http::Browser::open(&app).await;
