@@ -10,6 +10,7 @@ pub mod chart;
 pub mod demo;
 pub mod feed;
 pub mod http;
+pub mod purchase;
 pub mod reports;
 pub mod request;
 pub mod stock;
@@ -85,6 +86,14 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "shrink.html",
         text: include_str!("../templates/shrink.html"),
+    },
+    TemplateSource {
+        name: "orders.html",
+        text: include_str!("../templates/orders.html"),
+    },
+    TemplateSource {
+        name: "order.html",
+        text: include_str!("../templates/order.html"),
     },
     TemplateSource {
         name: "valuation.html",

@@ -21,6 +21,7 @@ pub mod landing;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+pub mod pdf;
 pub mod session;
 pub mod templates;
 

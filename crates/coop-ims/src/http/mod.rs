@@ -5,6 +5,7 @@
 pub mod api;
 pub mod audits;
 pub mod find;
+pub mod orders;
 pub mod products;
 pub mod reports;
 pub mod requests;
@@ -89,6 +90,13 @@ pub fn router(state: AppState) -> Router {
         .route("/requests", get(requests::list).post(requests::create))
         .route("/requests/{id}/vote", post(requests::vote))
         .route("/requests/{id}/decide", post(requests::decide))
+        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders/{id}", get(orders::show))
+        .route("/orders/{id}/csv", get(orders::csv))
+        .route("/orders/{id}/pdf", get(orders::pdf))
+        .route("/orders/{id}/lines", post(orders::lines))
+        .route("/orders/{id}/send", post(orders::send))
+        .route("/orders/{id}/receive", post(orders::receive))
         .route("/reports/velocity", get(reports::velocity))
         .route("/reports/velocity.csv", get(reports::velocity_csv))
         .route("/reports/reorder", get(reports::reorder))

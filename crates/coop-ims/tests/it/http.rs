@@ -464,6 +464,7 @@ async fn every_role_against_every_page_and_action() {
         ("/reports/reorder.csv".into(), Role::Manager),
         ("/reports/shrink".into(), Role::Manager),
         ("/reports/shrink.csv".into(), Role::Manager),
+        ("/orders".into(), Role::Manager),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {
@@ -629,6 +630,10 @@ async fn every_role_against_every_page_and_action() {
         (
             format!("{p}/stock"),
             vec![("action", "receive"), ("quantity", "5")],
+        ),
+        (
+            "/orders".into(),
+            vec![("supplier", "00000000-0000-0000-0000-000000000000")],
         ),
     ];
     for (path, fields) in &actions {

@@ -6,6 +6,7 @@ mod browser;
 mod catalogue;
 mod check_config;
 mod http;
+mod orders;
 mod reports;
 mod requests;
 mod sales;
