@@ -493,8 +493,15 @@ async fn taken_code(tx: &mut PgConnection, codes: &[Code]) -> Result<Option<Code
 /// Creates a product with its codes and names, and publishes it.
 pub async fn create(db: &PgPool, d: &ProductDraft) -> Result<Uuid, CatalogueError> {
     let mut tx = db.begin().await?;
+    let id = create_in(&mut tx, d).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`create`] in the caller's transaction.
+pub async fn create_in(tx: &mut PgConnection, d: &ProductDraft) -> Result<Uuid, CatalogueError> {
     let id = Uuid::new_v4();
-    if let Some(c) = taken_code(&mut tx, &d.codes).await? {
+    if let Some(c) = taken_code(&mut *tx, &d.codes).await? {
         return Err(CatalogueError::DuplicateCode(c.display()));
     }
     sqlx::query!(
@@ -530,9 +537,8 @@ pub async fn create(db: &PgPool, d: &ProductDraft) -> Result<Uuid, CatalogueErro
         .await
         .map_err(|e| map_unique(e, &d.sku, std::slice::from_ref(c)))?;
     }
-    write_names(&mut tx, id, &d.names).await?;
-    publish(&mut tx, id).await?;
-    tx.commit().await?;
+    write_names(&mut *tx, id, &d.names).await?;
+    publish(&mut *tx, id).await?;
     Ok(id)
 }
 

@@ -10,6 +10,7 @@ pub mod chart;
 pub mod demo;
 pub mod feed;
 pub mod http;
+pub mod price_list;
 pub mod purchase;
 pub mod reports;
 pub mod request;
@@ -94,6 +95,14 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "order.html",
         text: include_str!("../templates/order.html"),
+    },
+    TemplateSource {
+        name: "suppliers.html",
+        text: include_str!("../templates/suppliers.html"),
+    },
+    TemplateSource {
+        name: "supplier.html",
+        text: include_str!("../templates/supplier.html"),
     },
     TemplateSource {
         name: "valuation.html",

@@ -227,3 +227,24 @@ ims-pdf-deliver-to = Deliver to
 ims-pdf-article = Article
 ims-pdf-total = Total
 ims-pdf-page = page
+ims-suppliers-title = Suppliers
+ims-suppliers-none = No suppliers yet.
+ims-supplier-add = Add a supplier
+ims-supplier-name = Name
+ims-supplier-email = Email for orders
+ims-supplier-lead_time_days = Days from order to delivery
+ims-lead-time = { $days ->
+    [one] delivers the day after ordering
+   *[other] delivers { $days } days after ordering
+}
+ims-price-list = Price list
+ims-price-list-intro = A CSV file with a header row: article (or artikelnummer), name, cost; optional gtin, unit (each, kg, l), case_size, price, vat_class. Known articles get the new cost and price; new ones are added, not on sale until you have looked at them.
+ims-price-list-file = Price list (CSV)
+ims-price-list-skip = Import the good rows even if some are bad
+ims-price-list-import = Import
+ims-price-list-done = Imported: { $updated } updated, { $added } added, { $skipped } bad rows skipped.
+ims-price-list-refused = The price list was not imported: each problem is listed by its line.
+ims-price-list-bad = Rows that could not be read
+ims-price-list-no-file = Choose a CSV file.
+ims-line = Line
+ims-problem = Problem

@@ -227,3 +227,24 @@ ims-pdf-deliver-to = Leveransadress
 ims-pdf-article = Artikel
 ims-pdf-total = Summa
 ims-pdf-page = sida
+ims-suppliers-title = Leverantörer
+ims-suppliers-none = Inga leverantörer än.
+ims-supplier-add = Lägg till en leverantör
+ims-supplier-name = Namn
+ims-supplier-email = E-post för beställningar
+ims-supplier-lead_time_days = Dagar från beställning till leverans
+ims-lead-time = { $days ->
+    [one] levererar dagen efter beställning
+   *[other] levererar { $days } dagar efter beställning
+}
+ims-price-list = Prislista
+ims-price-list-intro = En CSV-fil med rubrikrad: artikelnummer (eller article), namn, inpris; frivilligt ean, enhet (st, kg, l), kartong, utpris, momsklass. Kända artiklar får nytt inpris och pris; nya läggs till, inte till salu förrän du har tittat på dem.
+ims-price-list-file = Prislista (CSV)
+ims-price-list-skip = Läs in de rader som går även om några är fel
+ims-price-list-import = Läs in
+ims-price-list-done = Inläst: { $updated } uppdaterade, { $added } nya, { $skipped } felaktiga rader hoppades över.
+ims-price-list-refused = Prislistan lästes inte in: varje problem står med sin rad.
+ims-price-list-bad = Rader som inte gick att läsa
+ims-price-list-no-file = Välj en CSV-fil.
+ims-line = Rad
+ims-problem = Problem

@@ -9,6 +9,7 @@ pub mod orders;
 pub mod products;
 pub mod reports;
 pub mod requests;
+pub mod suppliers;
 
 use axum::extract::FromRef;
 use axum::response::{IntoResponse, Response};
@@ -90,6 +91,12 @@ pub fn router(state: AppState) -> Router {
         .route("/requests", get(requests::list).post(requests::create))
         .route("/requests/{id}/vote", post(requests::vote))
         .route("/requests/{id}/decide", post(requests::decide))
+        .route("/suppliers", get(suppliers::list).post(suppliers::create))
+        .route("/suppliers/{id}", get(suppliers::show))
+        .route(
+            "/suppliers/{id}/price-list",
+            post(suppliers::price_list).layer(suppliers::limit()),
+        )
         .route("/orders", get(orders::list).post(orders::create))
         .route("/orders/{id}", get(orders::show))
         .route("/orders/{id}/csv", get(orders::csv))

@@ -132,6 +132,8 @@ async fn external_the_inventory_pages_pass_the_browser_checks() {
             check("sales pace", lang, json!({ "expect_status": 200, "expect_selector": ["figure picture img[alt]", "table"] })),
             json!({ "visit": format!("/ims/reports/reorder?lang={lang}") }),
             check("what to order", lang, json!({ "expect_status": 200, "expect_selector": "h1" })),
+            json!({ "visit": format!("/ims/suppliers?lang={lang}") }),
+            check("suppliers", lang, json!({ "expect_status": 200, "expect_selector": "input#lead_time_days" })),
             json!({ "visit": format!("/ims/orders?lang={lang}") }),
             check("purchase orders", lang, json!({ "expect_status": 200, "expect_selector": "h1" })),
             json!({ "visit": format!("/ims/reports/shrink?lang={lang}") }),

@@ -191,6 +191,46 @@ impl<'a> Browser<'a> {
         self.post_with(path, Some(&csrf), fields, who).await
     }
 
+    /// A multipart form with one file and text fields, with the session's CSRF token.
+    pub async fn upload(
+        &self,
+        path: &str,
+        field: &str,
+        file_name: &str,
+        bytes: &[u8],
+        fields: &[(&str, &str)],
+        who: Option<&CurrentUser>,
+    ) -> Answer {
+        let boundary = "----cooperage-test-boundary";
+        let mut body = Vec::new();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &self.csrf)];
+        all.extend_from_slice(fields);
+        for (k, v) in all {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = Request::post(format!("/ims{path}"))
+            .header(header::COOKIE, &self.cookie)
+            .header(header::ACCEPT, "text/html")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        send(self.app, req, who).await
+    }
+
     pub async fn api(&self, path: &str, token: Option<&str>) -> Answer {
         let mut req = Request::get(format!("/ims{path}"));
         if let Some(t) = token {
@@ -465,6 +505,7 @@ async fn every_role_against_every_page_and_action() {
         ("/reports/shrink".into(), Role::Manager),
         ("/reports/shrink.csv".into(), Role::Manager),
         ("/orders".into(), Role::Manager),
+        ("/suppliers".into(), Role::Manager),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {
@@ -634,6 +675,10 @@ async fn every_role_against_every_page_and_action() {
         (
             "/orders".into(),
             vec![("supplier", "00000000-0000-0000-0000-000000000000")],
+        ),
+        (
+            "/suppliers".into(),
+            vec![("name", "Ny"), ("lead_time_days", "2")],
         ),
     ];
     for (path, fields) in &actions {

@@ -7,6 +7,7 @@ mod catalogue;
 mod check_config;
 mod http;
 mod orders;
+mod price_list;
 mod reports;
 mod requests;
 mod sales;
