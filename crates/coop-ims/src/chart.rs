@@ -69,9 +69,10 @@ pub fn bars(items: &[(String, Decimal)]) -> String {
             .light_line_style(BLACK.mix(0.08))
             .bold_line_style(BLACK.mix(0.15))
             .y_labels(items.len())
+            // The first item stands at the top: segment 0 is at the bottom.
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => items
-                    .get(*i)
+                    .get(items.len().wrapping_sub(1).wrapping_sub(*i))
                     .map(|(l, _)| {
                         let mut s: String = l.chars().take(32).collect();
                         if l.chars().count() > 32 {
@@ -82,15 +83,23 @@ pub fn bars(items: &[(String, Decimal)]) -> String {
                     .unwrap_or_default(),
                 _ => String::new(),
             })
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| {
+                if max < 10.0 {
+                    format!("{v:.1}")
+                } else {
+                    format!("{v:.0}")
+                }
+            })
             .label_style(("sans-serif", 13))
             .draw()?;
+        let n = items.len();
         chart.draw_series(items.iter().enumerate().map(|(i, (_, v))| {
             let v = v.to_f64().unwrap_or(0.0);
+            let at = n - 1 - i;
             let mut bar = Rectangle::new(
                 [
-                    (0.0, SegmentValue::Exact(i)),
-                    (v, SegmentValue::Exact(i + 1)),
+                    (0.0, SegmentValue::Exact(at)),
+                    (v, SegmentValue::Exact(at + 1)),
                 ],
                 BLACK.mix(0.75).filled(),
             );
