@@ -235,7 +235,9 @@ pub struct Imported {
 }
 
 /// Applies good rows for `supplier` in one transaction (with each product's feed event): a
-/// product found by the supplier's article number, or else by the barcode, gets the new cost,
+/// product found by the supplier's article number, or else by the barcode (only among products
+/// of this supplier or of none: one supplier's list never takes over another's product, and
+/// such a row refuses the lot, naming the barcode), gets the new cost,
 /// case size and price; an unknown article is added, not on sale, with the co-op's first VAT
 /// class unless the row names one. A barcode that belongs to another product refuses the lot.
 pub async fn apply(
@@ -250,8 +252,9 @@ pub async fn apply(
         let existing = sqlx::query_scalar!(
             "select product_id from product where supplier_id = $1 and supplier_article = $2
              union all
-             select product_id from product_code where kind = 'gtin' and code = $3
-               and product_id is not null
+             select p.product_id from product_code c join product p using (product_id)
+             where c.kind = 'gtin' and c.code = $3
+               and (p.supplier_id is null or p.supplier_id = $1)
              limit 1",
             supplier,
             r.article,

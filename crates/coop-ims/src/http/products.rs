@@ -49,8 +49,9 @@ pub async fn list(
         (n - 1) * PAGE_SIZE,
     )
     .await?;
-    let more = rows.len() > usize::try_from(PAGE_SIZE).unwrap_or(50);
-    let rows: Vec<_> = rows.into_iter().take(50).collect();
+    let shown = usize::try_from(PAGE_SIZE).unwrap_or(50);
+    let more = rows.len() > shown;
+    let rows: Vec<_> = rows.into_iter().take(shown).collect();
     Ok(page.render(
         "products.html",
         &json!({ "rows": rows, "q": q.q, "page_no": n, "more": more }),
@@ -493,7 +494,16 @@ pub async fn move_stock(
     let Ok(location) = Uuid::parse_str(form.location.trim()) else {
         return refused(&state, &page, id, bad("location", "choose a location")).await;
     };
-    let note = Some(form.note.trim()).filter(|n| !n.is_empty() && n.chars().count() <= 500);
+    if form.note.trim().chars().count() > 500 {
+        return refused(
+            &state,
+            &page,
+            id,
+            bad("note", "a note has at most 500 characters"),
+        )
+        .await;
+    }
+    let note = Some(form.note.trim()).filter(|n| !n.is_empty());
     let on = state.today();
     let by = member_id(&user);
     let one = |kind, reason, quantity| NewMovement {

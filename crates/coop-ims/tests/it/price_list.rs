@@ -70,6 +70,34 @@ async fn bad_rows_are_named_by_line_and_good_ones_update_or_add() {
         (false, dec!(28.00)),
         "new, and not on sale yet"
     );
+
+    // Another supplier's list naming a barcode of Kvarnen's product does not take it over: the
+    // lot is refused, naming the barcode, and the product keeps its supplier and cost.
+    let other = catalogue::supplier(&pool, "Grossisten", None, 2)
+        .await
+        .unwrap();
+    let rows = rows
+        .iter()
+        .filter(|r| r.gtin.is_some())
+        .map(|r| price_list::Row {
+            article: "G-1".into(),
+            cost: dec!(1),
+            ..r.clone()
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(rows.len(), 1);
+    let refused = price_list::apply(&pool, other, &rows, "food").await;
+    assert!(
+        matches!(&refused, Err(catalogue::CatalogueError::Invalid { message, .. })
+            if message.contains("belongs to another product")),
+        "{refused:?}"
+    );
+    let (supplier, cost): (Option<uuid::Uuid>, rust_decimal::Decimal) =
+        sqlx::query_as("select supplier_id, cost from product where supplier_article = 'K-300'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((supplier, cost), (Some(kvarn), dec!(28.00)));
 }
 
 #[tokio::test]
