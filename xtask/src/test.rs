@@ -31,11 +31,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         return run_cmd(&mut cargo);
     }
 
-    // Debian's node, npm and python3-venv for the harnesses; their npm and PyPI packages are
+    // Debian's node, npm, python3-venv and poppler-utils (pdftotext) for the harnesses; their npm and PyPI packages are
     // installed only after the tests that must pass without them.
     let interop_setup = root.join("tests/interop/setup.sh");
     if interop_setup.is_file() {
-        for (tool, package) in [("npm", "npm"), ("python3", "python3-venv")] {
+        for (tool, package) in [
+            ("npm", "npm"),
+            ("python3", "python3-venv"),
+            ("pdftotext", "poppler-utils"),
+        ] {
             if !prereq::on_path(tool) {
                 prereq::apt_install(&[package], "the interop tests")?;
             }

@@ -7,6 +7,8 @@
 //! - applying coop-pos's sales feed (the real consumer over HTTP from a producer's outbox):
 //!   lines per second for FEED_SALES sales of five lines;
 //! - the stock valuation report (`stock::valuation`): first and warm;
+//! - the velocity report (`reports::velocity`, the page's query): first and warm, and the
+//!   background export's chunked read with its CSV (`reports::velocity_in_chunks`);
 //! - the catalogue snapshot a new till reads (the feed from 0, 500 events a page, as a till
 //!   sees it): bytes and time.
 //!
@@ -247,6 +249,38 @@ async fn main() -> anyhow::Result<()> {
             "valuation {round}: {:.0} ms ({} products)",
             t.elapsed().as_secs_f64() * 1e3,
             rows.len()
+        );
+    }
+
+    // The velocity report (every product's pace over 90 days of sales), first and warm: the
+    // page's one query, and the background export's chunked read.
+    let today = chrono::Utc::now().date_naive();
+    for round in ["first", "warm", "warm"] {
+        let t = Instant::now();
+        let rows = coop_ims::reports::velocity(&ims, today).await?;
+        println!(
+            "velocity {round}: {:.0} ms ({} products)",
+            t.elapsed().as_secs_f64() * 1e3,
+            rows.len()
+        );
+    }
+    for round in ["first", "warm"] {
+        let t = Instant::now();
+        let rows = coop_ims::reports::velocity_in_chunks(
+            &ims,
+            today,
+            coop_ims::reports::CHUNK,
+            |_| async {},
+        )
+        .await?;
+        let csv = coop_ims::export::velocity(&rows);
+        #[allow(clippy::cast_precision_loss)]
+        let mib = csv.len() as f64 / 1_048_576.0;
+        println!(
+            "velocity export (chunked, with its CSV) {round}: {:.0} ms ({} products, {:.1} MiB)",
+            t.elapsed().as_secs_f64() * 1e3,
+            rows.len(),
+            mib
         );
     }
 

@@ -736,6 +736,68 @@ pub async fn schedule_price(
     Ok(())
 }
 
+/// Takes a pack off sale: its barcodes are freed (another pack or product may take them) and
+/// tills drop it with the next `product.changed`. The pack itself stays, so that a sale of it
+/// a till made offline still takes its units off the stock when it arrives. `false` when the
+/// product has no such pack on sale.
+pub async fn retire_pack(db: &PgPool, id: Uuid, pack: Uuid) -> Result<bool, CatalogueError> {
+    let mut tx = db.begin().await?;
+    if !product_exists(&mut tx, id).await? {
+        return Err(CatalogueError::NoProduct);
+    }
+    let retired = sqlx::query!(
+        "update pack set active = false where pack_id = $2 and product_id = $1 and active",
+        id,
+        pack
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if retired == 0 {
+        return Ok(false);
+    }
+    sqlx::query!("delete from product_code where pack_id = $1", pack)
+        .execute(&mut *tx)
+        .await?;
+    publish(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Cancels the price change planned for `on`, which must be after `today` (one in effect is
+/// history: plan a new one instead). `false` when none is planned that day.
+pub async fn cancel_price_change(
+    db: &PgPool,
+    id: Uuid,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> Result<bool, CatalogueError> {
+    if on <= today {
+        return Err(invalid(
+            "effective_on",
+            "a price in effect cannot be cancelled; plan a new one instead",
+        ));
+    }
+    let mut tx = db.begin().await?;
+    if !product_exists(&mut tx, id).await? {
+        return Err(CatalogueError::NoProduct);
+    }
+    let gone = sqlx::query!(
+        "delete from price_change where product_id = $1 and effective_on = $2",
+        id,
+        on
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if gone == 0 {
+        return Ok(false);
+    }
+    publish(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 async fn product_exists(tx: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select exists (select 1 from product where product_id = $1 for update) as "x!""#,

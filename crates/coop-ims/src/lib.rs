@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod chart;
 pub mod demo;
+pub mod export;
 pub mod feed;
 pub mod http;
 pub mod price_list;
@@ -253,12 +254,20 @@ impl Service for Ims {
         }
         coop_web::feed::spawn_compaction(kit.db.clone());
         let mailer = coop_web::mail::Mailer::from_config(loaded.coop.mail.as_ref())?;
+        let db = kit.db.clone();
+        let jobs = coop_web::jobs::Jobs::builder()
+            .handler(export::REPORT_CSV, move |progress, params| {
+                export::run(db.clone(), progress, params)
+            })
+            .build(kit.db.clone());
+        jobs.spawn_worker(coop_web::app::shutdown_signal());
         Ok(http::router(http::AppState {
             kit,
             oidc,
             tokens,
             settings: Arc::new(loaded.extra),
             mailer: Arc::new(mailer),
+            jobs,
         }))
     }
 }

@@ -84,6 +84,9 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub received_at: Option<DateTime<Utc>>,
+    /// The address it was last mailed to, and when.
+    pub mailed_to: Option<String>,
+    pub mailed_at: Option<DateTime<Utc>>,
 }
 
 /// One line of an order.
@@ -117,7 +120,7 @@ pub async fn list(db: &PgPool) -> Result<Vec<Order>, sqlx::Error> {
         Order,
         r#"select o.purchase_order_id, o.number, o.supplier_id, s.name as supplier,
                   s.email as supplier_email, l.name as location, o.status, o.created_at,
-                  o.sent_at, o.received_at
+                  o.sent_at, o.received_at, o.mailed_to, o.mailed_at
            from purchase_order o join supplier s using (supplier_id)
            join location l using (location_id)
            order by o.number desc limit 100"#
@@ -131,7 +134,7 @@ pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<(Order, Vec<Line>)>, sq
         Order,
         r#"select o.purchase_order_id, o.number, o.supplier_id, s.name as supplier,
                   s.email as supplier_email, l.name as location, o.status, o.created_at,
-                  o.sent_at, o.received_at
+                  o.sent_at, o.received_at, o.mailed_to, o.mailed_at
            from purchase_order o join supplier s using (supplier_id)
            join location l using (location_id)
            where o.purchase_order_id = $1"#,
@@ -240,6 +243,24 @@ pub async fn set_quantities(
     if left == 0 {
         return Err(OrderError::Empty);
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records that a sent order was mailed to `to` just now.
+pub async fn mark_mailed(db: &PgPool, id: Uuid, to: &str) -> Result<(), OrderError> {
+    let mut tx = db.begin().await?;
+    let (status, _) = status_for_update(&mut tx, id).await?;
+    if status != "sent" {
+        return Err(OrderError::WrongStatus(status));
+    }
+    sqlx::query!(
+        "update purchase_order set mailed_to = $2, mailed_at = now() where purchase_order_id = $1",
+        id,
+        to
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

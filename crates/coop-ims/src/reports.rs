@@ -87,6 +87,79 @@ pub async fn velocity(db: &PgPool, today: NaiveDate) -> Result<Vec<Velocity>, sq
     .await
 }
 
+/// How many products [`velocity_in_chunks`] reads at a time.
+pub const CHUNK: i64 = 5_000;
+
+/// The same rows as [`velocity`], read `chunk` products at a time ([`CHUNK`] in the service;
+/// each product's movements through the `(product_id, occurred_on)` index), so that a
+/// background job can say how far it has come: `progress` is called after each chunk with the
+/// share done so far.
+pub async fn velocity_in_chunks<F, Fut>(
+    db: &PgPool,
+    today: NaiveDate,
+    chunk: i64,
+    mut progress: F,
+) -> Result<Vec<Velocity>, sqlx::Error>
+where
+    F: FnMut(f64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let total = sqlx::query_scalar!(r#"select count(*) as "n!" from product"#)
+        .fetch_one(db)
+        .await?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let mut out: Vec<Velocity> = Vec::with_capacity(total.max(0) as usize);
+    let mut after = Uuid::nil();
+    loop {
+        let rows = sqlx::query_as!(
+            Velocity,
+            r#"select p.product_id, p.sku, p.name, p.unit as "unit: SaleUnit", p.supplier_id,
+                      s.name as "supplier?", s.lead_time_days as "lead_time_days?", p.case_size,
+                      p.cost, p.active,
+                      coalesce(v.sold_7, 0) as "sold_7!", coalesce(v.sold_28, 0) as "sold_28!",
+                      coalesce(v.sold_90, 0) as "sold_90!",
+                      coalesce(h.in_shops, 0) as "in_shops!", coalesce(h.on_hand, 0) as "on_hand!",
+                      v.last_sold
+               from (select * from product where product_id > $2
+                     order by product_id limit $3) p
+               left join supplier s using (supplier_id)
+               left join lateral (
+                   select -sum(m.quantity) filter (where m.occurred_on > $1::date - 7) as sold_7,
+                          -sum(m.quantity) filter (where m.occurred_on > $1::date - 28) as sold_28,
+                          -sum(m.quantity) as sold_90,
+                          max(m.occurred_on) filter (where m.kind = 'sold') as last_sold
+                   from stock_movement m
+                   where m.product_id = p.product_id and m.kind in ('sold', 'returned')
+                     and m.occurred_on > $1::date - 90 and m.occurred_on <= $1) v on true
+               left join lateral (
+                   select sum(l.on_hand) filter (where o.kind = 'shop') as in_shops,
+                          sum(l.on_hand) as on_hand
+                   from stock_level l join location o using (location_id)
+                   where l.product_id = p.product_id) h on true
+               order by p.product_id"#,
+            today,
+            after,
+            chunk
+        )
+        .fetch_all(db)
+        .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.product_id;
+        let full = i64::try_from(rows.len()).is_ok_and(|n| n == chunk);
+        out.extend(rows);
+        #[allow(clippy::cast_precision_loss)]
+        progress(out.len() as f64 / total.max(1) as f64).await;
+        if !full {
+            break;
+        }
+    }
+    // As `velocity` orders them: the fastest first, then by name.
+    out.sort_by(|a, b| b.sold_28.cmp(&a.sold_28).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}
+
 /// Active products with stock that have not sold in 90 days, the most stock value first.
 pub fn slow_movers(rows: &[Velocity]) -> Vec<&Velocity> {
     let mut slow: Vec<&Velocity> = rows

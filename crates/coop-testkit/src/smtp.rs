@@ -117,16 +117,16 @@ impl Drop for SmtpCapture {
 }
 
 /// The message as Python's `email` package (policy.default) reads it: headers decoded from
-/// RFC 2047, each part's body decoded from its transfer encoding and charset. `text` is the
-/// plain-text body.
+/// RFC 2047, each body part decoded from its transfer encoding and charset. `text` is the
+/// plain-text body; `attachments` has each attached file's name, type and bytes (base64).
 const DECODE_EML: &str = r#"
-import email, json, sys
+import base64, email, json, sys
 from email import policy
 from email.utils import parsedate_to_datetime
 
 raw = open(sys.argv[1], "rb").read()
 msg = email.message_from_bytes(raw, policy=policy.default)
-leaves = list(msg.iter_parts()) if msg.is_multipart() else [msg]
+leaves = [p for p in msg.walk() if not p.is_multipart() and not p.is_attachment()]
 plain = msg.get_body(preferencelist=("plain",))
 to = msg["To"].addresses
 sender = msg["From"].addresses
@@ -138,6 +138,7 @@ print(json.dumps({
     "message_id": msg["Message-ID"],
     "date": parsedate_to_datetime(msg["Date"]).isoformat() if msg["Date"] else None,
     "mime_version": msg["MIME-Version"],
+    "reply_to": [a.addr_spec for a in msg["Reply-To"].addresses] if msg["Reply-To"] else [],
     "content_type": msg.get_content_type(),
     "raw_headers_ascii": all(v.isascii() for _, v in msg.raw_items()),
     "longest_line": max(len(line) for line in raw.split(b"\r\n")),
@@ -149,6 +150,12 @@ print(json.dumps({
         "transfer_encoding": p.get("Content-Transfer-Encoding"),
         "content": p.get_content().replace("\r\n", "\n"),
     } for p in leaves],
+    "attachments": [{
+        "filename": a.get_filename(),
+        "content_type": a.get_content_type(),
+        "charset": a.get_content_charset(),
+        "base64": base64.b64encode(a.get_payload(decode=True)).decode(),
+    } for a in msg.iter_attachments()],
 }))
 "#;
 

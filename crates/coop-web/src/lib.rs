@@ -17,6 +17,7 @@ pub mod error;
 pub mod feed;
 pub mod format;
 pub mod i18n;
+pub mod jobs;
 pub mod landing;
 pub mod logging;
 pub mod mail;

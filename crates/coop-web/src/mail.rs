@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use coop_domain::EmailAddress;
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -22,16 +23,56 @@ use crate::config::{Mail, SmtpSecurity};
 /// How long one message may take, from connecting to the server's final reply.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One message to one member. `text` is required (every client can show it); `html`, when
-/// given, is sent beside it as `multipart/alternative`.
+/// One message to one recipient. `text` is required (every client can show it); `html`, when
+/// given, is sent beside it as `multipart/alternative`; attachments follow the body in a
+/// `multipart/mixed`.
 #[derive(Clone)]
 pub struct OutgoingMail {
     pub to: EmailAddress,
-    /// The member's name as it should appear in their mail client; may be empty.
+    /// The recipient's name as it should appear in their mail client; may be empty.
     pub to_name: String,
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Where a reply should go when `from` is an address nobody reads (a purchase order's
+    /// answer goes to the manager who sent it).
+    pub reply_to: Option<EmailAddress>,
+    pub attachments: Vec<Attachment>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
+impl OutgoingMail {
+    /// A plain-text message with no reply address and no attachments.
+    pub fn text(to: EmailAddress, to_name: &str, subject: &str, text: String) -> Self {
+        OutgoingMail {
+            to,
+            to_name: to_name.to_owned(),
+            subject: subject.to_owned(),
+            text,
+            html: None,
+            reply_to: None,
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// A file sent with a message: a purchase order's PDF, say.
+#[derive(Clone)]
+pub struct Attachment {
+    /// The name the recipient sees; anything but letters, digits, `.`, `-` and `_` becomes `_`.
+    pub filename: String,
+    /// A MIME type such as `application/pdf` or `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub body: Vec<u8>,
 }
 
 /// `Debug` shows only what may be logged: the body and the full address are secrets.
@@ -44,6 +85,14 @@ impl fmt::Debug for OutgoingMail {
             .field(
                 "html",
                 &format_args!("<{} bytes>", self.html.as_ref().map_or(0, String::len)),
+            )
+            .field(
+                "attachments",
+                &self
+                    .attachments
+                    .iter()
+                    .map(|a| format!("{} <{} bytes>", a.filename, a.body.len()))
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -263,7 +312,7 @@ fn compose(from: &Mailbox, msg: OutgoingMail, subject: &str) -> Result<Message, 
         .map_err(|e| format!("the recipient address is not usable: {e}"))?;
     let name = clean_header_text(&msg.to_name);
     let to = Mailbox::new((!name.is_empty()).then_some(name), address);
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(subject)
@@ -273,16 +322,61 @@ fn compose(from: &Mailbox, msg: OutgoingMail, subject: &str) -> Result<Message, 
             from.email.domain()
         )))
         .date_now();
+    if let Some(reply_to) = &msg.reply_to {
+        let address = Address::new(reply_to.local_part(), reply_to.domain())
+            .map_err(|e| format!("the reply-to address is not usable: {e}"))?;
+        builder = builder.reply_to(Mailbox::new(None, address));
+    }
     let text = SinglePart::plain(msg.text);
-    let built = match msg.html {
-        None => builder.singlepart(text),
-        Some(html) => builder.multipart(
+    let built = match (msg.html, msg.attachments.is_empty()) {
+        (None, true) => builder.singlepart(text),
+        (Some(html), true) => builder.multipart(
             MultiPart::alternative()
                 .singlepart(text)
                 .singlepart(SinglePart::html(html)),
         ),
+        (html, false) => {
+            let mut mixed = match html {
+                None => MultiPart::mixed().singlepart(text),
+                Some(html) => MultiPart::mixed().multipart(
+                    MultiPart::alternative()
+                        .singlepart(text)
+                        .singlepart(SinglePart::html(html)),
+                ),
+            };
+            for a in msg.attachments {
+                let content_type = ContentType::parse(&a.content_type)
+                    .map_err(|e| format!("attachment {:?}: bad content type: {e}", a.filename))?;
+                mixed = mixed.singlepart(
+                    lettre::message::Attachment::new(safe_filename(&a.filename))
+                        .body(a.body, content_type),
+                );
+            }
+            builder.multipart(mixed)
+        }
     };
     built.map_err(|e| e.to_string())
+}
+
+/// A file name that no mail client can read as a path or a header: letters, digits, `.`, `-`
+/// and `_`, never starting with a dot.
+fn safe_filename(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches('.');
+    if trimmed.is_empty() {
+        "attachment".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// Header text on one line: a line break in a subject or name could otherwise start a header
@@ -355,6 +449,8 @@ mod tests {
             subject: "Din inloggningslänk".into(),
             text: "Öppna https://coop.example.org/auth/link?token=s3cr3t-t0ken\n".into(),
             html: Some("<p><a href=\"https://coop.example.org/auth/link?token=s3cr3t-t0ken\">Logga in</a></p>".into()),
+            reply_to: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -43,6 +43,14 @@ const KIT_TEMPLATES: &[TemplateSource] = &[
         name: "styleguide.html",
         text: include_str!("../templates/styleguide.html"),
     },
+    TemplateSource {
+        name: "kit_job.html",
+        text: include_str!("../templates/kit_job.html"),
+    },
+    TemplateSource {
+        name: "kit_jobs.html",
+        text: include_str!("../templates/kit_jobs.html"),
+    },
 ];
 
 pub const KIT_CSS: &str = include_str!("../templates/kit.css");

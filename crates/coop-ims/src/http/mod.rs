@@ -32,6 +32,7 @@ pub struct AppState {
     pub tokens: AccessTokenVerifier,
     pub settings: std::sync::Arc<Settings>,
     pub mailer: std::sync::Arc<coop_web::mail::Mailer>,
+    pub jobs: coop_web::jobs::Jobs,
 }
 
 impl AppState {
@@ -80,7 +81,12 @@ pub fn router(state: AppState) -> Router {
         .route("/products/{id}/codes", post(products::add_code))
         .route("/products/{id}/codes/remove", post(products::remove_code))
         .route("/products/{id}/packs", post(products::add_pack))
+        .route(
+            "/products/{id}/packs/{pack}/retire",
+            post(products::retire_pack),
+        )
         .route("/products/{id}/prices", post(products::schedule_price))
+        .route("/products/{id}/prices/cancel", post(products::cancel_price))
         .route("/products/{id}/stock", post(products::move_stock))
         .route("/audits", get(audits::list).post(audits::start))
         .route("/audits/{id}", get(audits::show))
@@ -103,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/pdf", get(orders::pdf))
         .route("/orders/{id}/lines", post(orders::lines))
         .route("/orders/{id}/send", post(orders::send))
+        .route("/orders/{id}/mail", post(orders::mail))
         .route("/orders/{id}/receive", post(orders::receive))
         .route("/reports/velocity", get(reports::velocity))
         .route("/reports/velocity.csv", get(reports::velocity_csv))
@@ -112,7 +119,9 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/shrink.csv", get(reports::shrink_csv))
         .route("/reports/stock", get(reports::valuation))
         .route("/reports/stock.csv", get(reports::valuation_csv))
+        .route("/reports/{report}/export", post(reports::export))
         .route("/api/lookup", get(api::lookup))
+        .merge(coop_web::jobs::routes())
         .merge(coop_web::feed::routes(state.kit.db.clone(), access))
         .merge(oidc.routes())
         .with_state(state)

@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use coop_domain::Role;
 use coop_web::auth::CurrentUser;
-use coop_web::{CsrfForm, Page};
+use coop_web::i18n::FluentValue;
+use coop_web::mail::{Attachment, Delivery, OutgoingMail};
+use coop_web::{CsrfForm, Lang, Page};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -77,6 +79,7 @@ async fn render(
     page: &Page,
     id: Uuid,
     errors: &[FormError],
+    mailed: Option<&str>,
 ) -> Result<Response, Error> {
     let Some((order, lines)) = purchase::get(&state.kit.db, id).await? else {
         return Err(coop_web::Error::NotFound.into());
@@ -86,11 +89,27 @@ async fn render(
         .map(|l| json!({ "line": l, "value": l.value(), "short": l.short() }))
         .collect();
     let total: Decimal = lines.iter().map(purchase::Line::value).sum();
+    // What became of mailing the order, after a send or a mail.
+    let (notice, alert) = match mailed {
+        Some("sent") => (Some("ims-order-mail-done"), None),
+        Some("failed") => (None, Some("ims-order-mail-failed")),
+        Some("unconfigured") => (None, Some("ims-order-mail-unconfigured")),
+        _ => (None, None),
+    };
     let html = page.render(
         "order.html",
-        &json!({ "order": order, "rows": rows, "total": total, "errors": errors }),
+        &json!({
+            "order": order, "rows": rows, "total": total, "errors": errors,
+            "notice": notice, "alert": alert,
+            "can_mail": order.supplier_email.is_some() && state.mailer.is_configured(),
+        }),
     )?;
     Ok(form_page(errors, html))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    mailed: Option<String>,
 }
 
 /// `GET /orders/{id}`.
@@ -99,9 +118,10 @@ pub async fn show(
     page: Page,
     user: CurrentUser,
     Path(id): Path<Uuid>,
+    Query(q): Query<ShowQuery>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
-    render(&state, &page, id, &[]).await
+    render(&state, &page, id, &[], q.mailed.as_deref()).await
 }
 
 fn parse_fields(
@@ -142,7 +162,7 @@ async fn outcome(
                 field: None,
                 message: e.to_string(),
             };
-            render(state, page, id, &[f]).await
+            render(state, page, id, &[f], None).await
         }
         Err(e) => Err(into_error(e)),
     }
@@ -168,10 +188,34 @@ pub async fn lines(
 }
 
 #[derive(Debug, Default, Deserialize)]
+pub struct SendForm {
+    /// `on`: mail the order to the supplier as well.
+    #[serde(default)]
+    mail: Option<String>,
+}
+
+/// `POST /orders/{id}/send`: marks the draft as sent and, when asked, mails it to the supplier.
+pub async fn send(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<SendForm>,
+) -> Result<Response, Error> {
+    user.require(Role::Manager)?;
+    let r = purchase::send(&state.kit.db, id).await;
+    if r.is_ok() && form.mail.as_deref() == Some("on") {
+        let mailed = mail_to_supplier(&state, &user, id).await?;
+        return Ok(to_order(&state, id, mailed));
+    }
+    outcome(&state, &page, id, r).await
+}
+
+#[derive(Debug, Default, Deserialize)]
 pub struct Empty {}
 
-/// `POST /orders/{id}/send`.
-pub async fn send(
+/// `POST /orders/{id}/mail`: mails a sent order to the supplier (again).
+pub async fn mail(
     State(state): State<AppState>,
     page: Page,
     user: CurrentUser,
@@ -179,8 +223,146 @@ pub async fn send(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
-    let r = purchase::send(&state.kit.db, id).await;
-    outcome(&state, &page, id, r).await
+    let Some((order, _)) = purchase::get(&state.kit.db, id).await? else {
+        return Err(coop_web::Error::NotFound.into());
+    };
+    if order.status != "sent" {
+        return outcome(
+            &state,
+            &page,
+            id,
+            Err(OrderError::WrongStatus(order.status)),
+        )
+        .await;
+    }
+    let mailed = mail_to_supplier(&state, &user, id).await?;
+    Ok(to_order(&state, id, mailed))
+}
+
+fn to_order(state: &AppState, id: Uuid, mailed: &str) -> Response {
+    Redirect::to(
+        &state
+            .kit
+            .service
+            .url(&format!("/orders/{id}?mailed={mailed}")),
+    )
+    .into_response()
+}
+
+/// Mails the order to the supplier in the co-op's own language, with the PDF and the CSV
+/// attached and replies going to the manager who sent it. Answers what became of it: `sent`,
+/// `failed` (the order stays sent; the page offers to try again) or `unconfigured` (no mail
+/// server, or no address for the supplier).
+async fn mail_to_supplier(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<&'static str, Error> {
+    let Some((order, lines)) = purchase::get(&state.kit.db, id).await? else {
+        return Err(coop_web::Error::NotFound.into());
+    };
+    let Some(to) = order
+        .supplier_email
+        .as_deref()
+        .and_then(|e| coop_domain::EmailAddress::parse(e).ok())
+    else {
+        return Ok("unconfigured");
+    };
+    let coop = &state.kit.coop;
+    let lang = coop.default_lang;
+    let tr = state.kit.templates.translations();
+    let number = order.number.to_string();
+    let args = [
+        ("number", FluentValue::from(number.as_str())),
+        ("org", FluentValue::from(coop.organisation.name.as_str())),
+        ("location", FluentValue::from(order.location.as_str())),
+    ];
+    let mut text = [
+        "ims-order-mail-greeting",
+        "ims-order-mail-body",
+        "ims-order-mail-deliver",
+    ]
+    .map(|k| tr.format(lang, k, &args))
+    .join("\n\n");
+    let reply_to = user
+        .email
+        .as_deref()
+        .and_then(|e| coop_domain::EmailAddress::parse(e).ok());
+    if let Some(r) = &reply_to {
+        let r = r.to_string();
+        text.push_str("\n\n");
+        text.push_str(&tr.format(
+            lang,
+            "ims-order-mail-reply",
+            &[("who", FluentValue::from(r.as_str()))],
+        ));
+    }
+    text.push_str("\n\n");
+    text.push_str(&coop.organisation.name);
+    text.push('\n');
+    let csv =
+        purchase::csv(&order, &lines).map_err(|e| coop_web::Error::Internal(anyhow::anyhow!(e)))?;
+    let pdf = order_pdf(state, lang, &order, &lines);
+    let mut msg = OutgoingMail::text(
+        to,
+        &order.supplier,
+        &tr.format(lang, "ims-order-mail-subject", &args),
+        text,
+    );
+    msg.reply_to = reply_to;
+    msg.attachments = vec![
+        Attachment {
+            filename: format!("order-{}.pdf", order.number),
+            content_type: "application/pdf".into(),
+            body: pdf,
+        },
+        Attachment {
+            filename: format!("order-{}.csv", order.number),
+            content_type: "text/csv; charset=utf-8".into(),
+            body: csv,
+        },
+    ];
+    match state.mailer.send(msg).await {
+        Ok(Delivery::Sent) => {
+            let address = order.supplier_email.as_deref().unwrap_or_default();
+            purchase::mark_mailed(&state.kit.db, id, address)
+                .await
+                .map_err(into_error)?;
+            tracing::info!(
+                order = order.number,
+                "purchase order mailed to the supplier"
+            );
+            Ok("sent")
+        }
+        Ok(Delivery::NotConfigured) => Ok("unconfigured"),
+        Err(e) => {
+            tracing::warn!(order = order.number, error = %e, "purchase order not mailed");
+            Ok("failed")
+        }
+    }
+}
+
+/// The order's PDF in `lang`.
+fn order_pdf(
+    state: &AppState,
+    lang: Lang,
+    order: &purchase::Order,
+    lines: &[purchase::Line],
+) -> Vec<u8> {
+    let coop = &state.kit.coop;
+    let tr = state.kit.templates.translations();
+    let t = |key: &str| tr.text(lang, key);
+    purchase::pdf(
+        order,
+        lines,
+        &purchase::PdfLabels {
+            t: &t,
+            format: coop_web::format::Format::new(lang, coop.time_zone),
+            currency: coop.currency,
+            org_name: &coop.organisation.name,
+            org_number: coop.organisation.org_number.as_deref(),
+        },
+    )
 }
 
 /// `POST /orders/{id}/receive`: `r-<product>` good units, `d-<product>` damaged ones.
@@ -246,19 +428,7 @@ pub async fn pdf(
     let Some((order, lines)) = purchase::get(&state.kit.db, id).await? else {
         return Err(coop_web::Error::NotFound.into());
     };
-    let coop = &state.kit.coop;
-    let t = |key: &str| page.t(key);
-    let body = purchase::pdf(
-        &order,
-        &lines,
-        &purchase::PdfLabels {
-            t: &t,
-            format: coop_web::format::Format::new(page.lang(), coop.time_zone),
-            currency: coop.currency,
-            org_name: &coop.organisation.name,
-            org_number: coop.organisation.org_number.as_deref(),
-        },
-    );
+    let body = order_pdf(&state, page.lang(), &order, &lines);
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),

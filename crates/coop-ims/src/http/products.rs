@@ -103,9 +103,21 @@ async fn render_product(
                 .collect()
         })
         .unwrap_or_default();
+    // Planned price changes that can still be cancelled: those after today.
+    let today = state.today();
+    let cancellable: Vec<String> = detail
+        .map(|d| {
+            d.price_changes
+                .iter()
+                .filter(|c| c.effective_on > today)
+                .map(|c| c.effective_on.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     let html = page.render(
         "product.html",
         &json!({
+            "cancellable": cancellable,
             "detail": detail,
             "codes": codes,
             "packs": packs,
@@ -134,6 +146,8 @@ fn notice(done: &str) -> Option<&'static str> {
         "code" => Some("ims-done-code"),
         "pack" => Some("ims-done-pack"),
         "price" => Some("ims-done-price"),
+        "pack-retired" => Some("ims-done-pack-retired"),
+        "price-cancelled" => Some("ims-done-price-cancelled"),
         "stock" => Some("ims-done-stock"),
         _ => None,
     }
@@ -401,6 +415,49 @@ pub async fn add_pack(
     }
     .await;
     catalogue_outcome(&state, &page, id, r, "pack").await
+}
+
+/// `POST /products/{id}/packs/{pack}/retire`: the pack off sale, its barcode free again.
+pub async fn retire_pack(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, pack)): Path<(Uuid, Uuid)>,
+    CsrfForm(_): CsrfForm<super::orders::Empty>,
+) -> Result<Response, Error> {
+    user.require(Role::Manager)?;
+    if catalogue::retire_pack(&state.kit.db, id, pack).await? {
+        Ok(done(&state, id, "pack-retired"))
+    } else {
+        Err(coop_web::Error::NotFound.into())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CancelPriceForm {
+    #[serde(default)]
+    effective_on: String,
+}
+
+/// `POST /products/{id}/prices/cancel`: a planned price change dropped before its day.
+pub async fn cancel_price(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<CancelPriceForm>,
+) -> Result<Response, Error> {
+    user.require(Role::Manager)?;
+    let Ok(on) = chrono::NaiveDate::parse_from_str(form.effective_on.trim(), "%Y-%m-%d") else {
+        return Err(coop_web::Error::BadRequest("a date as year-month-day".into()).into());
+    };
+    match catalogue::cancel_price_change(&state.kit.db, id, on, state.today()).await {
+        Ok(true) => Ok(done(&state, id, "price-cancelled")),
+        Ok(false) => Err(coop_web::Error::NotFound.into()),
+        Err(e) => {
+            let f = FormError::from_catalogue(&e).ok_or(e)?;
+            refused(&state, &page, id, f).await
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,12 +2,12 @@
 //! chart of the most valuable stock (server-rendered SVG with a text alternative and the table
 //! beside it) and the whole list as CSV.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use coop_domain::Role;
 use coop_web::auth::CurrentUser;
-use coop_web::Page;
+use coop_web::{CsrfForm, Page};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -81,54 +81,14 @@ pub async fn valuation_csv(
     user.require(Role::Manager)?;
     let (at, _) = location(&state, &q).await?;
     let rows = stock::valuation(&state.kit.db, at.as_ref().map(|l| l.location_id)).await?;
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new());
-    let io = |e: csv::Error| coop_web::Error::Internal(anyhow::anyhow!(e));
-    w.write_record(["sku", "name", "unit", "on_hand", "unit_cost", "value"])
-        .map_err(io)?;
-    for r in &rows {
-        w.write_record([
-            r.sku.as_str(),
-            r.name.as_str(),
-            r.unit.as_str(),
-            &r.on_hand.normalize().to_string(),
-            &format!("{:.2}", r.cost),
-            &format!("{:.2}", r.value),
-        ])
-        .map_err(io)?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| coop_web::Error::Internal(anyhow::anyhow!(e.to_string())))?;
+    let body = crate::export::valuation(&rows);
     let name = at.map_or_else(|| "all".to_owned(), |l| l.code);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"stock-{name}.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(csv_response(&format!("stock-{name}.csv"), body))
 }
 
 /// A CSV download (`;`-separated, `.` decimals).
-fn csv_response(name: &str, header: &[&str], rows: Vec<Vec<String>>) -> Result<Response, Error> {
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new());
-    let io = |e: csv::Error| coop_web::Error::Internal(anyhow::anyhow!(e));
-    w.write_record(header).map_err(io)?;
-    for r in rows {
-        w.write_record(&r).map_err(io)?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| coop_web::Error::Internal(anyhow::anyhow!(e.to_string())))?;
-    Ok((
+fn csv_response(name: &str, body: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -138,11 +98,7 @@ fn csv_response(name: &str, header: &[&str], rows: Vec<Vec<String>>) -> Result<R
         ],
         body,
     )
-        .into_response())
-}
-
-fn opt(d: Option<Decimal>) -> String {
-    d.map(|d| d.normalize().to_string()).unwrap_or_default()
+        .into_response()
 }
 
 /// `GET /reports/velocity`: how fast each product sells, the slow movers and the stock-outs.
@@ -186,35 +142,7 @@ pub async fn velocity_csv(
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     let rows = crate::reports::velocity(&state.kit.db, state.today()).await?;
-    csv_response(
-        "velocity.csv",
-        &[
-            "sku",
-            "name",
-            "unit",
-            "per_day_7",
-            "per_day_28",
-            "per_day_90",
-            "on_hand",
-            "days_of_cover",
-            "last_sold",
-        ],
-        rows.iter()
-            .map(|v| {
-                vec![
-                    v.sku.clone(),
-                    v.name.clone(),
-                    v.unit.as_str().to_owned(),
-                    v.per_day(7).normalize().to_string(),
-                    v.per_day(28).normalize().to_string(),
-                    v.per_day(90).normalize().to_string(),
-                    v.on_hand.normalize().to_string(),
-                    opt(v.days_of_cover()),
-                    v.last_sold.map(|d| d.to_string()).unwrap_or_default(),
-                ]
-            })
-            .collect(),
-    )
+    Ok(csv_response("velocity.csv", crate::export::velocity(&rows)))
 }
 
 /// `GET /reports/reorder`: what to order from each supplier, and what to bring to the shop.
@@ -243,31 +171,8 @@ pub async fn reorder_csv(
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     let rows = crate::reports::velocity(&state.kit.db, state.today()).await?;
-    let mut out = Vec::new();
-    for o in crate::reports::reorder(&rows) {
-        for l in &o.lines {
-            out.push(vec![
-                o.supplier.clone().unwrap_or_default(),
-                l.sku.clone(),
-                l.name.clone(),
-                l.cases.normalize().to_string(),
-                l.quantity.normalize().to_string(),
-                format!("{:.2}", l.value),
-            ]);
-        }
-    }
-    csv_response(
-        "reorder.csv",
-        &[
-            "supplier",
-            "sku",
-            "name",
-            "cases",
-            "quantity",
-            "value_at_cost",
-        ],
-        out,
-    )
+    let orders = crate::reports::reorder(&rows);
+    Ok(csv_response("reorder.csv", crate::export::reorder(&orders)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -337,27 +242,76 @@ pub async fn shrink_csv(
     user.require(Role::Manager)?;
     let (from, to) = period(&state, &q)?;
     let rows = crate::reports::shrink(&state.kit.db, from, to).await?;
-    csv_response(
+    Ok(csv_response(
         &format!("shrink-{from}-{to}.csv"),
-        &[
-            "sku",
-            "name",
-            "reason",
-            "quantity",
-            "value_at_cost",
-            "rate_percent",
-        ],
-        rows.iter()
-            .map(|r| {
-                vec![
-                    r.sku.clone(),
-                    r.name.clone(),
-                    r.reason.clone(),
-                    r.quantity.normalize().to_string(),
-                    format!("{:.2}", r.value),
-                    r.rate.normalize().to_string(),
-                ]
-            })
-            .collect(),
-    )
+        crate::export::shrink(&rows),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /reports/{report}/export`: prepares the report's CSV as a background job (the same
+/// location or period as the page) and sends the manager to the job's page.
+pub async fn export(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(report): Path<String>,
+    CsrfForm(form): CsrfForm<ExportForm>,
+) -> Result<Response, Error> {
+    use crate::export::{Report, ReportCsv, REPORT_CSV};
+    user.require(Role::Manager)?;
+    let report = Report::parse(&report).ok_or(coop_web::Error::NotFound)?;
+    let mut job = ReportCsv {
+        report,
+        location: None,
+        from: None,
+        to: None,
+        today: state.today(),
+    };
+    match report {
+        Report::Stock => {
+            let q = LocationQuery {
+                location: form.location,
+            };
+            job.location = location(&state, &q).await?.0.map(|l| l.code);
+        }
+        Report::Shrink => {
+            let (from, to) = period(
+                &state,
+                &PeriodQuery {
+                    from: form.from,
+                    to: form.to,
+                },
+            )?;
+            job.from = Some(from);
+            job.to = Some(to);
+        }
+        Report::Velocity | Report::Reorder => {}
+    }
+    let title = format!(
+        "{} ({})",
+        page.t(&format!("ims-export-title-{}", report.as_str())),
+        crate::export::filename(&job)
+    );
+    let id = state
+        .jobs
+        .submit(
+            REPORT_CSV,
+            serde_json::to_value(&job).map_err(|e| coop_web::Error::Internal(e.into()))?,
+            &user,
+            Role::Manager,
+            &title,
+        )
+        .await
+        .map_err(coop_web::Error::from)?;
+    Ok(Redirect::to(&state.kit.service.url(&format!("/jobs/{id}"))).into_response())
 }

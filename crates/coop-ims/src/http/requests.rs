@@ -221,6 +221,8 @@ async fn tell(state: &AppState, page: &Page, d: &Decided) -> bool {
         subject: tr.format(lang, "ims-request-mail-subject", &args),
         text,
         html: None,
+        reply_to: None,
+        attachments: Vec::new(),
     };
     match state.mailer.send(msg).await {
         Ok(coop_web::mail::Delivery::Sent) => true,

@@ -140,6 +140,10 @@ async fn external_the_inventory_pages_pass_the_browser_checks() {
             check("shrink", lang, json!({ "expect_status": 200, "expect_selector": "#shrink-total" })),
             json!({ "visit": format!("/ims/reports/stock?lang={lang}") }),
             check("stock value", lang, json!({ "expect_status": 200, "expect_selector": ["figure picture img[alt]", "table"] })),
+            json!({ "submit": { "button": if lang == "en" { "Prepare the whole list as CSV" } else { "Förbered hela listan som CSV" } } }),
+            check("export job", lang, json!({ "expect_status": 200, "expect_selector": "#job-state" })),
+            json!({ "visit": format!("/ims/jobs?lang={lang}") }),
+            check("downloads", lang, json!({ "expect_status": 200, "expect_selector": ".job-list a" })),
         ]));
     }
     tokio::task::spawn_blocking(move || coop_testkit::browser::run("coop-ims", &base, sessions))

@@ -242,6 +242,50 @@ async fn a_pack_sells_units_of_its_product_under_its_own_barcode_and_price() {
         1,
         "the refused pack left nothing behind"
     );
+
+    // Off sale: its barcode finds nothing and is free for another pack; the pack stays for a
+    // sale a till made offline, and tills learn it from the feed.
+    let other = uuid::Uuid::new_v4();
+    assert!(matches!(
+        catalogue::retire_pack(&pool, other, pack).await,
+        Err(CatalogueError::NoProduct)
+    ));
+    assert!(catalogue::retire_pack(&pool, beer, pack).await.unwrap());
+    assert!(
+        !catalogue::retire_pack(&pool, beer, pack).await.unwrap(),
+        "once"
+    );
+    assert!(matches!(
+        look(&pool, &ean13("731000100012"), d(2026, 11, 30)).await,
+        Err(LookupError::Unknown)
+    ));
+    let payload: serde_json::Value = sqlx::query_scalar(
+        "select payload from feed_event where kind = 'product.changed' and key = $1
+         order by feed_event_id desc limit 1",
+    )
+    .bind(beer.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(payload["packs"][0]["active"], false);
+    assert_eq!(payload["packs"][0]["gtins"], serde_json::json!([]));
+    let units: i32 = sqlx::query_scalar("select units from pack where pack_id = $1")
+        .bind(pack)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(units, 6);
+    catalogue::add_pack(
+        &pool,
+        beer,
+        "Lättöl 6-pack ny",
+        6,
+        dec!(66),
+        None,
+        &pack_code,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -314,6 +358,42 @@ async fn a_scheduled_price_takes_effect_on_its_day_and_travels_in_the_feed() {
     assert_eq!(payload["price_changes"][0]["effective_on"], "2026-12-14");
     assert_eq!(payload["price_changes"][0]["shelf_price"], "74.90");
     assert_eq!(payload["gtins"][0], Code::parse(&code).unwrap().code);
+
+    // Cancelled before its day, it never takes effect, and tills hear of it; on or after its
+    // day it is history and stays.
+    assert!(matches!(
+        catalogue::cancel_price_change(&pool, coffee, d(2026, 12, 14), d(2026, 12, 14)).await,
+        Err(CatalogueError::Invalid {
+            field: "effective_on",
+            ..
+        })
+    ));
+    assert!(
+        !catalogue::cancel_price_change(&pool, coffee, d(2026, 12, 15), d(2026, 11, 30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        catalogue::cancel_price_change(&pool, coffee, d(2026, 12, 14), d(2026, 11, 30))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        look(&pool, &code, d(2026, 12, 14))
+            .await
+            .unwrap()
+            .shelf_price,
+        dec!(69.90)
+    );
+    let payload: serde_json::Value = sqlx::query_scalar(
+        "select payload from feed_event where kind = 'product.changed' and key = $1
+         order by feed_event_id desc limit 1",
+    )
+    .bind(coffee.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(payload["price_changes"], serde_json::json!([]));
 }
 
 #[tokio::test]

@@ -645,6 +645,49 @@ async fn every_role_against_every_page_and_action() {
         .unwrap();
     assert_eq!(status, "open");
 
+    // A purchase order: its pages and actions are a manager's alone.
+    let (_, _, flour, order, _) = crate::orders::flour_order(&app.pool).await;
+    let o = format!("/orders/{order}");
+    for path in [o.clone(), format!("{o}/csv"), format!("{o}/pdf")] {
+        for role in Role::ALL {
+            let expected = if role == Role::Manager {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            let a = b.get(&path, Some(&user(&[role]))).await;
+            assert_eq!(a.status, expected, "{role} at {path}");
+        }
+        assert_eq!(b.get(&path, None).await.status, StatusCode::SEE_OTHER);
+    }
+    let q = format!("q-{flour}");
+    let r = format!("r-{flour}");
+    for (path, fields) in [
+        (format!("{o}/lines"), vec![(q.as_str(), "6")]),
+        (format!("{o}/send"), vec![("mail", "on")]),
+        (format!("{o}/mail"), vec![]),
+        (format!("{o}/receive"), vec![(r.as_str(), "6")]),
+    ] {
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Manager) {
+            let a = b.post(&path, &fields, Some(&user(&[role]))).await;
+            assert_eq!(a.status, StatusCode::FORBIDDEN, "{role} at {path}");
+        }
+        assert!(!b.post(&path, &fields, None).await.status.is_success());
+    }
+    let (head, lines) = coop_ims::purchase::get(&app.pool, order)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            head.status.as_str(),
+            lines[0].quantity.normalize(),
+            head.mailed_to
+        ),
+        ("draft", rust_decimal_macros::dec!(18), None),
+        "no refused action changed the order"
+    );
+
     let before = snapshot(&app.pool).await;
     let p = format!("/products/{id}");
     let actions: Vec<(String, Vec<(&str, &str)>)> = vec![
@@ -668,6 +711,12 @@ async fn every_role_against_every_page_and_action() {
             format!("{p}/prices"),
             vec![("effective_on", "2030-01-01"), ("new_shelf_price", "30")],
         ),
+        (format!("{p}/packs/{}/retire", Uuid::new_v4()), vec![]),
+        (
+            format!("{p}/prices/cancel"),
+            vec![("effective_on", "2030-01-01")],
+        ),
+        ("/reports/velocity/export".into(), vec![]),
         (
             format!("{p}/stock"),
             vec![("action", "receive"), ("quantity", "5")],
@@ -762,4 +811,161 @@ async fn every_role_against_every_page_and_action() {
     let all: Value =
         serde_json::from_str(&b.api("/api/feed?after=0", Some(&finance)).await.body).unwrap();
     assert_eq!(all["events"][0]["payload"]["cost"], "14.50");
+}
+
+/// The path under the service of a redirect's full URL.
+fn under_service(location: &str) -> String {
+    let i = location.find("/ims/").expect("a URL under /ims");
+    location[i + 4..].to_owned()
+}
+
+#[tokio::test]
+async fn a_report_csv_is_prepared_in_the_background_for_the_manager_who_asked() {
+    let app = app().await;
+    let b = Browser::open(&app).await;
+    let manager = user(&[Role::Member, Role::Manager]);
+    let fields = product_fields("HAV", "24.90", &ean13("731000100001"));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/products", &pairs, Some(&manager)).await;
+    let (product, shop): (Uuid, Uuid) = sqlx::query_as(
+        "select product_id, (select location_id from location where code = 'shop') from product",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    coop_ims::stock::record_one(
+        &app.pool,
+        &coop_ims::stock::NewMovement {
+            product_id: product,
+            location_id: shop,
+            kind: coop_ims::stock::MovementKind::Received,
+            reason: None,
+            quantity: rust_decimal_macros::dec!(12),
+            on: chrono::Utc::now().date_naive(),
+            source_key: None,
+            transfer_id: None,
+            note: None,
+            by: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    // The report's page offers it; asking sends the manager to the job's page.
+    let page = b.get("/reports/stock?location=shop", Some(&manager)).await;
+    assert!(page.body.contains("/reports/stock/export"), "{}", page.body);
+    let a = b
+        .post(
+            "/reports/stock/export",
+            &[("location", "shop")],
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let job = under_service(&a.location.unwrap());
+    assert!(job.starts_with("/jobs/"), "{job}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let s = b.get(&format!("{job}/status"), Some(&manager)).await;
+        assert_eq!(s.status, StatusCode::OK);
+        let v: Value = serde_json::from_str(&s.body).unwrap();
+        if v["finished"] == true {
+            assert_eq!(v["status"], "done", "{v}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not finish: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let page = b.get(&job, Some(&manager)).await;
+    assert!(page.body.contains("id=\"job-download\""), "{}", page.body);
+    let file = b.get(&format!("{job}/download"), Some(&manager)).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.content_type, "text/csv; charset=utf-8");
+    let direct = b
+        .get("/reports/stock.csv?location=shop", Some(&manager))
+        .await;
+    assert_eq!(
+        file.body, direct.body,
+        "the same file as the direct download"
+    );
+    assert!(
+        file.body.contains("HAV;Rolled oats 1 kg;each;12;"),
+        "{}",
+        file.body
+    );
+    let mine = b.get("/jobs", Some(&manager)).await;
+    assert!(mine.body.contains(&job), "{}", mine.body);
+
+    // Another manager, or this one without the role, gets nothing of it.
+    let other = user(&[Role::Member, Role::Manager]);
+    for path in [
+        job.clone(),
+        format!("{job}/status"),
+        format!("{job}/download"),
+    ] {
+        assert_eq!(
+            b.get(&path, Some(&other)).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+        let mut former = manager.clone();
+        former.roles.remove(&Role::Manager);
+        assert_eq!(
+            b.get(&path, Some(&former)).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+        assert_eq!(
+            b.get(&path, None).await.status,
+            StatusCode::SEE_OTHER,
+            "{path}"
+        );
+    }
+    assert!(!b.get("/jobs", Some(&other)).await.body.contains(&job));
+    assert_eq!(
+        b.get("/jobs/not-a-uuid", Some(&manager)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Asking for what is not there queues nothing.
+    for (path, fields, expected) in [
+        (
+            "/reports/stock/export",
+            vec![("location", "annex")],
+            StatusCode::NOT_FOUND,
+        ),
+        ("/reports/everything/export", vec![], StatusCode::NOT_FOUND),
+        (
+            "/reports/shrink/export",
+            vec![("from", "2026-12-01"), ("to", "2026-11-01")],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/reports/shrink/export",
+            vec![("from", "yesterday")],
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let a = b.post(path, &fields, Some(&manager)).await;
+        assert_eq!(a.status, expected, "{path} {fields:?}");
+    }
+    // Nor does a member, a cashier or a bookkeeper, nor a form without its CSRF token.
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Manager) {
+        let a = b
+            .post("/reports/velocity/export", &[], Some(&user(&[role])))
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{role}");
+    }
+    let a = b
+        .post_with("/reports/velocity/export", None, &[], Some(&manager))
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let n: i64 = sqlx::query_scalar("select count(*) from job")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
 }

@@ -122,6 +122,24 @@ async fn pace_cover_reorders_moves_and_shrink_add_up() {
     .await;
 
     let rows = reports::velocity(&pool, today).await.unwrap();
+    // Read a few products at a time, as the background export does: the same rows, and the
+    // progress climbs to the whole.
+    for chunk in [1, 2, 1000] {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let mut chunked = reports::velocity_in_chunks(&pool, today, chunk, |done| {
+            seen.lock().unwrap().push(done);
+            async {}
+        })
+        .await
+        .unwrap();
+        let mut whole = rows.clone();
+        whole.sort_by_key(|v| v.product_id);
+        chunked.sort_by_key(|v| v.product_id);
+        assert_eq!(chunked, whole, "chunks of {chunk}");
+        let seen = seen.into_inner().unwrap();
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert!((seen.last().unwrap() - 1.0).abs() < 1e-9, "{seen:?}");
+    }
     let oat = rows.iter().find(|v| v.product_id == oats).unwrap();
     assert_eq!(
         (oat.sold_7, oat.sold_28, oat.sold_90),

@@ -72,6 +72,8 @@ pub async fn send_link(
         subject,
         text: format!("{}\n", text.trim_end()),
         html: None,
+        reply_to: None,
+        attachments: Vec::new(),
     };
     match state.mailer.send(mail).await {
         Ok(Delivery::Sent) => {

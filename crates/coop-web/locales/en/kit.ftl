@@ -89,3 +89,23 @@ styleguide-empty-action = Start an order
 styleguide-pagination = Pagination
 styleguide-print = Receipts and order sheets
 styleguide-print-text = Printed, a receipt fits 80 mm paper and an order sheet leaves out the menus and buttons.
+
+## Background jobs
+job-list-title = Your downloads
+job-list-intro = Reports and exports that take more than a moment are prepared here. Each is kept for a day.
+job-list-empty = Nothing prepared in the last day.
+job-status-queued = waiting
+job-status-running = being prepared
+job-status-done = ready
+job-status-failed = failed
+job-queued = Waiting for its turn.
+job-running = Being prepared.
+job-progress = Progress
+job-check-again = Check again
+job-done = Ready.
+job-download = Download { $name }
+job-kept-until = Kept until
+job-failed = It could not be prepared:
+job-failed-internal = It could not be prepared. Ask the co-op's administrator to look in the service's log for job { $id }.
+job-asked-at = Asked for at
+job-too-many = You have several downloads being prepared already; wait for one to finish.

@@ -89,3 +89,23 @@ styleguide-empty-action = Starta en beställning
 styleguide-pagination = Sidnumrering
 styleguide-print = Kvitton och beställningslistor
 styleguide-print-text = Utskrivet får ett kvitto plats på 80 mm papper och en beställningslista utelämnar menyer och knappar.
+
+## Bakgrundsjobb
+job-list-title = Dina nedladdningar
+job-list-intro = Rapporter och exporter som tar mer än ett ögonblick förbereds här. Var och en sparas ett dygn.
+job-list-empty = Inget förberett det senaste dygnet.
+job-status-queued = väntar
+job-status-running = förbereds
+job-status-done = klar
+job-status-failed = misslyckades
+job-queued = Väntar på sin tur.
+job-running = Förbereds.
+job-progress = Förlopp
+job-check-again = Titta igen
+job-done = Klar.
+job-download = Ladda ned { $name }
+job-kept-until = Sparas till
+job-failed = Den kunde inte förberedas:
+job-failed-internal = Den kunde inte förberedas. Be kooperativets administratör titta i tjänstens logg efter jobb { $id }.
+job-asked-at = Beställd
+job-too-many = Du har redan flera nedladdningar som förbereds; vänta tills någon är klar.

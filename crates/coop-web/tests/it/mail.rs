@@ -70,6 +70,8 @@ fn sign_in_mail() -> OutgoingMail {
             "<p>Hej Åsa!</p>\n<p><a href=\"{}\">Logga in</a></p>\n",
             LINK.replace('&', "&amp;")
         )),
+        reply_to: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -157,6 +159,62 @@ async fn external_utf8_multipart_mail_arrives_with_its_link_intact() {
     assert!(logged.contains("Välkommen"), "{logged}");
     assert!(!logged.contains("asa.oberg"), "{logged}");
     assert!(!logged.contains("token="), "{logged}");
+}
+
+#[tokio::test]
+async fn external_attachments_arrive_byte_for_byte_beside_the_text() {
+    use base64::Engine as _;
+    let server = SmtpCapture::start(false);
+    let mailer = Mailer::from_config(Some(&mail_config(plain_section(server.port)))).unwrap();
+    // Every byte value, as a PDF's binary streams have, and a CSV with Swedish letters.
+    let binary: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let csv = "artikel;namn;antal\r\nA-1;Havregryn ekologiska;12\r\n"
+        .as_bytes()
+        .to_vec();
+    let mut mail = OutgoingMail::text(
+        EmailAddress::parse("order@grossist.example.com").unwrap(),
+        "Grossisten AB",
+        "Beställning 42 från Röstånga Matkooperativ",
+        "Hej!\n\nHär är vår beställning.\n".into(),
+    );
+    mail.reply_to = Some(EmailAddress::parse("inkop@coop.example.org").unwrap());
+    mail.attachments = vec![
+        coop_web::mail::Attachment {
+            filename: "order-42.pdf".into(),
+            content_type: "application/pdf".into(),
+            body: binary.clone(),
+        },
+        coop_web::mail::Attachment {
+            filename: "../../etc/beställning 42.csv".into(),
+            content_type: "text/csv; charset=utf-8".into(),
+            body: csv.clone(),
+        },
+    ];
+    let shown = format!("{mail:?}");
+    assert!(shown.contains("order-42.pdf <5000 bytes>"), "{shown}");
+    assert_eq!(mailer.send(mail).await.unwrap(), Delivery::Sent);
+
+    let got = decode_eml(&server.wait_for(1).await);
+    assert_eq!(got["defects"], json!([]), "{got:#}");
+    assert_eq!(got["content_type"], "multipart/mixed");
+    assert_eq!(got["reply_to"], json!(["inkop@coop.example.org"]));
+    assert_eq!(got["text"], "Hej!\n\nHär är vår beställning.\n");
+    assert!(got["longest_line"].as_u64().unwrap() <= 998, "{got:#}");
+    let files = got["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{got:#}");
+    let bytes = |i: usize| {
+        base64::engine::general_purpose::STANDARD
+            .decode(files[i]["base64"].as_str().unwrap())
+            .unwrap()
+    };
+    assert_eq!(files[0]["filename"], "order-42.pdf");
+    assert_eq!(files[0]["content_type"], "application/pdf");
+    assert_eq!(bytes(0), binary);
+    // A name cannot carry a path or characters a client might misread.
+    assert_eq!(files[1]["filename"], "_.._etc_best_llning_42.csv");
+    assert_eq!(files[1]["content_type"], "text/csv");
+    assert_eq!(files[1]["charset"], "utf-8");
+    assert_eq!(bytes(1), csv);
 }
 
 #[tokio::test]

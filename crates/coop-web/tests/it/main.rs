@@ -6,6 +6,7 @@
 #[cfg(feature = "interop")]
 mod auth;
 mod feed;
+mod jobs;
 mod kit;
 #[cfg(feature = "interop")]
 mod mail;

@@ -165,6 +165,8 @@ async fn tell_admins(state: &AppState, appointer: &str, appointee: &str, number:
                 t.format(lang, "appoint-mail-body", &args).trim_end()
             ),
             html: None,
+            reply_to: None,
+            attachments: Vec::new(),
         };
         if let Err(e) = state.mailer.send(mail).await {
             tracing::warn!(
