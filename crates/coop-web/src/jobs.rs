@@ -442,14 +442,26 @@ impl Jobs {
                 }
             }
         };
-        let _enter = span.enter();
+        self.finish(job.job_id, outcome, started)
+            .instrument(span)
+            .await?;
+        Ok(true)
+    }
+
+    /// Records a job's end: its file, or its failure.
+    async fn finish(
+        &self,
+        job_id: Uuid,
+        outcome: anyhow::Result<JobOutput>,
+        started: Instant,
+    ) -> Result<(), sqlx::Error> {
         match outcome {
             Ok(out) => {
                 sqlx::query!(
                     "update job set status = 'done', progress = 1, finished_at = now(),
                                     result = $2, result_type = $3, result_name = $4
                      where job_id = $1 and status = 'running'",
-                    job.job_id,
+                    job_id,
                     out.body,
                     out.content_type,
                     out.filename
@@ -472,14 +484,14 @@ impl Jobs {
                 sqlx::query!(
                     "update job set status = 'failed', finished_at = now(), error = $2
                      where job_id = $1 and status = 'running'",
-                    job.job_id,
+                    job_id,
                     shown
                 )
                 .execute(&self.0.db)
                 .await?;
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Deletes finished jobs older than [`KEEP_HOURS`], results and all.

@@ -218,9 +218,6 @@ pub async fn counts(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Empty {}
-
 async fn step(
     state: &AppState,
     page: &Page,
@@ -247,7 +244,7 @@ pub async fn submit(
     page: Page,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     require_counter(&user)?;
     let r = audit::submit(&state.kit.db, id).await;
@@ -260,7 +257,7 @@ pub async fn approve(
     page: Page,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     let r = audit::approve(&state.kit.db, id, member_id(&user), state.today())
@@ -275,7 +272,7 @@ pub async fn cancel(
     page: Page,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     let r = audit::cancel(&state.kit.db, id, member_id(&user)).await;

@@ -167,6 +167,10 @@ pub fn form_page(errors: &[FormError], html: axum::response::Html<String>) -> Re
     (status, html).into_response()
 }
 
+/// A form with nothing but its CSRF token: a button that does one thing.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoFields {}
+
 /// An error as the page's summary lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FormError {

@@ -211,16 +211,13 @@ pub async fn send(
     outcome(&state, &page, id, r).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Empty {}
-
 /// `POST /orders/{id}/mail`: mails a sent order to the supplier (again).
 pub async fn mail(
     State(state): State<AppState>,
     page: Page,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     let Some((order, _)) = purchase::get(&state.kit.db, id).await? else {

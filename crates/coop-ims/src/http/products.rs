@@ -422,7 +422,7 @@ pub async fn retire_pack(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, pack)): Path<(Uuid, Uuid)>,
-    CsrfForm(_): CsrfForm<super::orders::Empty>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     if catalogue::retire_pack(&state.kit.db, id, pack).await? {

@@ -128,16 +128,13 @@ pub async fn create(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Empty {}
-
 /// `POST /requests/{id}/vote`.
 pub async fn vote(
     State(state): State<AppState>,
     page: Page,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     user.require(Role::Member)?;
     match request::vote(&state.kit.db, id, me(&user)?).await {

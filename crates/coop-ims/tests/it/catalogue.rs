@@ -57,6 +57,18 @@ async fn look(pool: &PgPool, code: &str, on: NaiveDate) -> Result<catalogue::Fou
         .unwrap()
 }
 
+/// The product's newest `product.changed` payload: what a till last heard of it.
+async fn latest_payload(pool: &PgPool, product: Uuid) -> serde_json::Value {
+    sqlx::query_scalar(
+        "select payload from feed_event where kind = 'product.changed' and key = $1
+         order by feed_event_id desc limit 1",
+    )
+    .bind(product.to_string())
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
 async fn count(pool: &PgPool, table: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(&format!("select count(*) from {table}"))
         .fetch_one(pool)
@@ -259,14 +271,7 @@ async fn a_pack_sells_units_of_its_product_under_its_own_barcode_and_price() {
         look(&pool, &ean13("731000100012"), d(2026, 11, 30)).await,
         Err(LookupError::Unknown)
     ));
-    let payload: serde_json::Value = sqlx::query_scalar(
-        "select payload from feed_event where kind = 'product.changed' and key = $1
-         order by feed_event_id desc limit 1",
-    )
-    .bind(beer.to_string())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let payload = latest_payload(&pool, beer).await;
     assert_eq!(payload["packs"][0]["active"], false);
     assert_eq!(payload["packs"][0]["gtins"], serde_json::json!([]));
     let units: i32 = sqlx::query_scalar("select units from pack where pack_id = $1")
@@ -347,14 +352,7 @@ async fn a_scheduled_price_takes_effect_on_its_day_and_travels_in_the_feed() {
         Err(CatalogueError::DuplicateChange)
     ));
     // The product's newest event carries it, so a till prices right on the day, offline.
-    let payload: serde_json::Value = sqlx::query_scalar(
-        "select payload from feed_event where kind = 'product.changed' and key = $1
-         order by feed_event_id desc limit 1",
-    )
-    .bind(coffee.to_string())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let payload = latest_payload(&pool, coffee).await;
     assert_eq!(payload["price_changes"][0]["effective_on"], "2026-12-14");
     assert_eq!(payload["price_changes"][0]["shelf_price"], "74.90");
     assert_eq!(payload["gtins"][0], Code::parse(&code).unwrap().code);
@@ -385,14 +383,7 @@ async fn a_scheduled_price_takes_effect_on_its_day_and_travels_in_the_feed() {
             .shelf_price,
         dec!(69.90)
     );
-    let payload: serde_json::Value = sqlx::query_scalar(
-        "select payload from feed_event where kind = 'product.changed' and key = $1
-         order by feed_event_id desc limit 1",
-    )
-    .bind(coffee.to_string())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let payload = latest_payload(&pool, coffee).await;
     assert_eq!(payload["price_changes"], serde_json::json!([]));
 }
 
