@@ -99,6 +99,20 @@ impl TestIssuer {
         }))
     }
 
+    /// A paired till's token, as the device grant gives it: subject `till:<till>`, client
+    /// `coop-till`, scope `till`.
+    pub fn till_token(&self, till: &str, audience: &str) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        self.sign(&json!({
+            "iss": self.issuer, "sub": format!("till:{till}"), "client_id": "coop-till",
+            "aud": audience, "scope": "till", "iat": now, "exp": now + 300,
+            "jti": uuid::Uuid::new_v4().to_string(),
+        }))
+    }
+
     /// A token a member's sign-in gave `client_id` (not a service's own).
     pub fn member_token(
         &self,

@@ -1,0 +1,63 @@
+//! coop-pos central's web side: the managers' view of the tills and their sync state, the
+//! upload API for paired tills and the sales feed. No SQL here beyond the store modules'.
+
+pub mod api;
+pub mod tills;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use coop_web::auth::{AccessTokenVerifier, OidcClient};
+use coop_web::Kit;
+
+use crate::Settings;
+
+/// What every handler gets.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    pub kit: Kit,
+    pub oidc: OidcClient,
+    pub tokens: AccessTokenVerifier,
+    pub settings: std::sync::Arc<Settings>,
+}
+
+/// The largest upload a till may send: [`crate::ingest::MAX_BATCH`] sales of a few KiB.
+pub const UPLOAD_LIMIT: usize = 8 << 20;
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    let oidc = state.oidc.clone();
+    let access = crate::feed::FeedAccess {
+        tokens: state.tokens.clone(),
+        clients: std::sync::Arc::new(state.settings.feed_clients.clone()),
+    };
+    Router::new()
+        .route("/", get(tills::list))
+        .route("/tills/{id}/clear", post(tills::clear))
+        .route(
+            "/api/sales",
+            post(api::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .merge(coop_web::feed::routes(state.kit.db.clone(), access))
+        .merge(oidc.routes())
+        .with_state(state)
+}
+
+/// One error type: the kit's (pages, sign-in, CSRF) and the database's (never shown).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Kit(#[from] coop_web::Error),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match self {
+            Error::Kit(e) => e.into_response(),
+            Error::Database(e) => coop_web::Error::Database(e).into_response(),
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Sales as tills upload them. A till sends its journal's records in order; each is checked on
+//! its own (its sums agree, it is the uploading till's) and against the till's chain (the next
+//! number, carrying the last accepted record's hash, matching its own hash), then stored with its
+//! lines and tenders and published as `sale.completed` in one transaction. The same sale again
+//! is a duplicate and changes nothing; a record that fails is flagged on the till, and nothing
+//! after it is taken until the till sends what should come next, so the chain never has a hole.
+
+use chrono::Utc;
+use coop_pos_till::journal::{Chain, SaleKind, SaleRecord};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::feed::Kind;
+
+/// The most records one upload may carry.
+pub const MAX_BATCH: usize = 500;
+/// The most lines one sale may have.
+pub const MAX_LINES: usize = 1000;
+
+/// What became of an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Stored now.
+    pub accepted: usize,
+    /// Received before, identical: nothing changed.
+    pub duplicates: usize,
+    /// The till's chain at central after the upload.
+    pub last_seq: i64,
+    /// The first record refused, and why; records after it were not looked at.
+    pub refused: Option<Refused>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    pub sale_id: Uuid,
+    pub seq: i64,
+    pub problem: String,
+}
+
+/// What a till reports about its own outbox with each upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+pub struct Pending {
+    pub count: i32,
+    pub since: Option<chrono::DateTime<Utc>>,
+}
+
+fn dp2(d: Decimal) -> bool {
+    d.normalize().scale() <= 2
+}
+
+/// A record's own consistency, before its place in the chain is looked at: it is this till's,
+/// in the co-op's currency, its lines, VAT rates and tenders add up, and its signs fit its kind.
+pub fn check_record(r: &SaleRecord, till: &str, currency: &str) -> Result<(), String> {
+    if r.till != till {
+        return Err(format!(
+            "the record is till {:?}'s, not this till's",
+            r.till
+        ));
+    }
+    if r.currency != currency {
+        return Err(format!(
+            "the record is in {}, the co-op keeps {currency}",
+            r.currency
+        ));
+    }
+    if r.lines.is_empty() || r.lines.len() > MAX_LINES {
+        return Err(format!("a sale has 1 to {MAX_LINES} lines"));
+    }
+    let lines: Decimal = r.lines.iter().map(|l| l.amount).sum();
+    let gross: Decimal = r.by_rate.iter().map(|x| x.gross).sum();
+    let net: Decimal = r.by_rate.iter().map(|x| x.net).sum();
+    let tenders: Decimal = r.tenders.iter().map(|t| t.amount).sum();
+    let amounts = r
+        .lines
+        .iter()
+        .map(|l| l.amount)
+        .chain(r.by_rate.iter().flat_map(|x| [x.net, x.vat, x.gross]))
+        .chain(r.tenders.iter().map(|t| t.amount))
+        .chain([r.total, r.rounding, r.change]);
+    if !amounts.into_iter().all(dp2) {
+        return Err("an amount has more than two decimals".into());
+    }
+    if r.by_rate.iter().any(|x| x.net + x.vat != x.gross) {
+        return Err("a VAT rate's net and VAT do not make its gross".into());
+    }
+    if lines != gross && lines != net {
+        return Err(format!(
+            "the lines add up to {lines}, the VAT rates to {gross} (net {net})"
+        ));
+    }
+    if gross != r.total {
+        return Err(format!(
+            "the VAT rates add up to {gross}, the total is {}",
+            r.total
+        ));
+    }
+    if tenders != r.total + r.rounding {
+        return Err(format!(
+            "the tenders add up to {tenders}, the total and rounding to {}",
+            r.total + r.rounding
+        ));
+    }
+    if r.change.is_sign_negative() {
+        return Err("change cannot be negative".into());
+    }
+    let sign_ok = match r.kind {
+        SaleKind::Sale | SaleKind::Training => !r.total.is_sign_negative() || r.total.is_zero(),
+        SaleKind::Return => r.total <= Decimal::ZERO,
+    };
+    if !sign_ok {
+        return Err(format!("a {:?} cannot total {}", r.kind, r.total).to_lowercase());
+    }
+    if r.original_sale.is_some() && r.kind != SaleKind::Return {
+        return Err("only a return names an original sale".into());
+    }
+    if r.tenders
+        .iter()
+        .any(|t| !matches!(t.kind.as_str(), "cash" | "card" | "wallet" | "restricted"))
+    {
+        return Err("a tender's kind is cash, card, wallet or restricted".into());
+    }
+    Ok(())
+}
+
+/// The `sale.completed` payload (see docs/architecture.md): what coop-finance books and
+/// coop-ims takes off the stock.
+pub fn event_payload(r: &SaleRecord, location: Option<&str>) -> serde_json::Value {
+    let mut p = json!({
+        "sale_id": r.sale_id,
+        "till": r.till,
+        "receipt_number": r.seq,
+        "business_day": r.business_day,
+        "lines_by_rate": r.by_rate.iter().map(|x| json!({
+            "vat_percent": x.vat_percent, "net": x.net, "vat": x.vat,
+        })).collect::<Vec<_>>(),
+        "tenders": r.tenders.iter().map(|t| json!({ "kind": t.kind, "amount": t.amount })).collect::<Vec<_>>(),
+        "rounding": r.rounding,
+        "items": r.lines.iter().map(|l| {
+            let mut i = json!({ "product_id": l.product_id, "quantity": l.quantity });
+            if let Some(pack) = l.pack_id {
+                i["pack_id"] = json!(pack);
+            }
+            i
+        }).collect::<Vec<_>>(),
+    });
+    if let Some(m) = &r.member {
+        p["member"] = json!(m);
+    }
+    if let Some(l) = location {
+        p["location"] = json!(l);
+    }
+    p
+}
+
+/// Takes an upload from `till` (its id at coop-sso). Each record is its own transaction, so
+/// what was accepted stays accepted when a later one is refused.
+pub async fn ingest(
+    db: &PgPool,
+    till: &str,
+    records: &[SaleRecord],
+    pending: Pending,
+    currency: &str,
+    location: Option<&str>,
+) -> Result<Outcome, sqlx::Error> {
+    sqlx::query!(
+        "insert into till (till_id) values ($1)
+         on conflict (till_id) do update set last_seen_at = now()",
+        till
+    )
+    .execute(db)
+    .await?;
+    let mut out = Outcome {
+        accepted: 0,
+        duplicates: 0,
+        last_seq: 0,
+        refused: None,
+    };
+    for r in records {
+        let mut tx = db.begin().await?;
+        let state = sqlx::query!(
+            "select last_seq, last_hash from till where till_id = $1 for update",
+            till
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        out.last_seq = state.last_seq;
+        let before = sqlx::query!(
+            "select hash, till_id from sale where sale_id = $1",
+            r.sale_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(b) = before {
+            if b.hash == r.hash && b.till_id == till && r.compute_hash() == r.hash {
+                out.duplicates += 1;
+                tx.commit().await?;
+                continue;
+            }
+            let problem = "this sale was received before with other contents".to_owned();
+            return refuse(db, till, r, problem, out).await;
+        }
+        // A record that no longer matches its own hash was changed after the till sealed it:
+        // say so before anything else about it.
+        if r.compute_hash() != r.hash {
+            drop(tx);
+            let problem = coop_pos_till::journal::ChainError::Tampered { seq: r.seq }.to_string();
+            return refuse(db, till, r, problem, out).await;
+        }
+        if let Err(problem) = check_record(r, till, currency) {
+            drop(tx);
+            return refuse(db, till, r, problem, out).await;
+        }
+        let mut chain = Chain {
+            last_seq: state.last_seq,
+            last_hash: state.last_hash,
+        };
+        if let Err(e) = chain.accept(r) {
+            drop(tx);
+            return refuse(db, till, r, e.to_string(), out).await;
+        }
+        store(&mut tx, r, location).await?;
+        sqlx::query!(
+            "update till set last_seq = $2, last_hash = $3, last_seen_at = now() where till_id = $1",
+            till,
+            chain.last_seq,
+            chain.last_hash
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        out.accepted += 1;
+        out.last_seq = chain.last_seq;
+    }
+    let last = sqlx::query_scalar!(
+        "update till set pending = $2, pending_since = $3, last_seen_at = now()
+         where till_id = $1 returning last_seq",
+        till,
+        pending.count.max(0),
+        pending.since
+    )
+    .fetch_one(db)
+    .await?;
+    out.last_seq = last;
+    Ok(out)
+}
+
+async fn store(
+    tx: &mut sqlx::PgConnection,
+    r: &SaleRecord,
+    location: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let kind = match r.kind {
+        SaleKind::Sale => "sale",
+        SaleKind::Return => "return",
+        SaleKind::Training => "training",
+    };
+    let record = serde_json::to_value(r).expect("a record serialises");
+    sqlx::query!(
+        "insert into sale (sale_id, till_id, seq, kind, business_day, completed_at, cashier,
+                           member, original_sale, currency, total, rounding, change, prev_hash,
+                           hash, record)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        r.sale_id,
+        r.till,
+        r.seq,
+        kind,
+        r.business_day,
+        r.completed_at,
+        r.cashier,
+        r.member,
+        r.original_sale,
+        r.currency,
+        r.total,
+        r.rounding,
+        r.change,
+        r.prev_hash,
+        r.hash,
+        record
+    )
+    .execute(&mut *tx)
+    .await?;
+    for (i, l) in r.lines.iter().enumerate() {
+        sqlx::query!(
+            "insert into sale_line (sale_id, line_no, product_id, pack_id, sku, name, unit,
+                                    quantity, unit_price, vat_percent, amount)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            r.sale_id,
+            i32::try_from(i + 1).unwrap_or(i32::MAX),
+            l.product_id,
+            l.pack_id,
+            l.sku,
+            l.name,
+            l.unit.as_str(),
+            l.quantity,
+            l.unit_price,
+            l.vat_percent,
+            l.amount
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (i, t) in r.tenders.iter().enumerate() {
+        sqlx::query!(
+            "insert into sale_tender (sale_id, tender_no, tender, class, amount, reference)
+             values ($1, $2, $3, $4, $5, $6)",
+            r.sale_id,
+            i32::try_from(i + 1).unwrap_or(i32::MAX),
+            t.tender,
+            t.kind,
+            t.amount,
+            t.reference
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    // A training sale is kept and shown as such, never booked nor taken off the stock.
+    if r.kind != SaleKind::Training {
+        coop_web::feed::publish(
+            &mut *tx,
+            Kind::SaleCompleted,
+            None,
+            &event_payload(r, location),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Flags the till's first problem (a later one does not overwrite it) and answers the upload.
+async fn refuse(
+    db: &PgPool,
+    till: &str,
+    r: &SaleRecord,
+    problem: String,
+    mut out: Outcome,
+) -> Result<Outcome, sqlx::Error> {
+    let problem: String = problem.chars().take(500).collect();
+    tracing::warn!(till, seq = r.seq, sale_id = %r.sale_id, problem = %problem, "a till's upload was refused");
+    let last = sqlx::query_scalar!(
+        "update till set flagged_seq = coalesce(flagged_seq, $2),
+                         flagged_problem = coalesce(flagged_problem, $3),
+                         flagged_at = coalesce(flagged_at, now()),
+                         last_seen_at = now()
+         where till_id = $1 returning last_seq",
+        till,
+        r.seq,
+        problem
+    )
+    .fetch_one(db)
+    .await?;
+    out.last_seq = last;
+    out.refused = Some(Refused {
+        sale_id: r.sale_id,
+        seq: r.seq,
+        problem,
+    });
+    Ok(out)
+}

@@ -1,0 +1,186 @@
+//! coop-pos central (`coop-pos serve`): the tills and the sales they upload. A paired till
+//! uploads its hash-chained journal to `/api/sales`; each sale is stored once whatever the
+//! retries, its chain verified (a gap or a changed record is flagged, not stored), and published
+//! as `sale.completed` for coop-ims (stock) and coop-finance (books). Managers see every till's
+//! sync state. The till itself (`coop-pos till`) is the `coop-pos-till` crate.
+
+pub mod feed;
+pub mod http;
+pub mod ingest;
+
+use std::sync::{Arc, LazyLock};
+
+use axum::Router;
+use coop_pos_till::tender::{TenderKind, TenderType};
+use coop_web::auth::{AccessTokenVerifier, OidcClient};
+use coop_web::cli::Service;
+use coop_web::config::Loaded;
+use coop_web::{FtlSource, Kit, Lang, ServiceName, TemplateSource};
+use rust_decimal::Decimal;
+use sqlx::migrate::Migrator;
+
+/// coop-pos's migrations, after the kit's (the feed tables, the jobs).
+pub static MIGRATOR: LazyLock<Migrator> =
+    LazyLock::new(|| coop_web::db::with_kit_migrations(sqlx::migrate!("./migrations")));
+
+pub const TRANSLATIONS: &[FtlSource] = &[
+    FtlSource {
+        lang: Lang::En,
+        name: "coop-pos/en/pos.ftl",
+        text: include_str!("../locales/en/pos.ftl"),
+    },
+    FtlSource {
+        lang: Lang::Sv,
+        name: "coop-pos/sv/pos.ftl",
+        text: include_str!("../locales/sv/pos.ftl"),
+    },
+];
+
+pub const TEMPLATES: &[TemplateSource] = &[TemplateSource {
+    name: "tills.html",
+    text: include_str!("../templates/tills.html"),
+}];
+
+/// coop-pos's own keys in `services.pos`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Shelf prices include VAT (a shop); else VAT is added per rate at the till.
+    pub prices_include_vat: bool,
+    /// Whether a sale needs an active member attached (a members-only co-op).
+    pub member_only: bool,
+    /// The tenders the tills take, in the order their buttons show.
+    pub tenders: Vec<TenderType>,
+    /// How much a member may spend from their wallet while the till cannot reach coop-finance.
+    pub offline_wallet_limit: Decimal,
+    /// The coop-ims location the tills sell from (default: coop-ims's first shop).
+    pub location: Option<String>,
+    /// Clients that may read the sales feed.
+    pub feed_clients: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let t = |id: &str, kind| TenderType {
+            id: id.into(),
+            kind,
+        };
+        Self {
+            prices_include_vat: true,
+            member_only: false,
+            tenders: vec![
+                t("cash", TenderKind::Cash),
+                t("card", TenderKind::Card),
+                t("wallet", TenderKind::Wallet),
+            ],
+            offline_wallet_limit: Decimal::from(200),
+            location: None,
+            feed_clients: vec![
+                ServiceName::Ims.client_id(),
+                ServiceName::Finance.client_id(),
+            ],
+        }
+    }
+}
+
+impl Settings {
+    /// Checked at start: tender ids are unique and simple, rates positive, one cash tender.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let mut ids = std::collections::BTreeSet::new();
+        for t in &self.tenders {
+            anyhow::ensure!(
+                !t.id.is_empty()
+                    && t.id.len() <= 20
+                    && t.id
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "services.pos.tenders: id `{}` must be 1 to 20 lowercase letters, digits or -",
+                t.id
+            );
+            anyhow::ensure!(
+                ids.insert(t.id.clone()),
+                "services.pos.tenders: `{}` is listed twice",
+                t.id
+            );
+            if let TenderKind::ForeignCash { currency, rate } = &t.kind {
+                coop_domain::Currency::parse(currency)
+                    .map_err(|e| anyhow::anyhow!("services.pos.tenders.{}: currency: {e}", t.id))?;
+                anyhow::ensure!(
+                    *rate > Decimal::ZERO,
+                    "services.pos.tenders.{}: rate must be above zero",
+                    t.id
+                );
+            }
+        }
+        anyhow::ensure!(
+            self.tenders
+                .iter()
+                .any(|t| matches!(t.kind, TenderKind::Cash)),
+            "services.pos.tenders: a `cash` tender in the home currency is needed (change is given in it)"
+        );
+        anyhow::ensure!(
+            !self.offline_wallet_limit.is_sign_negative(),
+            "services.pos.offline_wallet_limit cannot be negative"
+        );
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub struct Pos;
+
+impl Service for Pos {
+    const NAME: ServiceName = ServiceName::Pos;
+    type Extra = Settings;
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+    fn translations() -> &'static [FtlSource] {
+        TRANSLATIONS
+    }
+    fn templates() -> &'static [TemplateSource] {
+        TEMPLATES
+    }
+
+    async fn routes(kit: Kit, loaded: Loaded<Settings>) -> anyhow::Result<Router> {
+        loaded.extra.check()?;
+        let oidc = OidcClient::start(&loaded.coop, &loaded.service).await?;
+        let tokens = AccessTokenVerifier::for_service(oidc.provider().clone(), &loaded.service);
+        coop_web::feed::spawn_compaction(kit.db.clone());
+        Ok(http::router(http::AppState {
+            kit,
+            oidc,
+            tokens,
+            settings: Arc::new(loaded.extra),
+        }))
+    }
+}
+
+pub mod cli {
+    use coop_web::cli::KitCommand;
+
+    /// `coop-pos serve | migrate | check-config`.
+    #[derive(Debug, clap::Parser)]
+    #[command(
+        name = "coop-pos",
+        version,
+        about = "The co-op's tills and their sales"
+    )]
+    pub struct Cli {
+        #[command(subcommand)]
+        pub command: Command,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    pub enum Command {
+        #[command(flatten)]
+        Kit(KitCommand),
+    }
+
+    pub async fn run(cli: Cli) -> anyhow::Result<()> {
+        match cli.command {
+            Command::Kit(k) => coop_web::cli::run::<super::Pos>(k).await,
+        }
+    }
+}

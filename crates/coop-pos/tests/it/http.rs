@@ -1,0 +1,228 @@
+//! coop-pos central as a service: the real app (the kit's layers, sessions, CSRF) with members
+//! signed in as test fixtures and tokens from a stand-in issuer. Only a paired till uploads,
+//! and only its own records; only the suite services in `feed_clients` read the sales feed; the
+//! tills' page is a manager's.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use coop_domain::Role;
+use coop_pos::{Pos, Settings};
+use coop_testkit::issuer::TestIssuer;
+use coop_web::auth::CurrentUser;
+use coop_web::ServiceName;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt as _;
+use uuid::Uuid;
+
+use crate::ingest::chain;
+
+pub struct App {
+    pub router: Router,
+    pub pool: PgPool,
+    pub issuer: TestIssuer,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn app() -> App {
+    let issuer = TestIssuer::start().await;
+    let (db, pool) = coop_testkit::migrated_database(&coop_pos::MIGRATOR).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("client-secret");
+    std::fs::write(&secret, "pos-test-secret-0123456789").unwrap();
+    let base = "http://127.0.0.1:9";
+    let mut v =
+        coop_testkit::config::coop_config("pos", &db.url, dir.path(), &format!("{base}/pos"));
+    v["public_url"] = json!(base);
+    v["services"]["pos"]["client_secret_file"] = json!(secret.to_str().unwrap());
+    v["services"]["sso"] = json!({ "public_url": issuer.issuer });
+    let loaded =
+        coop_web::config::parse::<Settings>(v, ServiceName::Pos, &BTreeMap::new()).unwrap();
+    let (_kit, router) = coop_web::cli::app::<Pos>(loaded).await.unwrap();
+    App {
+        router,
+        pool,
+        issuer,
+        _dir: dir,
+    }
+}
+
+pub fn user(roles: &[Role]) -> CurrentUser {
+    let mut u = CurrentUser::fixture(roles.iter().copied());
+    u.sub = Uuid::new_v4().to_string();
+    u
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+async fn send(app: &App, mut req: Request<Body>, who: Option<&CurrentUser>) -> Answer {
+    if let Some(u) = who {
+        req.extensions_mut().insert(u.clone());
+    }
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub async fn get(app: &App, path: &str, who: Option<&CurrentUser>) -> Answer {
+    let req = Request::get(format!("/pos{path}"))
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    send(app, req, who).await
+}
+
+pub async fn api(app: &App, method: &str, path: &str, token: Option<&str>, body: &str) -> Answer {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("/pos{path}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    send(app, req.body(Body::from(body.to_owned())).unwrap(), None).await
+}
+
+#[tokio::test]
+async fn only_a_paired_till_uploads_and_only_its_own_sales() {
+    let app = app().await;
+    let till = app.issuer.till_token("kassa-1", "coop-pos");
+    let records = chain("kassa-1", 3);
+    let body =
+        json!({ "sales": records, "pending": { "count": 3, "since": "2026-11-30T08:00:00Z" } })
+            .to_string();
+
+    let refused = [
+        (None, StatusCode::UNAUTHORIZED),
+        (
+            Some(app.issuer.service_token("coop-finance", "coop-pos", "")),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Some(app.issuer.member_token(
+                &Uuid::new_v4().to_string(),
+                "coop-pos",
+                "coop-pos",
+                "till",
+            )),
+            StatusCode::FORBIDDEN,
+        ),
+        // A till's token for another service.
+        (
+            Some(app.issuer.till_token("kassa-1", "coop-ims")),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ];
+    for (token, expected) in &refused {
+        let a = api(&app, "POST", "/api/sales", token.as_deref(), &body).await;
+        assert_eq!(a.status, *expected, "{token:?}: {}", a.body);
+    }
+    // Another till's token with kassa-1's records: refused by the chain check, flagged.
+    let a = api(
+        &app,
+        "POST",
+        "/api/sales",
+        Some(&app.issuer.till_token("kassa-2", "coop-pos")),
+        &body,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    let v: Value = serde_json::from_str(&a.body).unwrap();
+    assert!(v["refused"]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("not this till's"));
+    // Malformed: refused with a reason.
+    for bad in [
+        "{",
+        r#"{"sales": [{"sale_id": 1}]}"#,
+        r#"{"sales": [], "extra": 1}"#,
+    ] {
+        let a = api(&app, "POST", "/api/sales", Some(&till), bad).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            a.body
+        );
+        assert!(a.body.contains("malformed"));
+    }
+    let n: i64 = sqlx::query_scalar("select count(*) from sale")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "no refused upload stored anything");
+
+    let a = api(&app, "POST", "/api/sales", Some(&till), &body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let v: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(
+        (v["accepted"].as_u64(), v["last_seq"].as_i64()),
+        (Some(3), Some(3))
+    );
+
+    // The managers' page shows both tills, the flagged one with its problem.
+    let page = get(&app, "", Some(&user(&[Role::Manager]))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("kassa-1") && page.body.contains("kassa-2"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("notice-error"));
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Manager) {
+        assert_eq!(
+            get(&app, "", Some(&user(&[role]))).await.status,
+            StatusCode::FORBIDDEN,
+            "{role}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_sales_feed_is_for_the_suite_services_that_book_and_stock() {
+    let app = app().await;
+    let till = app.issuer.till_token("kassa-1", "coop-pos");
+    let body = json!({ "sales": chain("kassa-1", 2) }).to_string();
+    assert_eq!(
+        api(&app, "POST", "/api/sales", Some(&till), &body)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for (client, expected) in [
+        ("coop-finance", StatusCode::OK),
+        ("coop-ims", StatusCode::OK),
+        ("coop-buyers-club", StatusCode::FORBIDDEN),
+    ] {
+        let token = app.issuer.service_token(client, "coop-pos", "");
+        let a = api(&app, "GET", "/api/feed?after=0", Some(&token), "").await;
+        assert_eq!(a.status, expected, "{client}: {}", a.body);
+        if expected == StatusCode::OK {
+            let v: Value = serde_json::from_str(&a.body).unwrap();
+            assert_eq!(v["events"].as_array().unwrap().len(), 2);
+        }
+    }
+    assert_eq!(
+        api(&app, "GET", "/api/feed?after=0", Some(&till), "")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api(&app, "GET", "/api/feed?after=0", None, "").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -1,0 +1,263 @@
+//! Central takes a till's journal: each sale once whatever the retries (also two uploads of the
+//! same sale at once), published as `sale.completed`; a changed record, a gap, another till's
+//! record or one whose sums disagree is refused and flagged, the chain staying where it was;
+//! the till's next proper record is taken after.
+
+use chrono::{DateTime, NaiveDate};
+use coop_pos::ingest::{self, Pending};
+use coop_pos_till::journal::{RecordLine, RecordRate, RecordTender, SaleKind, SaleRecord, GENESIS};
+use coop_pos_till::pricing::SaleUnit;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub async fn database() -> PgPool {
+    coop_testkit::migrated_database(&coop_pos::MIGRATOR).await.1
+}
+
+/// A cash sale of `n` oat packets at 24.90 (6 %), paid with 50-kronor notes.
+pub fn sale(till: &str, seq: i64, n: i64) -> SaleRecord {
+    let amount = dec!(24.90) * Decimal::from(n);
+    let vat = (amount * dec!(6) / dec!(106)).round_dp(2);
+    let paid = amount.round();
+    SaleRecord {
+        sale_id: Uuid::new_v4(),
+        till: till.into(),
+        seq,
+        kind: SaleKind::Sale,
+        business_day: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        completed_at: DateTime::from_timestamp(1_796_000_000 + seq, 0).unwrap(),
+        cashier: Uuid::new_v4().to_string(),
+        member: None,
+        original_sale: None,
+        currency: "SEK".into(),
+        lines: vec![RecordLine {
+            product_id: Uuid::from_u128(1),
+            pack_id: None,
+            sku: "HAV".into(),
+            name: "Havregryn".into(),
+            unit: SaleUnit::Each,
+            quantity: Decimal::from(n),
+            unit_price: dec!(24.90),
+            member_price_applied: false,
+            vat_percent: dec!(6),
+            amount,
+        }],
+        by_rate: vec![RecordRate {
+            vat_percent: dec!(6),
+            net: amount - vat,
+            vat,
+            gross: amount,
+        }],
+        total: amount,
+        rounding: paid - amount,
+        tenders: vec![RecordTender {
+            tender: "cash".into(),
+            kind: "cash".into(),
+            amount: paid,
+            reference: None,
+        }],
+        change: dec!(0),
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}
+
+/// `count` sales of one till, sealed into a chain from the start.
+pub fn chain(till: &str, count: i64) -> Vec<SaleRecord> {
+    let mut prev = GENESIS.to_owned();
+    (1..=count)
+        .map(|seq| {
+            let mut r = sale(till, seq, seq % 4 + 1);
+            r.seal(&prev);
+            prev.clone_from(&r.hash);
+            r
+        })
+        .collect()
+}
+
+async fn up(pool: &PgPool, till: &str, records: &[SaleRecord]) -> ingest::Outcome {
+    ingest::ingest(pool, till, records, Pending::default(), "SEK", None)
+        .await
+        .unwrap()
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_chain_is_stored_once_and_published_whatever_the_retries() {
+    let pool = database().await;
+    let records = chain("kassa-1", 10);
+    let out = up(&pool, "kassa-1", &records[..6]).await;
+    assert_eq!((out.accepted, out.duplicates, out.last_seq), (6, 0, 6));
+    // The till did not hear the answer and sends all again, with the rest.
+    let out = up(&pool, "kassa-1", &records).await;
+    assert_eq!((out.accepted, out.duplicates, out.last_seq), (4, 6, 10));
+    assert!(out.refused.is_none());
+    assert_eq!(count(&pool, "select count(*) from sale").await, 10);
+    assert_eq!(count(&pool, "select count(*) from sale_line").await, 10);
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from feed_event where kind = 'sale.completed'"
+        )
+        .await,
+        10
+    );
+    // The event carries what coop-finance books and coop-ims takes off the stock.
+    let payload: serde_json::Value = sqlx::query_scalar(
+        "select payload from feed_event where kind = 'sale.completed' order by feed_event_id limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(payload["receipt_number"], 1);
+    assert_eq!(payload["till"], "kassa-1");
+    assert_eq!(payload["lines_by_rate"][0]["vat_percent"], "6");
+    assert_eq!(payload["tenders"][0]["kind"], "cash");
+    assert_eq!(
+        payload["items"][0]["product_id"],
+        Uuid::from_u128(1).to_string()
+    );
+    assert_eq!(payload["items"][0]["quantity"], "2");
+    // The stored record still verifies.
+    let stored: serde_json::Value = sqlx::query_scalar("select record from sale where seq = 3")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let r: SaleRecord = serde_json::from_value(stored).unwrap();
+    assert_eq!(r.compute_hash(), r.hash);
+}
+
+#[tokio::test]
+async fn the_same_sale_uploaded_twice_at_once_is_stored_once() {
+    let pool = database().await;
+    let records = chain("kassa-1", 20);
+    let (a, b) = tokio::join!(
+        up(&pool, "kassa-1", &records),
+        up(&pool, "kassa-1", &records)
+    );
+    assert_eq!(a.accepted + b.accepted, 20, "{a:?} {b:?}");
+    assert_eq!(a.duplicates + b.duplicates, 20);
+    assert!(a.refused.is_none() && b.refused.is_none());
+    assert_eq!(count(&pool, "select count(*) from sale").await, 20);
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from feed_event where kind = 'sale.completed'"
+        )
+        .await,
+        20
+    );
+}
+
+#[tokio::test]
+async fn a_changed_record_or_a_gap_is_flagged_and_nothing_after_it_taken() {
+    let pool = database().await;
+    let records = chain("kassa-1", 5);
+    up(&pool, "kassa-1", &records[..2]).await;
+
+    // Someone lowered a total on the SD card after the till sealed it.
+    let mut changed = records[2].clone();
+    changed.lines[0].amount -= dec!(10);
+    let out = up(&pool, "kassa-1", &[changed, records[3].clone()]).await;
+    assert_eq!(out.accepted, 0);
+    let refused = out.refused.unwrap();
+    assert_eq!(refused.seq, 3);
+    assert!(
+        refused.problem.contains("changed after it was written"),
+        "{}",
+        refused.problem
+    );
+    assert_eq!(out.last_seq, 2);
+
+    // A gap: record 4 without 3.
+    let out = up(&pool, "kassa-1", &records[3..]).await;
+    assert!(out.refused.unwrap().problem.contains("missing"));
+    let flag: (Option<i64>, Option<String>) =
+        sqlx::query_as("select flagged_seq, flagged_problem from till where till_id = 'kassa-1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(flag.0, Some(3), "the first problem is kept: {flag:?}");
+    assert_eq!(count(&pool, "select count(*) from sale").await, 2);
+
+    // The till sends the true record 3 and the rest: all taken.
+    let out = up(&pool, "kassa-1", &records[2..]).await;
+    assert_eq!((out.accepted, out.last_seq), (3, 5));
+    assert!(out.refused.is_none());
+
+    // Another sale under a number already taken is a conflict.
+    let mut again = sale("kassa-1", 5, 1);
+    again.seal(&records[3].hash);
+    let out = up(&pool, "kassa-1", &[again]).await;
+    assert!(out.refused.unwrap().problem.contains("received already"));
+    assert_eq!(count(&pool, "select count(*) from sale").await, 5);
+}
+
+#[tokio::test]
+async fn records_whose_sums_disagree_or_that_are_not_this_tills_are_refused() {
+    let pool = database().await;
+    let base = || {
+        let mut r = sale("kassa-1", 1, 2);
+        r.seal(GENESIS);
+        r
+    };
+    let resealed = |f: &dyn Fn(&mut SaleRecord)| {
+        let mut r = sale("kassa-1", 1, 2);
+        f(&mut r);
+        r.seal(GENESIS);
+        r
+    };
+    let cases: Vec<(SaleRecord, &str)> = vec![
+        (
+            resealed(&|r| r.tenders[0].amount = dec!(40)),
+            "the tenders add up",
+        ),
+        (resealed(&|r| r.total = dec!(10)), "the total is"),
+        (resealed(&|r| r.by_rate[0].vat = dec!(1)), "net and VAT"),
+        (
+            resealed(&|r| r.lines[0].amount = dec!(49.801)),
+            "two decimals",
+        ),
+        (
+            resealed(&|r| r.currency = "EUR".into()),
+            "the co-op keeps SEK",
+        ),
+        (resealed(&|r| r.till = "kassa-2".into()), "not this till's"),
+        (resealed(&|r| r.lines.clear()), "1 to"),
+        (
+            resealed(&|r| r.tenders[0].kind = "bitcoin".into()),
+            "cash, card, wallet or restricted",
+        ),
+        (
+            resealed(&|r| r.original_sale = Some(Uuid::new_v4())),
+            "only a return",
+        ),
+    ];
+    for (r, expected) in cases {
+        let out = up(&pool, "kassa-1", &[r]).await;
+        let refused = out.refused.expect(expected);
+        assert!(
+            refused.problem.contains(expected),
+            "{expected:?}: {}",
+            refused.problem
+        );
+    }
+    assert_eq!(count(&pool, "select count(*) from sale").await, 0);
+    assert_eq!(up(&pool, "kassa-1", &[base()]).await.accepted, 1);
+}
+
+#[tokio::test]
+async fn a_training_sale_is_kept_but_neither_booked_nor_taken_off_the_stock() {
+    let pool = database().await;
+    let mut r = sale("kassa-1", 1, 1);
+    r.kind = SaleKind::Training;
+    r.seal(GENESIS);
+    assert_eq!(up(&pool, "kassa-1", &[r]).await.accepted, 1);
+    assert_eq!(count(&pool, "select count(*) from sale").await, 1);
+    assert_eq!(count(&pool, "select count(*) from feed_event").await, 0);
+}

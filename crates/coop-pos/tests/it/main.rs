@@ -1,0 +1,6 @@
+//! coop-pos central's integration tests, in one binary: the sales a till uploads (stored once,
+//! chained, flagged when wrong), and the service over HTTP (who may upload, who may read the
+//! feed, the managers' page).
+
+mod http;
+mod ingest;
