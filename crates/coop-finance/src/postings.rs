@@ -48,6 +48,9 @@ pub enum Tender {
     Cash,
     Card,
     Wallet,
+    /// A voucher or benefit that pays only for eligible items (SNAP/EBT, a fresh-produce
+    /// voucher): owed to the co-op by its issuer, like a card payment.
+    Restricted,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,9 +60,9 @@ pub struct TenderAmount {
     pub amount: Decimal,
 }
 
-/// coop-pos `sale.completed` v1. A return is a sale with negative amounts.
+/// coop-pos `sale.completed` v1. A return is a sale with negative amounts. The event's other
+/// fields (`items`, `location`: the stock's business) are not the books'.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Sale {
     pub sale_id: Uuid,
     pub till: String,
@@ -162,7 +165,7 @@ pub fn sale_entry(s: &Sale) -> anyhow::Result<Option<Entry>> {
     for t in &s.tenders {
         let account = match t.kind {
             Tender::Cash => CASH,
-            Tender::Card => CARD,
+            Tender::Card | Tender::Restricted => CARD,
             Tender::Wallet => WALLETS,
         };
         add(&mut lines, account, t.amount);

@@ -1,3 +1,4 @@
 //! Tests across services, in one binary.
 
 mod finance_ims;
+mod pos_finance_ims;
