@@ -3,6 +3,8 @@
 //! are pure: the till's SQLite store and its UI build on them, and central uses the same types
 //! to check what tills upload.
 
+pub mod checkout;
 pub mod journal;
 pub mod pricing;
+pub mod store;
 pub mod tender;
