@@ -7,4 +7,5 @@ pub mod checkout;
 pub mod journal;
 pub mod pricing;
 pub mod store;
+pub mod sync;
 pub mod tender;

@@ -254,12 +254,22 @@ impl Store {
 
     // ---- the catalogue ----
 
-    /// Applies a page of `product.changed` events and moves the cursor past them, in one
-    /// transaction: a crash mid-page applies the page again, which changes nothing.
+    /// Applies a page of `product.changed` events and moves the cursor to `next_after` (or the
+    /// last event's id), in one transaction: a crash mid-page applies the page again, which
+    /// changes nothing.
     pub async fn apply_products(
         &self,
         feed: &str,
         events: &[(i64, Value)],
+    ) -> Result<(), StoreError> {
+        self.apply_products_to(feed, events, None).await
+    }
+
+    pub async fn apply_products_to(
+        &self,
+        feed: &str,
+        events: &[(i64, Value)],
+        next_after: Option<i64>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut last = None;
@@ -267,7 +277,7 @@ impl Store {
             apply_product(&mut tx, self.minor, payload).await?;
             last = Some(*id);
         }
-        if let Some(after) = last {
+        if let Some(after) = next_after.or(last) {
             set_cursor(&mut tx, feed, after).await?;
         }
         tx.commit().await?;
@@ -401,6 +411,15 @@ impl Store {
         feed: &str,
         events: &[(i64, Value)],
     ) -> Result<(), StoreError> {
+        self.apply_members_to(feed, events, None).await
+    }
+
+    pub async fn apply_members_to(
+        &self,
+        feed: &str,
+        events: &[(i64, Value)],
+        next_after: Option<i64>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut last = None;
         for (id, p) in events {
@@ -438,7 +457,7 @@ impl Store {
             .await?;
             last = Some(*id);
         }
-        if let Some(after) = last {
+        if let Some(after) = next_after.or(last) {
             set_cursor(&mut tx, feed, after).await?;
         }
         tx.commit().await?;

@@ -40,7 +40,8 @@ pub struct Refused {
     pub problem: String,
 }
 
-/// What a till reports about its own outbox with each upload.
+/// What a till reports about its own outbox with each upload: how many records wait (those in
+/// this upload included) and since when. Central keeps what is left after the upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
 pub struct Pending {
     pub count: i32,
@@ -234,12 +235,17 @@ pub async fn ingest(
         out.accepted += 1;
         out.last_seq = chain.last_seq;
     }
+    // The till counted its outbox before this upload; what is left is that less what central
+    // now holds of it.
+    let taken = i32::try_from(out.accepted + out.duplicates).unwrap_or(i32::MAX);
+    let left = pending.count.saturating_sub(taken).max(0);
+    let since = if left > 0 { pending.since } else { None };
     let last = sqlx::query_scalar!(
         "update till set pending = $2, pending_since = $3, last_seen_at = now()
          where till_id = $1 returning last_seq",
         till,
-        pending.count.max(0),
-        pending.since
+        left,
+        since
     )
     .fetch_one(db)
     .await?;

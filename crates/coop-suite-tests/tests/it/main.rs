@@ -2,3 +2,4 @@
 
 mod finance_ims;
 mod pos_finance_ims;
+mod till_central;
