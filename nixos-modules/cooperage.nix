@@ -115,7 +115,8 @@ in
     ./matrix.nix
     ./ims.nix
     ./finance.nix
-    # later: ./pos.nix ./buyers-club.nix
+    ./pos.nix
+    # later: ./buyers-club.nix
   ];
 
   options.services.cooperage = {

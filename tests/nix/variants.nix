@@ -299,6 +299,83 @@ in
       && lib.elem "coop_ims" c.services.postgresqlBackup.databases;
   };
 
+  # coop-pos central beside coop-ims and coop-finance, with euros and a fruit voucher
+  pos = check {
+    services.cooperage.ims.enable = true;
+    services.cooperage.finance.enable = true;
+    services.cooperage.pos = {
+      enable = true;
+      offlineWalletLimit = "150";
+      tenders = [
+        {
+          id = "cash";
+          kind = "cash";
+        }
+        {
+          id = "wallet";
+          kind = "wallet";
+        }
+        {
+          id = "eur";
+          kind = "foreign_cash";
+          currency = "EUR";
+          rate = "11.20";
+        }
+        {
+          id = "frukt";
+          kind = "restricted";
+          eligible = "fresh";
+        }
+      ];
+    };
+  } {
+    "coop-pos runs as its own user with its state and its client secret" =
+      c:
+      let
+        s = sc c "coop-pos";
+      in
+      s.User == "coop_pos"
+      && s.StateDirectory == "coop-pos"
+      && lib.elem "coop-pos-oidc-client-secret:/var/lib/cooperage-secrets/coop-pos-oidc-client-secret" s.LoadCredential
+      && lib.hasInfix "/bin/coop-pos" s.ExecStart;
+    "coop-sso gets the same secret" =
+      c:
+      lib.elem "coop-pos-oidc-client-secret:/var/lib/cooperage-secrets/coop-pos-oidc-client-secret" (sc c "coop-sso").LoadCredential;
+    "cooperage.json has the pos section with its tenders" =
+      c:
+      (rendered c).services.pos == {
+        listen = "127.0.0.1:8102";
+        client_secret_file = "coop-pos-oidc-client-secret";
+        prices_include_vat = true;
+        offline_wallet_limit = "150";
+        tenders = [
+          {
+            id = "cash";
+            kind = "cash";
+          }
+          {
+            id = "wallet";
+            kind = "wallet";
+          }
+          {
+            id = "eur";
+            kind = "foreign_cash";
+            currency = "EUR";
+            rate = "11.20";
+          }
+          {
+            id = "frukt";
+            kind = "restricted";
+            eligible = "fresh";
+          }
+        ];
+      };
+    "nginx passes /pos/ to it and its database is dumped" =
+      c:
+      c.services.nginx.virtualHosts."coop.example.org".locations ? "/pos/"
+      && lib.elem "coop_pos" c.services.postgresqlBackup.databases;
+  };
+
   # backups are the operator's to turn off
   no-backup = check { services.cooperage.backup.enable = false; } {
     "without backup.enable no dump runs" =

@@ -1,11 +1,15 @@
-//! The till of coop-pos: what a basket costs ([`pricing`]), how it is paid ([`tender`]), and the
-//! append-only, hash-chained sales journal that central verifies ([`journal`]). These modules
-//! are pure: the till's SQLite store and its UI build on them, and central uses the same types
-//! to check what tills upload.
+//! The till of coop-pos (`coop-pos till`): what a basket costs ([`pricing`]), how it is paid
+//! ([`tender`]), and the append-only, hash-chained sales journal that central verifies
+//! ([`journal`]), all pure and shared with central; then the till's SQLite store ([`store`]),
+//! the checkout over it ([`checkout`]), its UI ([`web`]), and its sync with the server
+//! ([`sync`], [`run`]).
 
 pub mod checkout;
 pub mod journal;
+pub mod pin;
 pub mod pricing;
+pub mod run;
 pub mod store;
 pub mod sync;
 pub mod tender;
+pub mod web;

@@ -47,8 +47,9 @@ pub const TEMPLATES: &[TemplateSource] = &[TemplateSource {
 pub struct Settings {
     /// Shelf prices include VAT (a shop); else VAT is added per rate at the till.
     pub prices_include_vat: bool,
-    /// Whether a sale needs an active member attached (a members-only co-op).
-    pub member_only: bool,
+    /// The in-store barcode layouts the shop's scales print (GS1 prefixes 20-29), the same as
+    /// coop-ims's `variable_measure`: the till reads labels offline with these.
+    pub variable_measure: Vec<coop_domain::VariableMeasureRule>,
     /// The tenders the tills take, in the order their buttons show.
     pub tenders: Vec<TenderType>,
     /// How much a member may spend from their wallet while the till cannot reach coop-finance.
@@ -67,7 +68,7 @@ impl Default for Settings {
         };
         Self {
             prices_include_vat: true,
-            member_only: false,
+            variable_measure: coop_ims_default_rules(),
             tenders: vec![
                 t("cash", TenderKind::Cash),
                 t("card", TenderKind::Card),
@@ -81,6 +82,31 @@ impl Default for Settings {
             ],
         }
     }
+}
+
+/// Sweden's common layouts, as coop-ims's default: 2 prefix digits, a 5-digit item (the PLU),
+/// a 5-digit price in öre (20) or weight in grams (23), the check digit.
+fn coop_ims_default_rules() -> Vec<coop_domain::VariableMeasureRule> {
+    use coop_domain::{ValueKind, VariableMeasureRule, VariableMeasureRuleConfig};
+    [
+        ("20", ValueKind::PriceMinorUnits),
+        ("23", ValueKind::WeightGrams),
+    ]
+    .into_iter()
+    .map(|(prefix, value_kind)| {
+        VariableMeasureRule::new(VariableMeasureRuleConfig {
+            prefix: vec![prefix.to_owned()],
+            item_start: 3,
+            item_len: 5,
+            value_start: 8,
+            value_len: 5,
+            value_kind,
+            price_check_digit: None,
+            value_multiplier: 1,
+        })
+        .expect("a valid layout")
+    })
+    .collect()
 }
 
 impl Settings {
@@ -160,7 +186,7 @@ impl Service for Pos {
 pub mod cli {
     use coop_web::cli::KitCommand;
 
-    /// `coop-pos serve | migrate | check-config`.
+    /// `coop-pos serve | migrate | check-config` (central) and `coop-pos till` (a till).
     #[derive(Debug, clap::Parser)]
     #[command(
         name = "coop-pos",
@@ -176,11 +202,30 @@ pub mod cli {
     pub enum Command {
         #[command(flatten)]
         Kit(KitCommand),
+        /// Run a till: its UI for the kiosk browser, its store, its sync with the server.
+        Till {
+            /// The till's config file (JSON).
+            #[arg(
+                long,
+                env = "COOPERAGE_TILL_CONFIG",
+                default_value = "/etc/cooperage/till.json"
+            )]
+            config: std::path::PathBuf,
+        },
     }
 
     pub async fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Kit(k) => coop_web::cli::run::<super::Pos>(k).await,
+            Command::Till { config } => {
+                use anyhow::Context as _;
+                let text = std::fs::read_to_string(&config)
+                    .with_context(|| format!("reading {}", config.display()))?;
+                let cfg: coop_pos_till::run::TillConfig =
+                    serde_json::from_str(&text).with_context(|| format!("{}", config.display()))?;
+                coop_web::logging::init("coop-pos-till", "info");
+                coop_pos_till::run::run(cfg).await
+            }
         }
     }
 }

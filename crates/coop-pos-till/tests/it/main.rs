@@ -2,3 +2,4 @@
 //! the rules a sale must pass, the journal's chain, and a reboot mid-sale.
 
 mod checkout;
+mod web;

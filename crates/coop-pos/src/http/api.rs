@@ -87,3 +87,41 @@ pub async fn upload(
         }
     }
 }
+
+/// `GET /api/till/settings`: what a paired till needs to sell the co-op's way offline: its
+/// currency, VAT classes and their rates by date, tenders, cash rounding, barcode layouts,
+/// whether sales need a member, and the offline wallet limit.
+pub async fn till_settings(State(state): State<AppState>, Bearer(claims): Bearer) -> Response {
+    let Some(till) = till_of(&claims) else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only a paired till reads its settings".into(),
+        );
+    };
+    if let Err(e) = sqlx::query!(
+        "insert into till (till_id) values ($1)
+         on conflict (till_id) do update set last_seen_at = now()",
+        till
+    )
+    .execute(&state.kit.db)
+    .await
+    {
+        tracing::warn!(error = %e, till, "recording a till's visit");
+    }
+    let coop = &state.kit.coop;
+    Json(coop_pos_till::checkout::TillSettings {
+        org_name: coop.organisation.name.clone(),
+        org_number: coop.organisation.org_number.clone(),
+        currency: coop.currency.code().to_owned(),
+        vat: coop.vat.clone(),
+        prices_include_vat: state.settings.prices_include_vat,
+        member_only: coop.member_only_shop,
+        tenders: state.settings.tenders.clone(),
+        cash_coin: coop.cash_rounding,
+        variable_measure: state.settings.variable_measure.clone(),
+        offline_wallet_limit: state.settings.offline_wallet_limit,
+        time_zone: coop.time_zone.name().to_owned(),
+    })
+    .into_response()
+}

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             "/api/sales",
             post(api::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
+        .route("/api/till/settings", get(api::till_settings))
         .merge(coop_web::feed::routes(state.kit.db.clone(), access))
         .merge(oidc.routes())
         .with_state(state)

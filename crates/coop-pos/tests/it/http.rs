@@ -226,3 +226,32 @@ async fn the_sales_feed_is_for_the_suite_services_that_book_and_stock() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_paired_till_reads_the_coops_settings_and_nobody_else_does() {
+    let app = app().await;
+    let till = app.issuer.till_token("kassa-3", "coop-pos");
+    let a = api(&app, "GET", "/api/till/settings", Some(&till), "").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let s: coop_pos_till::checkout::TillSettings = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(s.currency, "SEK");
+    assert_eq!(s.tenders.len(), 3);
+    assert_eq!(s.variable_measure.len(), 2);
+    assert!(s.prices_include_vat);
+    // The till is known to central from its first call.
+    let n: i64 = sqlx::query_scalar("select count(*) from till where till_id = 'kassa-3'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    for token in [
+        None,
+        Some(app.issuer.service_token("coop-finance", "coop-pos", "")),
+    ] {
+        let a = api(&app, "GET", "/api/till/settings", token.as_deref(), "").await;
+        assert!(
+            a.status == StatusCode::FORBIDDEN || a.status == StatusCode::UNAUTHORIZED,
+            "{token:?}"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+till-unlock-title = Unlock the till
+till-unlock-who = Who are you?
+till-pin = Your PIN
+till-unlock = Unlock
+till-unlock-wrong = That PIN is not right. Try again.
+till-unlock-locked = Too many wrong PINs: wait a minute
+till-no-cashiers = No cashier can unlock this till yet: the till has not heard from the server. A manager sets cashiers' PINs at the co-op's server.
+till-sale-title = Sale
+till-cashier = Cashier:
+till-lock = Lock the till
+till-last-sales = Last sales
+till-pending = { $count ->
+    [one] One sale waits to be sent to the server
+   *[other] { $count } sales wait to be sent to the server
+}
+till-since = since
+till-code = Barcode, PLU or article number
+till-code-hint = Scan, or type and press Enter.
+till-quantity = Quantity or weight in kg
+till-quantity-hint = Leave empty for one piece.
+till-add = Add
+till-basket = In the basket
+till-item = Item
+till-amount = Amount
+till-change-line = Change
+till-fixed-price = price from the label
+till-unit-each = pcs
+till-unit-kg = kg
+till-unit-l = l
+till-member-price = member price
+till-quantity-of = Quantity of { $name }
+till-set = Set
+till-void = Remove
+till-void-of = Remove { $name }
+till-total = Total
+till-vat-at = VAT { $rate } %
+till-net = net
+till-empty = The basket is empty. Scan the first item.
+till-member = Member
+till-member-remove = Take the member off
+till-member-only = This co-op sells to members only.
+till-member-number = Member number or card
+till-member-attach = Attach the member
+till-member-unknown = No member has that number on this till.
+till-member-not-active = That member is not active: they pay as a guest.
+till-pay = Payment
+till-tender-cash = Cash
+till-tender-card = Card
+till-tender-wallet = Member wallet
+till-tender-restricted = Voucher
+till-training = Training sale (not booked)
+till-complete = Complete the sale
+till-park = Park the basket
+till-parked = Parked baskets
+till-lines = { $count ->
+    [one] one line
+   *[other] { $count } lines
+}
+till-resume = Resume
+till-park-empty = There is nothing to park.
+till-park-gone = That basket is no longer parked.
+till-quantity-not-a-number = The quantity is not a number.
+till-amount-not-a-number = An amount is not a number.
+till-line-fixed = That line's price comes from its label: remove it instead.
+till-receipt = Receipt
+till-org-number = Org. no.
+till-training-receipt = TRAINING – NOT A RECEIPT
+till-rounding = Rounding
+till-change = Change
+till-next-sale = Next sale
+till-back = Back to the sale
+till-no-sales = No sales yet.

@@ -1,0 +1,72 @@
+till-unlock-title = Lås upp kassan
+till-unlock-who = Vem är du?
+till-pin = Din pinkod
+till-unlock = Lås upp
+till-unlock-wrong = Pinkoden stämmer inte. Försök igen.
+till-unlock-locked = För många fel pinkoder: vänta en minut
+till-no-cashiers = Ingen kassör kan låsa upp kassan än: den har inte hört av servern. En föreståndare sätter kassörernas pinkoder på kooperativets server.
+till-sale-title = Försäljning
+till-cashier = Kassör:
+till-lock = Lås kassan
+till-last-sales = Senaste köpen
+till-pending = { $count ->
+    [one] Ett köp väntar på att skickas till servern
+   *[other] { $count } köp väntar på att skickas till servern
+}
+till-since = sedan
+till-code = Streckkod, PLU eller artikelnummer
+till-code-hint = Skanna, eller skriv och tryck Enter.
+till-quantity = Antal eller vikt i kg
+till-quantity-hint = Lämna tomt för en styck.
+till-add = Lägg till
+till-basket = I korgen
+till-item = Vara
+till-amount = Belopp
+till-change-line = Ändra
+till-fixed-price = pris från etiketten
+till-unit-each = st
+till-unit-kg = kg
+till-unit-l = l
+till-member-price = medlemspris
+till-quantity-of = Antal av { $name }
+till-set = Ändra
+till-void = Ta bort
+till-void-of = Ta bort { $name }
+till-total = Totalt
+till-vat-at = Moms { $rate } %
+till-net = netto
+till-empty = Korgen är tom. Skanna första varan.
+till-member = Medlem
+till-member-remove = Ta bort medlemmen
+till-member-only = Det här kooperativet säljer bara till medlemmar.
+till-member-number = Medlemsnummer eller kort
+till-member-attach = Koppla medlemmen
+till-member-unknown = Ingen medlem har det numret i den här kassan.
+till-member-not-active = Medlemmen är inte aktiv: hen betalar som gäst.
+till-pay = Betalning
+till-tender-cash = Kontant
+till-tender-card = Kort
+till-tender-wallet = Medlemskonto
+till-tender-restricted = Värdebevis
+till-training = Övningsköp (bokförs inte)
+till-complete = Slutför köpet
+till-park = Parkera korgen
+till-parked = Parkerade korgar
+till-lines = { $count ->
+    [one] en rad
+   *[other] { $count } rader
+}
+till-resume = Återuppta
+till-park-empty = Det finns inget att parkera.
+till-park-gone = Korgen är inte längre parkerad.
+till-quantity-not-a-number = Antalet är inte ett tal.
+till-amount-not-a-number = Ett belopp är inte ett tal.
+till-line-fixed = Radens pris kommer från etiketten: ta bort den i stället.
+till-receipt = Kvitto
+till-org-number = Org.nr
+till-training-receipt = ÖVNINGSKVITTO – INGET KVITTO
+till-rounding = Öresavrundning
+till-change = Växel
+till-next-sale = Nästa köp
+till-back = Tillbaka till köpet
+till-no-sales = Inga köp än.

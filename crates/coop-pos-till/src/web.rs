@@ -1,0 +1,616 @@
+//! The till's own web UI, served on the till to its kiosk browser: unlock with a PIN, scan or
+//! type codes, change quantities, void lines, attach a member, park and resume, pay with one or
+//! more tenders, the receipt, and the last sales for a reprint. Every action is a plain form
+//! (with the session's CSRF token) answered by a redirect, so it works with a keyboard, a touch
+//! screen or a barcode scanner acting as a keyboard, and without JavaScript; the scan field has
+//! the focus on every page load. What a refused action says is shown on the next page.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use coop_web::session::{Session, SessionConfig};
+use coop_web::templates::{PageContext, TemplateSource, Templates};
+use coop_web::{CsrfForm, FtlSource, Lang, Translations};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::checkout::{self, Completion, TillSettings};
+use crate::pin::{self, Throttle};
+use crate::store::Store;
+use crate::tender::Given;
+
+pub const TRANSLATIONS: &[FtlSource] = &[
+    FtlSource {
+        lang: Lang::En,
+        name: "coop-pos-till/en/till.ftl",
+        text: include_str!("../locales/en/till.ftl"),
+    },
+    FtlSource {
+        lang: Lang::Sv,
+        name: "coop-pos-till/sv/till.ftl",
+        text: include_str!("../locales/sv/till.ftl"),
+    },
+];
+
+pub const TEMPLATES: &[TemplateSource] = &[
+    TemplateSource {
+        name: "till_unlock.html",
+        text: include_str!("../templates/till_unlock.html"),
+    },
+    TemplateSource {
+        name: "till_sale.html",
+        text: include_str!("../templates/till_sale.html"),
+    },
+    TemplateSource {
+        name: "till_receipt.html",
+        text: include_str!("../templates/till_receipt.html"),
+    },
+    TemplateSource {
+        name: "till_sales.html",
+        text: include_str!("../templates/till_sales.html"),
+    },
+];
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct TillApp {
+    pub store: Store,
+    pub settings: Arc<TillSettings>,
+    pub templates: Templates,
+    pub till_id: Arc<String>,
+    pub default_lang: Lang,
+    pub languages: Arc<Vec<Lang>>,
+    pub throttle: Arc<Throttle>,
+}
+
+impl std::fmt::Debug for TillApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TillApp")
+            .field("till_id", &self.till_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TillApp {
+    pub fn new(
+        store: Store,
+        settings: TillSettings,
+        till_id: &str,
+        default_lang: Lang,
+    ) -> anyhow::Result<TillApp> {
+        let translations = Translations::new(TRANSLATIONS, default_lang)?;
+        let tz = settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let currency = settings.currency().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let templates = Templates::new(TEMPLATES, translations)?.localised(tz, currency);
+        Ok(TillApp {
+            store,
+            settings: Arc::new(settings),
+            templates,
+            till_id: Arc::new(till_id.to_owned()),
+            default_lang,
+            languages: Arc::new(vec![Lang::En, Lang::Sv]),
+            throttle: Arc::new(Throttle::default()),
+        })
+    }
+
+    fn lang(&self, session: &Session) -> Lang {
+        session
+            .get::<String>("lang")
+            .and_then(|l| Lang::parse(&l).ok())
+            .unwrap_or(self.default_lang)
+    }
+
+    fn page(&self, session: &Session, path: &str) -> PageContext {
+        let mut p = PageContext::new(
+            self.lang(session),
+            &self.languages,
+            &self.settings.org_name,
+            "/",
+            "/",
+            path,
+        );
+        p.csrf_token = Some(session.csrf_token());
+        p
+    }
+
+    fn render(
+        &self,
+        session: &Session,
+        path: &str,
+        name: &str,
+        data: &serde_json::Value,
+    ) -> Response {
+        let page = self.page(session, path);
+        match self.templates.render(name, &page, data) {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "rendering {name}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the till could not show this page",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    fn t(&self, session: &Session, key: &str) -> String {
+        self.templates.translations().text(self.lang(session), key)
+    }
+}
+
+/// The till's routes, with the session layer.
+pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/unlock", post(unlock))
+        .route("/lock", post(lock))
+        .route("/scan", post(scan))
+        .route("/lines/{n}", post(set_quantity))
+        .route("/lines/{n}/void", post(void))
+        .route("/member", post(member))
+        .route("/pay", post(pay))
+        .route("/park", post(park))
+        .route("/parked/{id}/resume", post(resume))
+        .route("/sales", get(sales))
+        .route("/receipts/{id}", get(receipt))
+        .route("/static/kit.css", get(kit_css))
+        .route("/static/theme.css", get(theme_css))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            session,
+            coop_web::session::session_layer,
+        ))
+}
+
+async fn kit_css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        coop_web::templates::KIT_CSS,
+    )
+}
+
+async fn theme_css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], "")
+}
+
+/// The unlocked cashier, if any.
+fn cashier(session: &Session) -> Option<(String, String)> {
+    session.get::<(String, String)>("cashier")
+}
+
+fn flash(session: &Session, message: &str) {
+    session.insert("flash", &message.to_owned());
+}
+
+fn take_flash(session: &Session) -> Option<String> {
+    let f = session.get::<String>("flash");
+    if f.is_some() {
+        session.remove("flash");
+    }
+    f
+}
+
+fn home_redirect() -> Response {
+    Redirect::to("/").into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// `GET /`: the PIN pad when locked, the sale when unlocked.
+async fn home(
+    State(app): State<TillApp>,
+    session: Session,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    if let Some(l) = q.lang.as_deref().and_then(|l| Lang::parse(l).ok()) {
+        session.insert("lang", &l.code().to_owned());
+    }
+    let message = take_flash(&session);
+    let Some((sub, name)) = cashier(&session) else {
+        let cashiers = app.store.cashiers().await.unwrap_or_default();
+        let list: Vec<_> = cashiers
+            .iter()
+            .map(|c| json!({ "sub": c.sub, "name": c.name }))
+            .collect();
+        return app.render(
+            &session,
+            "/",
+            "till_unlock.html",
+            &json!({ "cashiers": list, "message": message }),
+        );
+    };
+    let basket = match app.store.open_basket(&sub).await {
+        Ok(b) => b,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let day = app.settings.business_day(Utc::now());
+    let priced = match checkout::price_basket(&app.store, &app.settings, basket, day).await {
+        Ok(p) => p,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let lang = app.lang(&session);
+    let lines: Vec<_> = priced
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let amount = priced.priced.as_ref().map(|p| p.lines[i].amount.amount());
+            let member_price = priced.priced.as_ref().is_some_and(|p| p.lines[i].member_price_applied);
+            json!({
+                "line_no": l.line_no,
+                "name": l.pack_name.clone().unwrap_or_else(|| l.product.name_in(lang.code()).to_owned()),
+                "quantity": l.quantity,
+                "unit": l.unit.as_str(),
+                "unit_price": priced.priced.as_ref().map(|p| p.lines[i].unit_price),
+                "amount": amount,
+                "member_price": member_price,
+                "fixed": l.input.fixed_amount.is_some(),
+            })
+        })
+        .collect();
+    let parked = app.store.parked().await.unwrap_or_default();
+    let parked: Vec<_> = parked
+        .iter()
+        .map(|(id, at, n)| json!({ "id": id, "at": at, "lines": n }))
+        .collect();
+    let (pending, since) = app.store.pending_count().await.unwrap_or((0, None));
+    let totals = priced.priced.as_ref().map(|p| {
+        json!({
+            "total": p.total.amount(),
+            "vat": p.vat.amount(),
+            "by_rate": p.by_rate.iter().map(|r| json!({ "rate": r.rate.percent(), "vat": r.vat.amount(), "gross": r.gross.amount() })).collect::<Vec<_>>(),
+        })
+    });
+    app.render(
+        &session,
+        "/",
+        "till_sale.html",
+        &json!({
+            "cashier": name,
+            "lines": lines,
+            "totals": totals,
+            "member": priced.member,
+            "member_only": app.settings.member_only,
+            "tenders": app.settings.tenders.iter().map(|t| json!({ "id": t.id, "class": t.kind.class() })).collect::<Vec<_>>(),
+            "parked": parked,
+            "pending": pending,
+            "pending_since": since,
+            "message": message,
+        }),
+    )
+}
+
+fn failure(message: &str) -> Response {
+    tracing::error!(message, "the till failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the till could not do that; see its log",
+    )
+        .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UnlockForm {
+    #[serde(default)]
+    cashier: String,
+    #[serde(default)]
+    pin: String,
+}
+
+/// `POST /unlock`: a cashier and their PIN; five wrong tries lock that cashier out a minute.
+async fn unlock(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<UnlockForm>,
+) -> Response {
+    let who = form.cashier.trim().to_owned();
+    if let Some(left) = app.throttle.locked(&who) {
+        let m = app.t(&session, "till-unlock-locked");
+        flash(&session, &format!("{m} ({} s)", left.as_secs() + 1));
+        return home_redirect();
+    }
+    let cashiers = app.store.cashiers().await.unwrap_or_default();
+    let found = cashiers.iter().find(|c| c.sub == who);
+    let ok = match found {
+        Some(c) if pin::is_pin(&form.pin) => {
+            pin::verify(form.pin.clone(), c.pin_hash.clone()).await
+        }
+        _ => false,
+    };
+    if let (true, Some(c)) = (ok, found) {
+        app.throttle.succeeded(&who);
+        session.insert("cashier", &(c.sub.clone(), c.name.clone()));
+        tracing::info!(cashier = %c.sub, "till unlocked");
+        return home_redirect();
+    }
+    app.throttle.failed(&who);
+    flash(&session, &app.t(&session, "till-unlock-wrong"));
+    home_redirect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
+
+async fn lock(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> Response {
+    session.remove("cashier");
+    home_redirect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ScanForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    quantity: String,
+}
+
+fn parse_quantity(s: &str) -> Result<Option<Decimal>, ()> {
+    let s = s.trim().replace(',', ".");
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<Decimal>().map(Some).map_err(|_| ())
+}
+
+/// The cashier's open basket, or a redirect to the PIN pad.
+async fn basket_of(app: &TillApp, session: &Session) -> Result<Uuid, Response> {
+    let Some((sub, _)) = cashier(session) else {
+        return Err(home_redirect());
+    };
+    app.store
+        .open_basket(&sub)
+        .await
+        .map_err(|e| failure(&e.to_string()))
+}
+
+/// `POST /scan`: a code from the scanner or the keypad, with a quantity or weight if typed.
+async fn scan(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<ScanForm>,
+) -> Response {
+    let basket = match basket_of(&app, &session).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Ok(quantity) = parse_quantity(&form.quantity) else {
+        flash(&session, &app.t(&session, "till-quantity-not-a-number"));
+        return home_redirect();
+    };
+    if let Err(e) = checkout::scan(&app.store, &app.settings, basket, &form.code, quantity).await {
+        flash(&session, &e.to_string());
+    }
+    home_redirect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QuantityForm {
+    #[serde(default)]
+    quantity: String,
+}
+
+async fn set_quantity(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(line): Path<i64>,
+    CsrfForm(form): CsrfForm<QuantityForm>,
+) -> Response {
+    let basket = match basket_of(&app, &session).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Ok(Some(quantity)) = parse_quantity(&form.quantity) else {
+        flash(&session, &app.t(&session, "till-quantity-not-a-number"));
+        return home_redirect();
+    };
+    let unit = match app.store.basket(basket).await {
+        Ok(Some(stored)) => match stored.lines.iter().find(|x| x.line_no == line) {
+            Some(found) => match app.store.product(found.product_id).await {
+                Ok(Some(product)) if found.pack_id.is_none() => product.unit,
+                _ => crate::pricing::SaleUnit::Each,
+            },
+            None => return home_redirect(),
+        },
+        _ => return home_redirect(),
+    };
+    if let Err(e) = checkout::check_quantity(quantity, unit) {
+        flash(&session, &e.to_string());
+    } else if app
+        .store
+        .set_quantity(basket, line, quantity)
+        .await
+        .is_err()
+    {
+        flash(&session, &app.t(&session, "till-line-fixed"));
+    }
+    home_redirect()
+}
+
+async fn void(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(n): Path<i64>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Response {
+    let basket = match basket_of(&app, &session).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let _ = app.store.void_line(basket, n).await;
+    home_redirect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    number: String,
+}
+
+/// `POST /member`: a member's number (or their card scanned); empty takes the member off.
+async fn member(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<MemberForm>,
+) -> Response {
+    let basket = match basket_of(&app, &session).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let number = form.number.trim();
+    if number.is_empty() {
+        let _ = app.store.set_member(basket, None).await;
+        return home_redirect();
+    }
+    match app.store.member_by_number(number).await {
+        Ok(Some(m)) if m.is_active() => {
+            let _ = app.store.set_member(basket, Some(&m.sub)).await;
+        }
+        Ok(Some(_)) => flash(&session, &app.t(&session, "till-member-not-active")),
+        _ => flash(&session, &app.t(&session, "till-member-unknown")),
+    }
+    home_redirect()
+}
+
+/// `POST /pay`: an amount per tender (`t-<tender>`); the sale completes when they settle it.
+async fn pay(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<BTreeMap<String, String>>,
+) -> Response {
+    let Some((sub, _)) = cashier(&session) else {
+        return home_redirect();
+    };
+    let basket = match basket_of(&app, &session).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut given = Vec::new();
+    for t in &app.settings.tenders {
+        let Some(v) = form.get(&format!("t-{}", t.id)) else {
+            continue;
+        };
+        match parse_quantity(v) {
+            Ok(None) => {}
+            Ok(Some(a)) => given.push(Given {
+                tender: t.id.clone(),
+                amount: a,
+            }),
+            Err(()) => {
+                flash(&session, &app.t(&session, "till-amount-not-a-number"));
+                return home_redirect();
+            }
+        }
+    }
+    let training = form.get("training").is_some_and(|v| v == "on");
+    match checkout::complete(
+        &app.store,
+        &app.settings,
+        &Completion {
+            till: &app.till_id,
+            basket,
+            cashier: &sub,
+            given: &given,
+            now: Utc::now(),
+            training,
+        },
+    )
+    .await
+    {
+        Ok(sale) => {
+            tracing::info!(seq = sale.seq, sale_id = %sale.sale_id, "sale completed");
+            Redirect::to(&format!("/receipts/{}", sale.sale_id)).into_response()
+        }
+        Err(e) => {
+            flash(&session, &e.to_string());
+            home_redirect()
+        }
+    }
+}
+
+async fn park(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Response {
+    let basket = match basket_of(&app, &session).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match app.store.basket(basket).await {
+        Ok(Some(b)) if b.lines.iter().any(|l| !l.voided) => {
+            let _ = app.store.park(basket).await;
+        }
+        _ => flash(&session, &app.t(&session, "till-park-empty")),
+    }
+    home_redirect()
+}
+
+async fn resume(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Response {
+    let Some((sub, _)) = cashier(&session) else {
+        return home_redirect();
+    };
+    if app.store.resume(id, &sub).await.is_err() {
+        flash(&session, &app.t(&session, "till-park-gone"));
+    }
+    home_redirect()
+}
+
+/// `GET /sales`: the latest sales, for a reprint.
+async fn sales(State(app): State<TillApp>, session: Session) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let recent = app.store.recent(30).await.unwrap_or_default();
+    app.render(
+        &session,
+        "/sales",
+        "till_sales.html",
+        &json!({ "sales": recent }),
+    )
+}
+
+/// `GET /receipts/{id}`: the receipt, on screen and printable.
+async fn receipt(State(app): State<TillApp>, session: Session, Path(id): Path<Uuid>) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    match app.store.sale(id).await {
+        Ok(Some(sale)) => {
+            let member = match &sale.member {
+                Some(m) => app.store.member(m).await.ok().flatten(),
+                None => None,
+            };
+            app.render(
+                &session,
+                &format!("/receipts/{id}"),
+                "till_receipt.html",
+                &json!({
+                    "sale": sale,
+                    "member": member,
+                    "org_name": app.settings.org_name,
+                    "org_number": app.settings.org_number,
+                    "receipt_number": format!("{}-{}", sale.till, sale.seq),
+                }),
+            )
+        }
+        _ => (StatusCode::NOT_FOUND, "no such receipt on this till").into_response(),
+    }
+}

@@ -1,0 +1,260 @@
+//! The till's UI over HTTP, as the kiosk browser uses it: plain forms with the session's CSRF
+//! token, each answered by a redirect. A scripted checkout of every line kind, the PIN pad and
+//! its lock-out, a member with member prices, the receipt and the last sales; forms without
+//! their token and actions before unlocking change nothing.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use coop_pos_till::store::Cashier;
+use coop_pos_till::web::{self, TillApp};
+use coop_web::session::SessionConfig;
+use coop_web::Lang;
+use tower::ServiceExt as _;
+
+use crate::checkout::{ean13, settings, till};
+
+pub struct Kiosk {
+    router: Router,
+    cookie: String,
+    csrf: String,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Kiosk {
+    async fn send(&mut self, req: Request<Body>) -> Answer {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        for c in res.headers().get_all(header::SET_COOKIE) {
+            c.to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .clone_into(&mut self.cookie);
+        }
+        let status = res.status();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(res.into_body(), 4 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(i) = body.find("name=\"csrf_token\" value=\"") {
+            let i = i + 25;
+            body[i..i + body[i..].find('"').unwrap()].clone_into(&mut self.csrf);
+        }
+        Answer {
+            status,
+            location,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let req = Request::get(path)
+            .header(header::COOKIE, &self.cookie)
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        csrf: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Answer {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        if let Some(t) = csrf {
+            pairs.push(("csrf_token", t));
+        }
+        pairs.extend_from_slice(fields);
+        let req = Request::post(path)
+            .header(header::COOKIE, &self.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string(&pairs).unwrap()))
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let csrf = self.csrf.clone();
+        self.post_with(path, Some(&csrf), fields).await
+    }
+}
+
+pub async fn kiosk() -> (tempfile::TempDir, coop_pos_till::store::Store, Kiosk) {
+    let (dir, store) = till().await;
+    store
+        .set_cashiers(&[
+            Cashier {
+                sub: "c-kim".into(),
+                name: "Kim".into(),
+                pin_hash: coop_pos_till::pin::hash("4711".into()).await,
+                manager: false,
+            },
+            Cashier {
+                sub: "c-sam".into(),
+                name: "Sam".into(),
+                pin_hash: coop_pos_till::pin::hash("1234".into()).await,
+                manager: true,
+            },
+        ])
+        .await
+        .unwrap();
+    let app = TillApp::new(store.clone(), settings(), "kassa-1", Lang::Sv).unwrap();
+    let key = coop_web::session::load_or_create_key(dir.path()).unwrap();
+    let session = Arc::new(SessionConfig::new(
+        key,
+        "till",
+        false,
+        "http://127.0.0.1:8180".into(),
+    ));
+    let mut k = Kiosk {
+        router: web::router(app, session),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    k.get("/").await;
+    (dir, store, k)
+}
+
+#[tokio::test]
+async fn a_cashier_unlocks_sells_every_line_kind_and_prints_the_receipt() {
+    let (_dir, store, mut k) = kiosk().await;
+    let page = k.get("/?lang=en").await;
+    assert!(
+        page.body.contains("Kim") && page.body.contains("name=\"pin\""),
+        "{}",
+        page.body
+    );
+    // Locked: a scan goes nowhere.
+    let a = k.post("/scan", &[("code", "OL-33")]).await;
+    assert_eq!(a.location.as_deref(), Some("/"));
+    assert!(k.get("/").await.body.contains("name=\"pin\""));
+
+    let a = k
+        .post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    assert_eq!(
+        (a.status, a.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/"))
+    );
+    let page = k.get("/").await;
+    assert!(
+        page.body.contains("id=\"code\"") && page.body.contains("autofocus"),
+        "{}",
+        page.body
+    );
+
+    for (code, q) in [
+        (ean13("731000100001"), ""),
+        (ean13("731000100012"), ""),
+        ("4011".to_owned(), "1,25"),
+        (ean13("230012300347"), ""),
+        (ean13("200012304850"), ""),
+        ("OL-33".to_owned(), "2"),
+    ] {
+        let a = k.post("/scan", &[("code", &code), ("quantity", q)]).await;
+        assert_eq!(a.location.as_deref(), Some("/"), "{code}");
+        let page = k.get("/").await;
+        assert!(
+            !page.body.contains("id=\"message\""),
+            "{code}: {}",
+            page.body
+        );
+    }
+    let page = k.get("/").await;
+    assert!(page.body.contains("Lättöl 6-pack"), "{}", page.body);
+    assert!(page.body.contains("260.06"), "{}", page.body);
+    // A mistyped code says why on the next page and adds nothing.
+    k.post("/scan", &[("code", &ean13("731999999999"))]).await;
+    let page = k.get("/").await;
+    assert!(page.body.contains("id=\"message\""), "{}", page.body);
+    assert!(page.body.contains("260.06"));
+    // Two oats, no light beer, a member's prices.
+    k.post("/lines/1", &[("quantity", "2")]).await;
+    k.post("/lines/6/void", &[]).await;
+    k.post("/member", &[("number", "1042")]).await;
+    let page = k.get("/").await;
+    assert!(page.body.contains("Alva Berg"), "{}", page.body);
+    // 2 × 22.90 + 64.90 + 43.63 + 48.23 + 48.50 = 251.06
+    assert!(page.body.contains("251.06"), "{}", page.body);
+
+    let a = k
+        .post("/pay", &[("t-card", "100"), ("t-cash", "200")])
+        .await;
+    let receipt = a.location.expect("a redirect to the receipt");
+    assert!(receipt.starts_with("/receipts/"), "{receipt}");
+    let page = k.get(&receipt).await;
+    assert!(page.body.contains("kassa-1-1"), "{}", page.body);
+    assert!(page.body.contains("Testköpinge Matkooperativ") && page.body.contains("769600-0000"));
+    assert!(page.body.contains("id=\"change\""), "{}", page.body);
+    // 151.06 in cash rounds to 151: 49 back.
+    assert!(page.body.contains("49.00"), "{}", page.body);
+    let page = k.get("/sales").await;
+    assert!(page.body.contains(&receipt), "{}", page.body);
+    assert_eq!(store.pending_count().await.unwrap().0, 1);
+    // A new basket for the next sale.
+    assert!(k.get("/").await.body.contains("id=\"empty\""));
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_a_cashier_out_and_forms_need_their_token() {
+    let (_dir, store, mut k) = kiosk().await;
+    k.get("/?lang=en").await;
+    for _ in 0..5 {
+        k.post("/unlock", &[("cashier", "c-kim"), ("pin", "0000")])
+            .await;
+    }
+    // Now even the right PIN waits.
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    let page = k.get("/?lang=en").await;
+    assert!(page.body.contains("Too many wrong PINs"), "{}", page.body);
+    assert!(page.body.contains("name=\"pin\""));
+    // Another cashier is not locked out.
+    k.post("/unlock", &[("cashier", "c-sam"), ("pin", "1234")])
+        .await;
+    assert!(k.get("/").await.body.contains("id=\"code\""));
+    // A form without its token, or with another, is refused and adds nothing.
+    let a = k.post_with("/scan", None, &[("code", "OL-33")]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = k
+        .post_with("/scan", Some("forged"), &[("code", "OL-33")])
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(k.get("/").await.body.contains("id=\"empty\""));
+    // Short cash: the sale is not made and the basket stays.
+    k.post("/scan", &[("code", "OL-33")]).await;
+    k.post("/pay", &[("t-cash", "5")]).await;
+    let page = k.get("/").await;
+    assert!(page.body.contains("id=\"message\""), "{}", page.body);
+    assert_eq!(store.pending_count().await.unwrap().0, 0);
+    // Park, and resume.
+    k.post("/park", &[]).await;
+    let page = k.get("/").await;
+    assert!(
+        page.body.contains("id=\"empty\"") && page.body.contains("/resume"),
+        "{}",
+        page.body
+    );
+    let id = {
+        let i = page.body.find("/parked/").unwrap() + 8;
+        page.body[i..i + 36].to_owned()
+    };
+    k.post(&format!("/parked/{id}/resume"), &[]).await;
+    assert!(k.get("/").await.body.contains("12.90"));
+    // Locking the till ends the cashier's session.
+    k.post("/lock", &[]).await;
+    assert!(k.get("/").await.body.contains("name=\"pin\""));
+}
