@@ -97,7 +97,54 @@ pub async fn fetch_settings(
     serde_json::from_str(&body).map_err(|e| SyncError::Answer(e.to_string()))
 }
 
-/// One round of the background work: settings, catalogue, members, and the upload.
+/// Who may unlock the till, with their PIN hashes, fetched now.
+pub async fn fetch_cashiers(
+    client: &reqwest::Client,
+    central: &str,
+    tokens: &dyn Tokens,
+) -> Result<Vec<crate::store::Cashier>, SyncError> {
+    #[derive(Deserialize)]
+    struct Row {
+        sub: String,
+        name: String,
+        pin_hash: String,
+        manager: bool,
+    }
+    let token = tokens.bearer().await?;
+    let res = client
+        .get(format!(
+            "{}/api/till/cashiers",
+            central.trim_end_matches('/')
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    let status = res.status();
+    let body = res
+        .text()
+        .await
+        .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    if !status.is_success() {
+        return Err(SyncError::Refused {
+            status: status.as_u16(),
+            body: body.chars().take(500).collect(),
+        });
+    }
+    let rows: Vec<Row> =
+        serde_json::from_str(&body).map_err(|e| SyncError::Answer(e.to_string()))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::store::Cashier {
+            sub: r.sub,
+            name: r.name,
+            pin_hash: r.pin_hash,
+            manager: r.manager,
+        })
+        .collect())
+}
+
+/// One round of the background work: settings, cashiers, catalogue, members, and the upload.
 pub async fn sync_round(
     store: &Store,
     cfg: &TillConfig,
@@ -111,6 +158,14 @@ pub async fn sync_round(
             }
         }
         Err(e) => tracing::info!(error = %e, "settings not refreshed"),
+    }
+    match fetch_cashiers(client, &cfg.central_url, tokens).await {
+        Ok(c) => {
+            if let Err(e) = store.set_cashiers(&c).await {
+                tracing::warn!(error = %e, "cashiers not stored");
+            }
+        }
+        Err(e) => tracing::info!(error = %e, "cashiers not refreshed"),
     }
     if let Err(e) = sync::pull(
         store,

@@ -36,10 +36,16 @@ pub const TRANSLATIONS: &[FtlSource] = &[
     },
 ];
 
-pub const TEMPLATES: &[TemplateSource] = &[TemplateSource {
-    name: "tills.html",
-    text: include_str!("../templates/tills.html"),
-}];
+pub const TEMPLATES: &[TemplateSource] = &[
+    TemplateSource {
+        name: "tills.html",
+        text: include_str!("../templates/tills.html"),
+    },
+    TemplateSource {
+        name: "pin.html",
+        text: include_str!("../templates/pin.html"),
+    },
+];
 
 /// coop-pos's own keys in `services.pos`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

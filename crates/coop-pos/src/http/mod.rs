@@ -2,6 +2,7 @@
 //! upload API for paired tills and the sales feed. No SQL here beyond the store modules'.
 
 pub mod api;
+pub mod cashiers;
 pub mod tills;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -35,6 +36,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(tills::list))
         .route("/tills/{id}/clear", post(tills::clear))
+        .route("/pin", get(cashiers::show).post(cashiers::set))
+        .route("/cashiers/{sub}/remove", post(cashiers::remove))
+        .route("/api/till/cashiers", get(cashiers::for_tills))
         .route(
             "/api/sales",
             post(api::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),

@@ -255,3 +255,138 @@ async fn a_paired_till_reads_the_coops_settings_and_nobody_else_does() {
         );
     }
 }
+
+pub async fn form(
+    app: &App,
+    path: &str,
+    who: &CurrentUser,
+    fields: &[(&str, &str)],
+    with_csrf: bool,
+) -> Answer {
+    // A session and its token from a page first, as a browser would.
+    let req = Request::get("/pos/pin")
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let mut req = req;
+    req.extensions_mut().insert(who.clone());
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let cookie: Vec<String> = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&bytes);
+    let csrf = body
+        .find("name=\"csrf_token\" value=\"")
+        .map(|i| {
+            let i = i + 25;
+            body[i..i + body[i..].find('"').unwrap()].to_owned()
+        })
+        .unwrap_or_default();
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if with_csrf {
+        pairs.push(("csrf_token", &csrf));
+    }
+    pairs.extend_from_slice(fields);
+    let req = Request::post(format!("/pos{path}"))
+        .header(header::COOKIE, cookie.join("; "))
+        .header(header::ACCEPT, "text/html")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(serde_urlencoded::to_string(&pairs).unwrap()))
+        .unwrap();
+    send(app, req, Some(who)).await
+}
+
+#[tokio::test]
+async fn cashiers_set_their_own_pin_and_tills_learn_the_hashes() {
+    let app = app().await;
+    let mut kim = user(&[Role::Member, Role::Cashier]);
+    kim.name = "Kim".into();
+    // Refused: not digits, not the same twice, no token; a plain member cannot.
+    for (fields, csrf, expected) in [
+        (
+            vec![("pin", "12a4"), ("again", "12a4")],
+            true,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("pin", "123"), ("again", "123")],
+            true,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("pin", "4711"), ("again", "4712")],
+            true,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("pin", "4711"), ("again", "4711")],
+            false,
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let a = form(&app, "/pin", &kim, &fields, csrf).await;
+        assert_eq!(a.status, expected, "{fields:?}");
+    }
+    let member = user(&[Role::Member]);
+    assert_eq!(
+        get(&app, "/pin", Some(&member)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let n: i64 = sqlx::query_scalar("select count(*) from cashier")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "no refused form stored a PIN");
+
+    let a = form(
+        &app,
+        "/pin",
+        &kim,
+        &[("pin", "4711"), ("again", "4711")],
+        true,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("id=\"pin-done\""));
+
+    let till = app.issuer.till_token("kassa-1", "coop-pos");
+    let a = api(&app, "GET", "/api/till/cashiers", Some(&till), "").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let v: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(v[0]["name"], "Kim");
+    let hash = v[0]["pin_hash"].as_str().unwrap().to_owned();
+    assert!(!hash.contains("4711"));
+    assert!(
+        coop_pos_till::pin::verify("4711".into(), hash).await,
+        "the till can check it"
+    );
+    let service = app.issuer.service_token("coop-finance", "coop-pos", "");
+    assert_eq!(
+        api(&app, "GET", "/api/till/cashiers", Some(&service), "")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A manager sees who has a PIN and takes Kim's away; a cashier cannot.
+    let manager = user(&[Role::Member, Role::Manager]);
+    let page = get(&app, "/pin", Some(&manager)).await;
+    assert!(page.body.contains("Kim"), "{}", page.body);
+    let path = format!("/cashiers/{}/remove", kim.sub);
+    assert_eq!(
+        form(&app, &path, &kim, &[], true).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        form(&app, &path, &manager, &[], true).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let a = api(&app, "GET", "/api/till/cashiers", Some(&till), "").await;
+    assert_eq!(a.body, "[]");
+}
