@@ -399,7 +399,7 @@ async fn scan(
 #[derive(Debug, Default, Deserialize)]
 pub struct QuantityForm {
     #[serde(default)]
-    quantity: String,
+    new_quantity: String,
 }
 
 async fn set_quantity(
@@ -412,7 +412,7 @@ async fn set_quantity(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Ok(Some(quantity)) = parse_quantity(&form.quantity) else {
+    let Ok(Some(quantity)) = parse_quantity(&form.new_quantity) else {
         flash(&session, &app.t(&session, "till-quantity-not-a-number"));
         return home_redirect();
     };

@@ -182,7 +182,7 @@ async fn a_cashier_unlocks_sells_every_line_kind_and_prints_the_receipt() {
     assert!(page.body.contains("id=\"message\""), "{}", page.body);
     assert!(page.body.contains("260.06"));
     // Two oats, no light beer, a member's prices.
-    k.post("/lines/1", &[("quantity", "2")]).await;
+    k.post("/lines/1", &[("new_quantity", "2")]).await;
     k.post("/lines/6/void", &[]).await;
     k.post("/member", &[("number", "1042")]).await;
     let page = k.get("/").await;

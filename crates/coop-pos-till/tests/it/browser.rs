@@ -1,0 +1,67 @@
+//! The browser pass over the till's UI (headless Chromium, axe-core and the house rules; see
+//! tests/browser/README.md), English and Swedish, light and dark, desktop and phone: the PIN
+//! pad, a sale with lines, a refused code, payment and the receipt. Screenshots are kept as the
+//! test's artefacts.
+
+use std::sync::Arc;
+
+use coop_pos_till::store::Cashier;
+use coop_pos_till::web::{self, TillApp};
+use coop_testkit::browser::check;
+use coop_web::session::SessionConfig;
+use coop_web::Lang;
+use serde_json::{json, Value};
+
+use crate::checkout::{settings, till};
+
+fn session(lang: &str) -> Value {
+    let en = lang == "en";
+    json!({
+        "name": format!("cashier ({lang})"),
+        "steps": [
+            { "visit": format!("/?lang={lang}") },
+            check("pin pad", lang, json!({ "expect_status": 200, "expect_selector": "input#pin", "expect_focus": "#pin" })),
+            { "fill": [{ "name": "pin", "value": "4711" }] },
+            { "submit": { "button": if en { "Unlock" } else { "Lås upp" } } },
+            check("empty basket", lang, json!({ "expect_status": 200, "expect_selector": ["input#code", "#empty"], "expect_focus": "#code" })),
+            { "fill": [{ "name": "code", "value": "HAV-1KG" }] },
+            { "submit": "enter" },
+            { "fill": [{ "name": "code", "value": "4011" }, { "name": "quantity", "value": "0.750" }] },
+            { "submit": "enter" },
+            { "fill": [{ "name": "code", "value": "7319999999999" }] },
+            { "submit": "enter" },
+            check("sale with a refused code", lang, json!({ "expect_status": 200, "expect_selector": ["#total", "#message"], "expect_focus": "#code" })),
+            { "fill": [{ "name": "t-cash", "value": "100" }] },
+            { "submit": { "button": if en { "Complete the sale" } else { "Slutför köpet" } } },
+            check("receipt", lang, json!({ "expect_status": 200, "expect_selector": ["#receipt-number", "#change"] })),
+            { "visit": "/sales" },
+            check("last sales", lang, json!({ "expect_status": 200, "expect_selector": "main a" })),
+        ]
+    })
+}
+
+#[tokio::test]
+async fn external_the_till_passes_the_browser_checks() {
+    let (dir, store) = till().await;
+    store
+        .set_cashiers(&[Cashier {
+            sub: "c-kim".into(),
+            name: "Kim".into(),
+            pin_hash: coop_pos_till::pin::hash("4711".into()).await,
+            manager: false,
+        }])
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = TillApp::new(store, settings(), "kassa-1", Lang::Sv).unwrap();
+    let key = coop_web::session::load_or_create_key(dir.path()).unwrap();
+    let session_cfg = Arc::new(SessionConfig::new(key, "till", false, base.clone()));
+    let _served = coop_testkit::http::serve_on(listener, web::router(app, session_cfg));
+    let sessions = vec![session("en"), session("sv")];
+    tokio::task::spawn_blocking(move || {
+        coop_testkit::browser::run("coop-pos-till", &base, sessions)
+    })
+    .await
+    .unwrap();
+}
