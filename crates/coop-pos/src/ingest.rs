@@ -288,40 +288,73 @@ async fn store(
     )
     .execute(&mut *tx)
     .await?;
+    // Lines and tenders in one statement each: an upload is mostly these rows.
+    let n = r.lines.len();
+    let mut line_no = Vec::with_capacity(n);
+    let (mut product, mut pack, mut sku, mut name, mut unit) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut quantity, mut unit_price, mut vat_percent, mut amount) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (i, l) in r.lines.iter().enumerate() {
-        sqlx::query!(
-            "insert into sale_line (sale_id, line_no, product_id, pack_id, sku, name, unit,
-                                    quantity, unit_price, vat_percent, amount)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            r.sale_id,
-            i32::try_from(i + 1).unwrap_or(i32::MAX),
-            l.product_id,
-            l.pack_id,
-            l.sku,
-            l.name,
-            l.unit.as_str(),
-            l.quantity,
-            l.unit_price,
-            l.vat_percent,
-            l.amount
-        )
-        .execute(&mut *tx)
-        .await?;
+        line_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
+        product.push(l.product_id);
+        pack.push(l.pack_id);
+        sku.push(l.sku.clone());
+        name.push(l.name.clone());
+        unit.push(l.unit.as_str().to_owned());
+        quantity.push(l.quantity);
+        unit_price.push(l.unit_price);
+        vat_percent.push(l.vat_percent);
+        amount.push(l.amount);
     }
-    for (i, t) in r.tenders.iter().enumerate() {
-        sqlx::query!(
-            "insert into sale_tender (sale_id, tender_no, tender, class, amount, reference)
-             values ($1, $2, $3, $4, $5, $6)",
-            r.sale_id,
-            i32::try_from(i + 1).unwrap_or(i32::MAX),
-            t.tender,
-            t.kind,
-            t.amount,
-            t.reference
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    sqlx::query!(
+        r#"insert into sale_line (sale_id, line_no, product_id, pack_id, sku, name, unit,
+                                  quantity, unit_price, vat_percent, amount)
+           select $1, * from unnest($2::int[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
+                                    $7::text[], $8::numeric[], $9::numeric[], $10::numeric[],
+                                    $11::numeric[])"#,
+        r.sale_id,
+        &line_no,
+        &product,
+        &pack as &[Option<Uuid>],
+        &sku,
+        &name,
+        &unit,
+        &quantity,
+        &unit_price,
+        &vat_percent,
+        &amount
+    )
+    .execute(&mut *tx)
+    .await?;
+    let tender_no: Vec<i32> = (1..=r.tenders.len())
+        .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+        .collect();
+    let tender: Vec<String> = r.tenders.iter().map(|t| t.tender.clone()).collect();
+    let class: Vec<String> = r.tenders.iter().map(|t| t.kind.clone()).collect();
+    let paid: Vec<rust_decimal::Decimal> = r.tenders.iter().map(|t| t.amount).collect();
+    let reference: Vec<Option<String>> = r.tenders.iter().map(|t| t.reference.clone()).collect();
+    sqlx::query!(
+        r#"insert into sale_tender (sale_id, tender_no, tender, class, amount, reference)
+           select $1, * from unnest($2::int[], $3::text[], $4::text[], $5::numeric[], $6::text[])"#,
+        r.sale_id,
+        &tender_no,
+        &tender,
+        &class,
+        &paid,
+        &reference as &[Option<String>]
+    )
+    .execute(&mut *tx)
+    .await?;
     // A training sale is kept and shown as such, never booked nor taken off the stock.
     if r.kind != SaleKind::Training {
         coop_web::feed::publish(
