@@ -54,14 +54,18 @@ impl TillSettings {
 pub enum CheckoutError {
     #[error("no product has the code {0}")]
     Unknown(String),
+    #[error("a code has 1 to 64 characters")]
+    CodeLength,
     #[error("{0}")]
-    InvalidCode(String),
+    Code(coop_domain::CodeError),
+    #[error("the label's weight or count does not fit how {0} is sold")]
+    LabelMismatch(String),
     #[error("{0} is not on sale")]
     Inactive(String),
     #[error("{0} is sold by weight: weigh it or type the weight")]
     NeedsWeight(String),
     #[error("{0}")]
-    Quantity(String),
+    Quantity(QuantityProblem),
     #[error("the basket is empty")]
     Empty,
     #[error("this co-op sells to members only: attach an active member first")]
@@ -78,6 +82,19 @@ pub enum CheckoutError {
     Settings(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What is wrong with a quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QuantityProblem {
+    #[error("a quantity above zero")]
+    NotPositive,
+    #[error("a quantity below 10 000")]
+    TooLarge,
+    #[error("a whole number")]
+    Whole,
+    #[error("at most three decimals (grams)")]
+    Grams,
 }
 
 /// What a code resolved to: the product or pack, how much, and a fixed amount when the code
@@ -98,15 +115,13 @@ pub async fn resolve(
 ) -> Result<Resolved, CheckoutError> {
     let input = input.trim();
     if input.is_empty() || input.len() > 64 {
-        return Err(CheckoutError::InvalidCode(
-            "a code of 1 to 64 characters".into(),
-        ));
+        return Err(CheckoutError::CodeLength);
     }
     let minor = store.minor().0;
     let all_digits = input.bytes().all(|b| b.is_ascii_digit());
     let (found, quantity, fixed) = if all_digits {
         match ProductCode::parse_scan(input, &settings.variable_measure)
-            .map_err(|e| CheckoutError::InvalidCode(e.to_string()))?
+            .map_err(CheckoutError::Code)?
         {
             ProductCode::Gtin(g) => (
                 store.find_code("gtin", g.to_gtin14().as_str()).await?,
@@ -120,28 +135,29 @@ pub async fn resolve(
                 let found = store.find_code("plu", &format!("{item:0>3}")).await?;
                 match v.value {
                     MeasuredValue::Weight(q) => {
+                        let mismatch = || {
+                            CheckoutError::LabelMismatch(
+                                found
+                                    .as_ref()
+                                    .map_or_else(String::new, |f| f.product.name.clone()),
+                            )
+                        };
                         let kg = q
                             .convert_to(coop_domain::Unit::Kilogram)
-                            .map_err(|e| CheckoutError::InvalidCode(e.to_string()))?;
+                            .map_err(|_| mismatch())?;
                         if found
                             .as_ref()
                             .is_some_and(|f| f.product.unit != SaleUnit::Kg)
                         {
-                            return Err(CheckoutError::InvalidCode(
-                                "a weight label on a product not sold by weight".into(),
-                            ));
+                            return Err(mismatch());
                         }
                         (found, Some(kg.value().normalize()), None)
                     }
                     MeasuredValue::Price(p) => (found, None, Some(Decimal::new(p, minor))),
                     MeasuredValue::Count(n) => {
-                        if found
-                            .as_ref()
-                            .is_some_and(|f| f.product.unit != SaleUnit::Each)
+                        if let Some(f) = found.as_ref().filter(|f| f.product.unit != SaleUnit::Each)
                         {
-                            return Err(CheckoutError::InvalidCode(
-                                "a count label on a product sold by weight".into(),
-                            ));
+                            return Err(CheckoutError::LabelMismatch(f.product.name.clone()));
                         }
                         (found, Some(Decimal::from(n)), None)
                     }
@@ -216,15 +232,15 @@ pub async fn scan(
 /// A quantity the till accepts: above zero, below 10 000, in the unit's decimals.
 pub fn check_quantity(q: Decimal, unit: SaleUnit) -> Result<(), CheckoutError> {
     if q <= Decimal::ZERO {
-        return Err(CheckoutError::Quantity("a quantity above zero".into()));
+        return Err(CheckoutError::Quantity(QuantityProblem::NotPositive));
     }
     if q >= Decimal::from(10_000) {
-        return Err(CheckoutError::Quantity("a quantity below 10 000".into()));
+        return Err(CheckoutError::Quantity(QuantityProblem::TooLarge));
     }
     if q.normalize().scale() > unit.decimals() {
         return Err(CheckoutError::Quantity(match unit {
-            SaleUnit::Each => "a whole number".into(),
-            _ => "at most three decimals (grams)".into(),
+            SaleUnit::Each => QuantityProblem::Whole,
+            _ => QuantityProblem::Grams,
         }));
     }
     Ok(())

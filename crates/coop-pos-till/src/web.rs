@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::checkout::{self, Completion, TillSettings};
+use crate::checkout::{self, CheckoutError, Completion, TillSettings};
 use crate::pin::{self, Throttle};
 use crate::store::Store;
 use crate::tender::Given;
@@ -144,6 +144,79 @@ impl TillApp {
 
     fn t(&self, session: &Session, key: &str) -> String {
         self.templates.translations().text(self.lang(session), key)
+    }
+
+    /// A refusal in the cashier's language.
+    fn refusal(&self, session: &Session, e: &CheckoutError) -> String {
+        use crate::checkout::QuantityProblem as Q;
+        use crate::tender::TenderError as T;
+        use coop_domain::CodeError as C;
+        use coop_web::i18n::FluentValue as V;
+        let lang = self.lang(session);
+        let tz = self.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let format = coop_web::format::Format::new(lang, tz);
+        let money = |d: Decimal| -> V<'static> {
+            match self.settings.currency() {
+                Ok(c) => V::from(format.money(coop_domain::Money::new(d, c))),
+                Err(_) => V::from(d.to_string()),
+            }
+        };
+        let s = |x: &str| V::from(x.to_owned());
+        let (key, args): (&str, Vec<(&str, V<'_>)>) = match e {
+            CheckoutError::Unknown(code) => ("till-error-unknown", vec![("code", s(code))]),
+            CheckoutError::CodeLength => ("till-error-code-length", vec![]),
+            CheckoutError::Code(C::CheckDigit { found, expected }) => (
+                "till-error-check-digit",
+                vec![("found", V::from(*found)), ("expected", V::from(*expected))],
+            ),
+            CheckoutError::Code(C::PriceCheckDigit { .. }) => {
+                ("till-error-price-check-digit", vec![])
+            }
+            CheckoutError::Code(C::ScanLength { len }) => {
+                ("till-error-scan-length", vec![("len", V::from(*len))])
+            }
+            CheckoutError::Code(other) => {
+                ("till-error-code", vec![("detail", s(&other.to_string()))])
+            }
+            CheckoutError::LabelMismatch(name) => ("till-error-label", vec![("name", s(name))]),
+            CheckoutError::Inactive(name) => ("till-error-inactive", vec![("name", s(name))]),
+            CheckoutError::NeedsWeight(name) => {
+                ("till-error-needs-weight", vec![("name", s(name))])
+            }
+            CheckoutError::Quantity(Q::NotPositive) => ("till-error-quantity-not-positive", vec![]),
+            CheckoutError::Quantity(Q::TooLarge) => ("till-error-quantity-too-large", vec![]),
+            CheckoutError::Quantity(Q::Whole) => ("till-error-quantity-whole", vec![]),
+            CheckoutError::Quantity(Q::Grams) => ("till-error-quantity-grams", vec![]),
+            CheckoutError::Empty => ("till-error-empty", vec![]),
+            CheckoutError::MemberOnly => ("till-error-member-only", vec![]),
+            CheckoutError::OfflineWalletLimit(left) => {
+                ("till-error-wallet-limit", vec![("left", money(*left))])
+            }
+            CheckoutError::WalletWithoutMember => ("till-error-wallet-member", vec![]),
+            CheckoutError::Tender(T::Short { missing }) => {
+                ("till-error-short", vec![("missing", money(*missing))])
+            }
+            CheckoutError::Tender(T::NonCashOver { over }) => {
+                ("till-error-non-cash-over", vec![("over", money(*over))])
+            }
+            CheckoutError::Tender(T::RestrictedOverEligible { tender, eligible }) => (
+                "till-error-restricted",
+                vec![("tender", s(tender)), ("eligible", money(*eligible))],
+            ),
+            CheckoutError::Tender(T::UnknownTender(t)) => {
+                ("till-error-unknown-tender", vec![("tender", s(t))])
+            }
+            CheckoutError::Tender(T::BadAmount) => ("till-error-bad-amount", vec![]),
+            CheckoutError::Tender(T::RefundMismatch { due, given }) => (
+                "till-error-refund",
+                vec![("due", money(*due)), ("given", money(*given))],
+            ),
+            other => {
+                tracing::error!(error = %other, "a checkout failed");
+                ("till-error-generic", vec![])
+            }
+        };
+        self.templates.translations().format(lang, key, &args)
     }
 }
 
@@ -391,7 +464,7 @@ async fn scan(
         return home_redirect();
     };
     if let Err(e) = checkout::scan(&app.store, &app.settings, basket, &form.code, quantity).await {
-        flash(&session, &e.to_string());
+        flash(&session, &app.refusal(&session, &e));
     }
     home_redirect()
 }
@@ -427,7 +500,7 @@ async fn set_quantity(
         _ => return home_redirect(),
     };
     if let Err(e) = checkout::check_quantity(quantity, unit) {
-        flash(&session, &e.to_string());
+        flash(&session, &app.refusal(&session, &e));
     } else if app
         .store
         .set_quantity(basket, line, quantity)
@@ -534,7 +607,7 @@ async fn pay(
             Redirect::to(&format!("/receipts/{}", sale.sale_id)).into_response()
         }
         Err(e) => {
-            flash(&session, &e.to_string());
+            flash(&session, &app.refusal(&session, &e));
             home_redirect()
         }
     }

@@ -179,7 +179,11 @@ async fn a_cashier_unlocks_sells_every_line_kind_and_prints_the_receipt() {
     // A mistyped code says why on the next page and adds nothing.
     k.post("/scan", &[("code", &ean13("731999999999"))]).await;
     let page = k.get("/").await;
-    assert!(page.body.contains("id=\"message\""), "{}", page.body);
+    assert!(
+        page.body.contains("No product has the code"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("260.06"));
     // Two oats, no light beer, a member's prices.
     k.post("/lines/1", &[("new_quantity", "2")]).await;
@@ -238,7 +242,7 @@ async fn wrong_pins_lock_a_cashier_out_and_forms_need_their_token() {
     k.post("/scan", &[("code", "OL-33")]).await;
     k.post("/pay", &[("t-cash", "5")]).await;
     let page = k.get("/").await;
-    assert!(page.body.contains("id=\"message\""), "{}", page.body);
+    assert!(page.body.contains("is still to pay"), "{}", page.body);
     assert_eq!(store.pending_count().await.unwrap().0, 0);
     // Park, and resume.
     k.post("/park", &[]).await;
@@ -254,6 +258,13 @@ async fn wrong_pins_lock_a_cashier_out_and_forms_need_their_token() {
     };
     k.post(&format!("/parked/{id}/resume"), &[]).await;
     assert!(k.get("/").await.body.contains("12.90"));
+    // Refusals are in the cashier's language.
+    k.get("/?lang=sv").await;
+    k.post("/scan", &[("code", "4011")]).await;
+    let page = k.get("/").await;
+    assert!(page.body.contains("säljs per vikt"), "{}", page.body);
+    k.post("/pay", &[("t-cash", "5")]).await;
+    assert!(k.get("/").await.body.contains("återstår att betala"));
     // Locking the till ends the cashier's session.
     k.post("/lock", &[]).await;
     assert!(k.get("/").await.body.contains("name=\"pin\""));

@@ -81,7 +81,16 @@ struct StandinClient<'a> {
 
 impl Standin {
     async fn start(c: &StandinClient<'_>) -> Self {
+        // Loading oidc-provider costs node several seconds of CPU. The tests of this binary run
+        // side by side: a dozen stand-ins starting at once on two cores took more than 90 s
+        // each. Two start at a time; the wait for a turn is not part of the time limit.
+        static STARTING: std::sync::LazyLock<tokio::sync::Semaphore> =
+            std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(2));
         require_harness();
+        let _turn = STARTING
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let logs = tempfile::NamedTempFile::new().unwrap();
         let mut child = tokio::process::Command::new("node")
             .arg("op-standin.mjs")
