@@ -9,6 +9,7 @@ pub mod journal;
 pub mod pin;
 pub mod pricing;
 pub mod run;
+pub mod shift;
 pub mod store;
 pub mod sync;
 pub mod tender;

@@ -57,6 +57,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
         name: "till_sales.html",
         text: include_str!("../templates/till_sales.html"),
     },
+    TemplateSource {
+        name: "till_shift.html",
+        text: include_str!("../templates/till_shift.html"),
+    },
 ];
 
 /// What every handler gets.
@@ -234,6 +238,11 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/park", post(park))
         .route("/parked/{id}/resume", post(resume))
         .route("/sales", get(sales))
+        .route("/shift", get(shift_page))
+        .route("/shift/open", post(shift_open))
+        .route("/shift/cash", post(shift_cash))
+        .route("/shift/close", post(shift_close))
+        .route("/shifts/{id}", get(shift_report))
         .route("/receipts/{id}", get(receipt))
         .route("/static/kit.css", get(kit_css))
         .route("/static/theme.css", get(theme_css))
@@ -340,6 +349,7 @@ async fn home(
         .map(|(id, at, n)| json!({ "id": id, "at": at, "lines": n }))
         .collect();
     let (pending, since) = app.store.pending_count().await.unwrap_or((0, None));
+    let shift_open = app.store.open_shift().await.ok().flatten().is_some();
     let totals = priced.priced.as_ref().map(|p| {
         json!({
             "total": p.total.amount(),
@@ -361,6 +371,7 @@ async fn home(
             "parked": parked,
             "pending": pending,
             "pending_since": since,
+            "shift_open": shift_open,
             "message": message,
         }),
     )
@@ -587,6 +598,10 @@ async fn pay(
             }
         }
     }
+    if !matches!(app.store.open_shift().await, Ok(Some(_))) {
+        flash(&session, &app.t(&session, "till-shift-needed"));
+        return home_redirect();
+    }
     let training = form.get("training").is_some_and(|v| v == "on");
     match checkout::complete(
         &app.store,
@@ -685,5 +700,148 @@ async fn receipt(State(app): State<TillApp>, session: Session, Path(id): Path<Uu
             )
         }
         _ => (StatusCode::NOT_FOUND, "no such receipt on this till").into_response(),
+    }
+}
+
+fn parse_amount(s: &str) -> Option<Decimal> {
+    parse_quantity(s).ok().flatten()
+}
+
+fn shift_refusal(app: &TillApp, session: &Session, e: &crate::shift::ShiftError) -> String {
+    use crate::shift::ShiftError as E;
+    let key = match e {
+        E::AlreadyOpen => "till-shift-already-open",
+        E::NoneOpen => "till-shift-none-open",
+        E::Amount => "till-shift-amount",
+        E::Store(err) => {
+            tracing::error!(error = %err, "a shift action failed");
+            "till-error-generic"
+        }
+    };
+    app.t(session, key)
+}
+
+/// `GET /shift`: the open shift's X report with its cash forms, or the form to open one; the
+/// latest shifts for their reports.
+async fn shift_page(State(app): State<TillApp>, session: Session) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let message = take_flash(&session);
+    let open = app.store.open_shift().await.ok().flatten();
+    let x = match &open {
+        Some(s) => crate::shift::report(&app.store, s, None).await.ok(),
+        None => None,
+    };
+    let recent = app.store.shifts(10).await.unwrap_or_default();
+    app.render(
+        &session,
+        "/shift",
+        "till_shift.html",
+        &json!({ "report": x, "recent": recent, "message": message, "closed": false }),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AmountForm {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    note: String,
+}
+
+fn shift_redirect() -> Response {
+    Redirect::to("/shift").into_response()
+}
+
+async fn shift_open(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<AmountForm>,
+) -> Response {
+    let Some((sub, _)) = cashier(&session) else {
+        return home_redirect();
+    };
+    let float = if form.amount.trim().is_empty() {
+        Some(Decimal::ZERO)
+    } else {
+        parse_amount(&form.amount)
+    };
+    let Some(float) = float else {
+        flash(&session, &app.t(&session, "till-shift-amount"));
+        return shift_redirect();
+    };
+    if let Err(e) = crate::shift::open(&app.store, &sub, float).await {
+        flash(&session, &shift_refusal(&app, &session, &e));
+        return shift_redirect();
+    }
+    home_redirect()
+}
+
+async fn shift_cash(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<AmountForm>,
+) -> Response {
+    let Some((sub, _)) = cashier(&session) else {
+        return home_redirect();
+    };
+    let note = Some(form.note.trim()).filter(|n| !n.is_empty());
+    let r = match parse_amount(&form.amount) {
+        Some(a) => crate::shift::move_cash(&app.store, &sub, form.kind.trim(), a, note).await,
+        None => Err(crate::shift::ShiftError::Amount),
+    };
+    if let Err(e) = r {
+        flash(&session, &shift_refusal(&app, &session, &e));
+    }
+    shift_redirect()
+}
+
+async fn shift_close(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<AmountForm>,
+) -> Response {
+    let Some((sub, _)) = cashier(&session) else {
+        return home_redirect();
+    };
+    let r = match parse_amount(&form.amount) {
+        Some(a) => crate::shift::close(&app.store, &sub, a).await,
+        None if form.amount.trim() == "0" => {
+            crate::shift::close(&app.store, &sub, Decimal::ZERO).await
+        }
+        None => Err(crate::shift::ShiftError::Amount),
+    };
+    match r {
+        Ok(z) => Redirect::to(&format!("/shifts/{}", z.shift.shift_id)).into_response(),
+        Err(e) => {
+            flash(&session, &shift_refusal(&app, &session, &e));
+            shift_redirect()
+        }
+    }
+}
+
+/// `GET /shifts/{id}`: a shift's report, X while open, Z once closed; printable.
+async fn shift_report(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(id): Path<Uuid>,
+) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let Ok(Some(shift)) = app.store.shift(id).await else {
+        return (StatusCode::NOT_FOUND, "no such shift on this till").into_response();
+    };
+    match crate::shift::report(&app.store, &shift, None).await {
+        Ok(r) => app.render(
+            &session,
+            &format!("/shifts/{id}"),
+            "till_shift.html",
+            &json!({ "report": r, "recent": [], "message": null, "closed": shift.closed_at.is_some() }),
+        ),
+        Err(e) => failure(&e.to_string()),
     }
 }

@@ -238,6 +238,11 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let page = client.get(format!("{url}/")).send().await?.text().await?;
     let token = csrf(&page);
+    client
+        .post(format!("{url}/shift/open"))
+        .form(&[("csrf_token", token.as_str()), ("amount", "500")])
+        .send()
+        .await?;
 
     // Scans: each a POST and the page that prices the basket; a sale every ten lines.
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);

@@ -94,3 +94,47 @@ till-error-unknown-tender = There is no tender { $tender }.
 till-error-bad-amount = An amount must be above zero, in whole öre.
 till-error-refund = A refund pays back exactly { $due }, not { $given }.
 till-error-generic = The till could not do that. Try again; if it happens again, call a manager.
+till-shift = Shift
+till-shift-needed = No shift is open: open one with the float before taking money.
+till-shift-open = Open the shift
+till-shift-none = No shift is open on this till.
+till-shift-float = Float
+till-shift-float-hint = The cash in the drawer at the start, in kronor.
+till-x-report = X report: the shift so far
+till-z-report = Z report: the shift closed
+till-shift-opened = Opened
+till-shift-closed = closed
+till-shift-sales = { $count ->
+    [one] One sale
+   *[other] { $count } sales
+}
+till-shift-returns = { $count ->
+    [one] One return
+   *[other] { $count } returns
+}
+till-shift-training = { $count ->
+    [one] One training sale (not counted)
+   *[other] { $count } training sales (not counted)
+}
+till-shift-by-rate = Sales by VAT rate
+till-shift-rate = VAT rate
+till-shift-vat = VAT
+till-shift-tenders = By tender
+till-shift-drawer = The drawer
+till-shift-cash-in = Cash in
+till-shift-cash-out = Cash out
+till-shift-expected = Cash expected
+till-shift-counted = Cash counted
+till-shift-over-short = Over (+) or short (−)
+till-shift-move = Cash in or out
+till-shift-direction = Into or out of the drawer
+till-shift-why = Why (for the books)
+till-shift-move-save = Record it
+till-shift-close = Close the shift
+till-shift-count-hint = Count the drawer, then type what is in it.
+till-shift-close-save = Close and print the Z report
+till-shift-recent = Latest shifts
+till-shift-is-open = open
+till-shift-already-open = A shift is open already.
+till-shift-none-open = No shift is open.
+till-shift-amount = An amount is zero or more, in whole öre.

@@ -94,3 +94,47 @@ till-error-unknown-tender = Betalsättet { $tender } finns inte.
 till-error-bad-amount = Ett belopp måste vara större än noll, i hela ören.
 till-error-refund = En återbetalning betalar tillbaka exakt { $due }, inte { $given }.
 till-error-generic = Kassan kunde inte göra det. Försök igen; händer det igen, ring en föreståndare.
+till-shift = Pass
+till-shift-needed = Inget pass är öppet: öppna ett med växelkassan innan du tar betalt.
+till-shift-open = Öppna passet
+till-shift-none = Inget pass är öppet i den här kassan.
+till-shift-float = Växelkassa
+till-shift-float-hint = Kontanterna i lådan vid start, i kronor.
+till-x-report = X-rapport: passet hittills
+till-z-report = Z-rapport: passet stängt
+till-shift-opened = Öppnat
+till-shift-closed = stängt
+till-shift-sales = { $count ->
+    [one] Ett köp
+   *[other] { $count } köp
+}
+till-shift-returns = { $count ->
+    [one] En retur
+   *[other] { $count } returer
+}
+till-shift-training = { $count ->
+    [one] Ett övningsköp (räknas inte)
+   *[other] { $count } övningsköp (räknas inte)
+}
+till-shift-by-rate = Försäljning per momssats
+till-shift-rate = Momssats
+till-shift-vat = Moms
+till-shift-tenders = Per betalsätt
+till-shift-drawer = Kassalådan
+till-shift-cash-in = Insättning
+till-shift-cash-out = Uttag
+till-shift-expected = Förväntade kontanter
+till-shift-counted = Räknade kontanter
+till-shift-over-short = Över (+) eller under (−)
+till-shift-move = Insättning eller uttag
+till-shift-direction = In i eller ut ur lådan
+till-shift-why = Varför (för bokföringen)
+till-shift-move-save = Registrera
+till-shift-close = Stäng passet
+till-shift-count-hint = Räkna lådan och skriv vad som finns i den.
+till-shift-close-save = Stäng och skriv ut Z-rapporten
+till-shift-recent = Senaste passen
+till-shift-is-open = öppet
+till-shift-already-open = Ett pass är redan öppet.
+till-shift-none-open = Inget pass är öppet.
+till-shift-amount = Ett belopp är noll eller mer, i hela ören.

@@ -23,6 +23,10 @@ fn session(lang: &str) -> Value {
             check("pin pad", lang, json!({ "expect_status": 200, "expect_selector": "input#pin", "expect_focus": "#pin" })),
             { "fill": [{ "name": "pin", "value": "4711" }] },
             { "submit": { "button": if en { "Unlock" } else { "Lås upp" } } },
+            { "visit": "/shift" },
+            check("shift closed", lang, json!({ "expect_status": 200, "expect_selector": "input#float" })),
+            { "fill": [{ "name": "amount", "value": "500" }] },
+            { "submit": { "button": if en { "Open the shift" } else { "Öppna passet" } } },
             check("empty basket", lang, json!({ "expect_status": 200, "expect_selector": ["input#code", "#empty"], "expect_focus": "#code" })),
             { "fill": [{ "name": "code", "value": "HAV-1KG" }] },
             { "submit": "enter" },
@@ -36,6 +40,11 @@ fn session(lang: &str) -> Value {
             check("receipt", lang, json!({ "expect_status": 200, "expect_selector": ["#receipt-number", "#change"] })),
             { "visit": "/sales" },
             check("last sales", lang, json!({ "expect_status": 200, "expect_selector": "main a" })),
+            { "visit": "/shift" },
+            check("x report", lang, json!({ "expect_status": 200, "expect_selector": ["#expected-cash", "input#counted"] })),
+            { "fill": [{ "name": "amount", "value": "560", "all": true }] },
+            { "submit": { "button": if en { "Close and print the Z report" } else { "Stäng och skriv ut Z-rapporten" } } },
+            check("z report", lang, json!({ "expect_status": 200, "expect_selector": "#over-short" })),
         ]
     })
 }

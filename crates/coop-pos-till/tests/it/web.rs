@@ -149,6 +149,7 @@ async fn a_cashier_unlocks_sells_every_line_kind_and_prints_the_receipt() {
         (a.status, a.location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/"))
     );
+    k.post("/shift/open", &[("amount", "500")]).await;
     let page = k.get("/").await;
     assert!(
         page.body.contains("id=\"code\"") && page.body.contains("autofocus"),
@@ -229,6 +230,7 @@ async fn wrong_pins_lock_a_cashier_out_and_forms_need_their_token() {
     // Another cashier is not locked out.
     k.post("/unlock", &[("cashier", "c-sam"), ("pin", "1234")])
         .await;
+    k.post("/shift/open", &[("amount", "0")]).await;
     assert!(k.get("/").await.body.contains("id=\"code\""));
     // A form without its token, or with another, is refused and adds nothing.
     let a = k.post_with("/scan", None, &[("code", "OL-33")]).await;
@@ -268,4 +270,71 @@ async fn wrong_pins_lock_a_cashier_out_and_forms_need_their_token() {
     // Locking the till ends the cashier's session.
     k.post("/lock", &[]).await;
     assert!(k.get("/").await.body.contains("name=\"pin\""));
+}
+
+#[tokio::test]
+async fn money_is_taken_only_in_an_open_shift_and_its_z_report_balances() {
+    let (_dir, store, mut k) = kiosk().await;
+    k.get("/?lang=en").await;
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    k.post("/scan", &[("code", "OL-33")]).await;
+    k.post("/pay", &[("t-cash", "20")]).await;
+    let page = k.get("/").await;
+    assert!(page.body.contains("No shift is open"), "{}", page.body);
+    assert_eq!(store.pending_count().await.unwrap().0, 0);
+    let page = k.get("/shift").await;
+    assert!(page.body.contains("id=\"no-shift\""), "{}", page.body);
+    // A float that is not an amount is refused; 500 opens the shift.
+    k.post("/shift/open", &[("amount", "fem hundra")]).await;
+    assert!(k.get("/shift").await.body.contains("id=\"message\""));
+    k.post("/shift/open", &[("amount", "500")]).await;
+    k.post("/pay", &[("t-cash", "20")]).await; // 12.90 -> 13, 7 back
+    k.post("/scan", &[("code", "OL-33"), ("quantity", "2")])
+        .await;
+    k.post("/pay", &[("t-card", "25.80")]).await;
+    k.post(
+        "/shift/cash",
+        &[
+            ("kind", "in"),
+            ("amount", "100"),
+            ("note", "växel från banken"),
+        ],
+    )
+    .await;
+    k.post(
+        "/shift/cash",
+        &[("kind", "out"), ("amount", "50"), ("note", "")],
+    )
+    .await;
+    k.post("/shift/cash", &[("kind", "sideways"), ("amount", "50")])
+        .await;
+    let x = k.get("/shift").await;
+    assert!(x.body.contains("X report"), "{}", x.body);
+    assert!(x.body.contains("2 sales"), "{}", x.body);
+    // 500 + 13 + 100 - 50
+    assert!(x.body.contains("563.00"), "{}", x.body);
+    // Counted 560: 3 short.
+    let a = k.post("/shift/close", &[("amount", "560")]).await;
+    let z = a.location.expect("the Z report");
+    assert!(z.starts_with("/shifts/"), "{z}");
+    let page = k.get(&z).await;
+    assert!(
+        page.body.contains("Z report") && page.body.contains("id=\"over-short\""),
+        "{}",
+        page.body
+    );
+    let line = &page.body[page.body.find("id=\"over-short\"").unwrap()..];
+    let line = &line[..line.find("</li>").unwrap()];
+    assert!(
+        line.contains("3.00") && line.contains('-'),
+        "3 short: {line}"
+    );
+    // Closed: no more cash moves, no sales until a new shift.
+    k.post("/shift/cash", &[("kind", "in"), ("amount", "10")])
+        .await;
+    assert!(k.get("/shift").await.body.contains("id=\"message\""));
+    k.post("/scan", &[("code", "OL-33")]).await;
+    k.post("/pay", &[("t-cash", "20")]).await;
+    assert_eq!(store.pending_count().await.unwrap().0, 2);
 }

@@ -116,6 +116,21 @@ async fn kiosk(url: &str) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert!(body.contains("id=\"code\""), "unlocked: {body}");
+    // A shift, unless one is open since before the power went.
+    client
+        .post(format!("{url}/shift/open"))
+        .form(&[("csrf_token", csrf(&body).as_str()), ("amount", "500")])
+        .send()
+        .await
+        .unwrap();
+    let body = client
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = csrf(&body);
     (client, token)
 }
