@@ -138,3 +138,4 @@ till-shift-is-open = open
 till-shift-already-open = A shift is open already.
 till-shift-none-open = No shift is open.
 till-shift-amount = An amount is zero or more, in whole öre.
+till-shift-net = Net

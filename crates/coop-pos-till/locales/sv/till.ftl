@@ -138,3 +138,4 @@ till-shift-is-open = öppet
 till-shift-already-open = Ett pass är redan öppet.
 till-shift-none-open = Inget pass är öppet.
 till-shift-amount = Ett belopp är noll eller mer, i hela ören.
+till-shift-net = Netto
