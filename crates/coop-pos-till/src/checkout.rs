@@ -78,6 +78,8 @@ pub enum CheckoutError {
     Pricing(#[from] pricing::PricingError),
     #[error("{0}")]
     Tender(#[from] tender::TenderError),
+    #[error("the card terminal: {0:?}")]
+    Card(crate::terminal::Outcome),
     #[error("the till's settings: {0}")]
     Settings(String),
     #[error(transparent)]
@@ -353,7 +355,7 @@ pub async fn price_basket(
 }
 
 /// What completing a basket needs besides the store and the settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Completion<'a> {
     /// The till's id at coop-sso.
     pub till: &'a str,
@@ -364,6 +366,20 @@ pub struct Completion<'a> {
     pub now: DateTime<Utc>,
     /// A training sale: marked as such, never booked.
     pub training: bool,
+    /// The card terminal that takes the card part; without one the card part is recorded as
+    /// the cashier typed it.
+    pub card: Option<&'a dyn crate::terminal::Terminal>,
+}
+
+impl std::fmt::Debug for Completion<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("till", &self.till)
+            .field("basket", &self.basket)
+            .field("training", &self.training)
+            .field("card", &self.card.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Completes the basket: prices it, settles the tenders, and appends the sale to the journal
@@ -382,6 +398,7 @@ pub async fn complete(
         given,
         now,
         training,
+        card,
     } = *sale;
     let day = settings.business_day(now);
     let p = price_basket(store, settings, basket, day).await?;
@@ -427,13 +444,32 @@ pub async fn complete(
         }
         Some((m.sub.as_str(), wallet))
     };
+    // The card part goes to the terminal last, once everything else holds: a refusal after
+    // the card was charged would need a refund.
+    let sale_id = Uuid::new_v4();
+    let card_part: Decimal = settled
+        .paid
+        .iter()
+        .filter(|t| t.class == "card")
+        .map(|t| t.amount.amount())
+        .sum();
+    let card_reference = match card {
+        Some(terminal) if !card_part.is_zero() => match terminal.pay(sale_id, card_part).await {
+            crate::terminal::Outcome::Approved { reference } => Some(reference),
+            other => {
+                tracing::warn!(sale = %sale_id, outcome = ?other, "the card was not taken");
+                return Err(CheckoutError::Card(other));
+            }
+        },
+        _ => None,
+    };
     let kinds: BTreeMap<&str, &TenderKind> = settings
         .tenders
         .iter()
         .map(|t| (t.id.as_str(), &t.kind))
         .collect();
     let record = SaleRecord {
-        sale_id: Uuid::new_v4(),
+        sale_id,
         till: till.to_owned(),
         seq: 0,
         kind: if training {
@@ -489,7 +525,11 @@ pub async fn complete(
                     .map_or("cash", |k| k.class())
                     .to_owned(),
                 amount: t.amount.amount(),
-                reference: None,
+                reference: if t.class == "card" {
+                    card_reference.clone()
+                } else {
+                    None
+                },
             })
             .collect(),
         change: settled.change.amount(),

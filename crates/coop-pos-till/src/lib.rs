@@ -13,4 +13,5 @@ pub mod shift;
 pub mod store;
 pub mod sync;
 pub mod tender;
+pub mod terminal;
 pub mod web;

@@ -73,6 +73,8 @@ pub struct TillApp {
     pub default_lang: Lang,
     pub languages: Arc<Vec<Lang>>,
     pub throttle: Arc<Throttle>,
+    /// The card terminal (the simulator until a real driver is configured).
+    pub terminal: Arc<dyn crate::terminal::Terminal>,
 }
 
 impl std::fmt::Debug for TillApp {
@@ -102,6 +104,7 @@ impl TillApp {
             default_lang,
             languages: Arc::new(vec![Lang::En, Lang::Sv]),
             throttle: Arc::new(Throttle::default()),
+            terminal: Arc::new(crate::terminal::Simulator::default()),
         })
     }
 
@@ -211,6 +214,13 @@ impl TillApp {
                 ("till-error-unknown-tender", vec![("tender", s(t))])
             }
             CheckoutError::Tender(T::BadAmount) => ("till-error-bad-amount", vec![]),
+            CheckoutError::Card(crate::terminal::Outcome::Declined { reason }) => {
+                ("till-error-card-declined", vec![("reason", s(reason))])
+            }
+            CheckoutError::Card(crate::terminal::Outcome::Cancelled) => {
+                ("till-error-card-cancelled", vec![])
+            }
+            CheckoutError::Card(_) => ("till-error-card-unknown", vec![]),
             CheckoutError::Tender(T::RefundMismatch { due, given }) => (
                 "till-error-refund",
                 vec![("due", money(*due)), ("given", money(*given))],
@@ -613,6 +623,7 @@ async fn pay(
             given: &given,
             now: Utc::now(),
             training,
+            card: Some(app.terminal.as_ref()),
         },
     )
     .await

@@ -139,3 +139,6 @@ till-shift-already-open = A shift is open already.
 till-shift-none-open = No shift is open.
 till-shift-amount = An amount is zero or more, in whole öre.
 till-shift-net = Net
+till-error-card-declined = The card was declined ({ $reason }). Nothing was sold: take another card or another tender.
+till-error-card-cancelled = The payment was cancelled at the terminal. Nothing was sold.
+till-error-card-unknown = The terminal did not answer in time: check on the terminal whether the card was charged before trying again. Nothing was sold.

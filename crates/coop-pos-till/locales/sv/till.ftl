@@ -139,3 +139,6 @@ till-shift-already-open = Ett pass är redan öppet.
 till-shift-none-open = Inget pass är öppet.
 till-shift-amount = Ett belopp är noll eller mer, i hela ören.
 till-shift-net = Netto
+till-error-card-declined = Kortet nekades ({ $reason }). Inget såldes: ta ett annat kort eller ett annat betalsätt.
+till-error-card-cancelled = Betalningen avbröts i terminalen. Inget såldes.
+till-error-card-unknown = Terminalen svarade inte i tid: se i terminalen om kortet drogs innan du försöker igen. Inget såldes.

@@ -229,6 +229,7 @@ async fn every_line_kind_scans_prices_and_completes() {
             given: &cash(dec!(200)),
             now: at(30),
             training: false,
+            card: None,
         },
     )
     .await;
@@ -244,6 +245,7 @@ async fn every_line_kind_scans_prices_and_completes() {
             given: &cash(dec!(300)),
             now: at(30),
             training: false,
+            card: None,
         },
     )
     .await
@@ -326,6 +328,7 @@ async fn a_member_gets_member_prices_and_the_rules_of_the_coop_hold() {
                     given: &given,
                     now: at(30),
                     training: false,
+                    card: None,
                 },
             )
             .await
@@ -395,6 +398,7 @@ async fn a_member_gets_member_prices_and_the_rules_of_the_coop_hold() {
             given: &wallet(dec!(194.70)),
             now: at(30),
             training: false,
+            card: None,
         },
     )
     .await;
@@ -440,6 +444,7 @@ async fn a_restricted_tender_pays_the_fresh_produce_only() {
             given: &given,
             now: at(30),
             training: false,
+            card: None,
         },
     )
     .await
@@ -465,6 +470,7 @@ async fn a_restricted_tender_pays_the_fresh_produce_only() {
             given: &given,
             now: at(30),
             training: false,
+            card: None,
         },
     )
     .await
@@ -509,6 +515,7 @@ async fn parked_baskets_and_a_reboot_lose_nothing_and_the_journal_chains() {
                     given: &cash(dec!(100)),
                     now: at(30),
                     training: false,
+                    card: None,
                 },
             )
             .await

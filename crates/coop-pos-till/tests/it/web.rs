@@ -195,6 +195,12 @@ async fn a_cashier_unlocks_sells_every_line_kind_and_prints_the_receipt() {
     // 2 × 22.90 + 64.90 + 43.63 + 48.23 + 48.50 = 251.06
     assert!(page.body.contains("251.06"), "{}", page.body);
 
+    // The terminal declines (the simulator declines amounts ending in 13 öre): nothing sold.
+    k.post("/pay", &[("t-card", "100.13"), ("t-cash", "200")])
+        .await;
+    let page = k.get("/").await;
+    assert!(page.body.contains("The card was declined"), "{}", page.body);
+    assert_eq!(store.pending_count().await.unwrap().0, 0);
     let a = k
         .post("/pay", &[("t-card", "100"), ("t-cash", "200")])
         .await;
@@ -204,6 +210,15 @@ async fn a_cashier_unlocks_sells_every_line_kind_and_prints_the_receipt() {
     assert!(page.body.contains("kassa-1-1"), "{}", page.body);
     assert!(page.body.contains("Testköpinge Matkooperativ") && page.body.contains("769600-0000"));
     assert!(page.body.contains("id=\"change\""), "{}", page.body);
+    // The terminal's reference is on the sale.
+    let sale = &store.recent(1).await.unwrap()[0];
+    let card = sale.tenders.iter().find(|t| t.kind == "card").unwrap();
+    assert!(
+        card.reference
+            .as_deref()
+            .is_some_and(|r| r.starts_with("SIM-")),
+        "{card:?}"
+    );
     // 151.06 in cash rounds to 151: 49 back.
     assert!(page.body.contains("49.00"), "{}", page.body);
     let page = k.get("/sales").await;

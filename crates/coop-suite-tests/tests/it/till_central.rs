@@ -179,6 +179,7 @@ async fn a_till_sells_a_day_cut_off_and_every_sale_arrives_once() {
                 given: &given,
                 now,
                 training: false,
+                card: None,
             },
         )
         .await
