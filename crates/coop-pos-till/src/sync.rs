@@ -82,8 +82,8 @@ fn unreachable(e: &reqwest::Error) -> SyncError {
     SyncError::Unreachable(e.to_string())
 }
 
-/// Uploads what waits, a batch at a time, until nothing does. Marks as uploaded what central
-/// says it holds (its `last_seq`), also when it refuses a record after it.
+/// Uploads what waits, a batch at a time, until nothing does. Marks as uploaded the records
+/// central took (stored now or before), also when it refuses a record after them.
 pub async fn upload(
     store: &Store,
     client: &reqwest::Client,
@@ -115,7 +115,15 @@ pub async fn upload(
         }
         let out: Outcome =
             serde_json::from_str(&body).map_err(|e| SyncError::Answer(e.to_string()))?;
-        store.mark_uploaded(out.last_seq).await?;
+        // Central took the batch's first `accepted + duplicates` records, in order. Mark those,
+        // never by central's own last number: a till whose store was replaced (a new SD card)
+        // starts its numbers again below it, and those sales are not central's yet.
+        if let Some(taken) = (out.accepted + out.duplicates)
+            .checked_sub(1)
+            .and_then(|i| batch.get(i))
+        {
+            store.mark_uploaded(taken.seq).await?;
+        }
         done.accepted += out.accepted;
         done.duplicates += out.duplicates;
         done.last_seq = out.last_seq;

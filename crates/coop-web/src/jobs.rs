@@ -671,17 +671,7 @@ where
         .output(id, &user)
         .await?
         .ok_or(crate::Error::NotFound)?;
-    let name: String = out
-        .filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = crate::mail::safe_filename(&out.filename);
     Ok(private((
         [
             (header::CONTENT_TYPE, out.content_type),

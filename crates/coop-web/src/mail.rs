@@ -358,9 +358,9 @@ fn compose(from: &Mailbox, msg: OutgoingMail, subject: &str) -> Result<Message, 
     built.map_err(|e| e.to_string())
 }
 
-/// A file name that no mail client can read as a path or a header: letters, digits, `.`, `-`
-/// and `_`, never starting with a dot.
-fn safe_filename(name: &str) -> String {
+/// A file name that no mail client or browser can read as a path or a header: letters,
+/// digits, `.`, `-` and `_`, never starting with a dot.
+pub fn safe_filename(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| {

@@ -106,16 +106,13 @@ pub async fn set(
     render(&state, &page, &user, None, true).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct NoFields {}
-
 /// `POST /cashiers/{sub}/remove`: a manager takes a PIN away; the tills drop it at their next
 /// round.
 pub async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(sub): Path<String>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     let n = sqlx::query!("delete from cashier where sub = $1", sub)

@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A form with nothing but its CSRF token: a button that does one thing.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoFields {}
+
 /// One error type: the kit's (pages, sign-in, CSRF) and the database's (never shown).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -45,16 +45,13 @@ pub async fn list(
         .into_response())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct NoFields {}
-
 /// `POST /tills/{id}/clear`: a manager has looked at the chain problem (and the till has sent
 /// what was missing, or the records are accounted for); the flag goes, the chain stays.
 pub async fn clear(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
 ) -> Result<Response, Error> {
     user.require(Role::Manager)?;
     let n = sqlx::query!(

@@ -390,3 +390,60 @@ async fn cashiers_set_their_own_pin_and_tills_learn_the_hashes() {
     let a = api(&app, "GET", "/api/till/cashiers", Some(&till), "").await;
     assert_eq!(a.body, "[]");
 }
+
+#[tokio::test]
+async fn only_a_manager_clears_a_tills_flag_and_only_with_the_form_token() {
+    let app = app().await;
+    let till = app.issuer.till_token("kassa-1", "coop-pos");
+    let mut records = chain("kassa-1", 2);
+    records[1].total += rust_decimal::Decimal::ONE;
+    let body = json!({ "sales": records }).to_string();
+    assert_eq!(
+        api(&app, "POST", "/api/sales", Some(&till), &body)
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let flagged = || async {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "select flagged_seq from till where till_id = 'kassa-1'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(flagged().await, Some(2));
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Manager) {
+        let a = form(
+            &app,
+            "/tills/kassa-1/clear",
+            &user(&[role, Role::Cashier]),
+            &[],
+            true,
+        )
+        .await;
+        // A cashier reaches the PIN page the helper reads its token from, and is refused here.
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{role}");
+    }
+    let manager = user(&[Role::Member, Role::Manager]);
+    assert_eq!(
+        form(&app, "/tills/kassa-1/clear", &manager, &[], false)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(flagged().await, Some(2), "no refused form cleared it");
+    assert_eq!(
+        form(&app, "/tills/kassa-9/clear", &manager, &[], true)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        form(&app, "/tills/kassa-1/clear", &manager, &[], true)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(flagged().await, None);
+}

@@ -75,6 +75,18 @@ async fn start(config: &std::path::Path, url: &str) -> Till {
     }
 }
 
+/// The till's main page as the kiosk sees it.
+async fn main_page(client: &reqwest::Client, url: &str) -> String {
+    client
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 fn csrf(body: &str) -> String {
     let i = body.find("name=\"csrf_token\" value=\"").expect("a form") + 25;
     body[i..i + body[i..].find('"').unwrap()].to_owned()
@@ -87,14 +99,7 @@ async fn kiosk(url: &str) -> (reqwest::Client, String) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let body = client
-        .get(format!("{url}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = main_page(&client, url).await;
     let token = csrf(&body);
     let res = client
         .post(format!("{url}/unlock"))
@@ -107,14 +112,7 @@ async fn kiosk(url: &str) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let body = client
-        .get(format!("{url}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = main_page(&client, url).await;
     assert!(body.contains("id=\"code\""), "unlocked: {body}");
     // A shift, unless one is open since before the power went.
     client
@@ -123,14 +121,7 @@ async fn kiosk(url: &str) -> (reqwest::Client, String) {
         .send()
         .await
         .unwrap();
-    let body = client
-        .get(format!("{url}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = main_page(&client, url).await;
     let token = csrf(&body);
     (client, token)
 }
@@ -248,14 +239,7 @@ async fn a_till_killed_mid_burst_keeps_every_acknowledged_sale_once_and_its_open
     // (scanned, not paid): it is there. Three more lines, and the power goes again.
     let mut till = start(&config, &till.url).await;
     let (client, token) = kiosk(&url).await;
-    let page = client
-        .get(format!("{url}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = main_page(&client, &url).await;
     let before = page.matches("action=\"/lines/").count() / 2;
     assert!(before <= 1, "{page}");
     for code in ["MJOLK", "HAV", "MJOLK"] {
@@ -298,14 +282,7 @@ async fn a_till_killed_mid_burst_keeps_every_acknowledged_sale_once_and_its_open
     // The open basket is there after the restart, with its three lines.
     let till = start(&config, &url).await;
     let (client, _) = kiosk(&url).await;
-    let page = client
-        .get(format!("{url}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = main_page(&client, &url).await;
     assert_eq!(
         page.matches("action=\"/lines/").count() / 2,
         before + 3,

@@ -227,4 +227,52 @@ async fn a_till_sells_a_day_cut_off_and_every_sale_arrives_once() {
             .await
             .unwrap();
     assert_eq!(till_row, (1000, 0));
+
+    // The till's SD card is replaced by an empty one under the same id: its numbers start at 1
+    // again. Central refuses them (they are not the chain it holds), and the new store keeps
+    // them pending instead of taking central's last number for its own.
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = Store::open(&fresh_dir.path().join("till.sqlite"), 2)
+        .await
+        .unwrap();
+    sync::pull(
+        &fresh,
+        &client,
+        &ims_feed.url("/api/feed"),
+        Feed::Catalogue,
+        &StaticToken("till".into()),
+    )
+    .await
+    .unwrap();
+    let basket = fresh.open_basket("c-kim").await.unwrap();
+    checkout::scan(&fresh, &s, basket, "P0001", None)
+        .await
+        .unwrap();
+    checkout::complete(
+        &fresh,
+        &s,
+        &Completion {
+            till: "kassa-1",
+            basket,
+            cashier: "c-kim",
+            given: &[Given {
+                tender: "cash".into(),
+                amount: dec!(100),
+            }],
+            now,
+            training: false,
+            card: None,
+        },
+    )
+    .await
+    .unwrap();
+    let e = sync::upload(&fresh, &client, &served.url("/pos"), &token)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SyncError::RecordRefused { seq: 1, .. }), "{e}");
+    assert_eq!(
+        fresh.pending_count().await.unwrap().0,
+        1,
+        "the new sale is still the till's to send"
+    );
 }
