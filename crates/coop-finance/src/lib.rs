@@ -3,8 +3,9 @@
 //! journal whose entries always balance and are never changed, only reversed), member wallets
 //! (holds, adjustments, captures and releases for the till and the buyers club; top-ups that a
 //! bookkeeper confirms, two above a threshold), the bank-statement import that matches top-ups,
-//! and the SIE 4 export. Postings from the other services' feeds, reports and member statements
-//! are still to come (see docs/finance.md).
+//! postings from the other services' feeds (till sales charged to members' wallets, buyers-club
+//! orders, stock movements), the members as coop-sso's feed tells them, reports with budgets and
+//! forecasts, member statements as PDF, and the SIE 4 export and import (see docs/finance.md).
 
 pub mod bank;
 pub mod budget;
@@ -12,6 +13,7 @@ pub mod demo;
 pub mod entries;
 pub mod http;
 pub mod ledger;
+pub mod members;
 pub mod postings;
 pub mod reference;
 pub mod reports;
@@ -55,6 +57,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "top_ups.html",
         text: include_str!("../templates/top_ups.html"),
+    },
+    TemplateSource {
+        name: "wallets.html",
+        text: include_str!("../templates/wallets.html"),
     },
     TemplateSource {
         name: "bank.html",
@@ -173,7 +179,21 @@ impl Service for Finance {
         let oidc = OidcClient::start(&loaded.coop, &loaded.service).await?;
         let tokens = AccessTokenVerifier::for_service(oidc.provider().clone(), &loaded.service);
         // Book what the other services publish, for those the co-op runs.
-        follow(&kit, &oidc, &loaded, ServiceName::Pos, postings::PosFeed)?;
+        let wallet_per = loaded.extra.wallet_per;
+        follow(
+            &kit,
+            &oidc,
+            &loaded,
+            ServiceName::Sso,
+            members::MemberFeed { wallet_per },
+        )?;
+        follow(
+            &kit,
+            &oidc,
+            &loaded,
+            ServiceName::Pos,
+            postings::PosFeed { wallet_per },
+        )?;
         follow(
             &kit,
             &oidc,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::ledger::chart::bas_vat_accounts;
 use crate::ledger::store::{post_in, StoreError};
 use crate::ledger::{AccountNumber, Entry, Line, Series};
+use crate::{members, wallet, WalletPer};
 
 const CASH: i32 = 1910;
 const CARD: i32 = 1580;
@@ -250,18 +251,18 @@ struct Bought<'a> {
 
 /// Posts `entry` in the consumer's transaction with the members' purchases it carries; a source
 /// posted before is no error (the same event again, or the same thing booked by hand) and adds
-/// nothing.
+/// nothing. Answers the new entry's id, if it posted one.
 async fn book(
     tx: &mut PgConnection,
     entry: Option<Entry>,
     bought: &[Bought<'_>],
-) -> anyhow::Result<()> {
-    let Some(entry) = entry else { return Ok(()) };
-    match post_in(tx, &entry, None, None).await {
-        Ok(_) => {}
-        Err(StoreError::AlreadyPosted(_)) => return Ok(()),
+) -> anyhow::Result<Option<i64>> {
+    let Some(entry) = entry else { return Ok(None) };
+    let posted = match post_in(tx, &entry, None, None).await {
+        Ok(p) => p.journal_entry_id,
+        Err(StoreError::AlreadyPosted(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
-    }
+    };
     let source = entry.source_key().unwrap_or_default();
     for b in bought {
         // One row per rate, a rate named twice summed.
@@ -288,7 +289,7 @@ async fn book(
             .await?;
         }
     }
-    Ok(())
+    Ok(Some(posted))
 }
 
 fn payload<T: serde::de::DeserializeOwned>(event: &Event) -> anyhow::Result<T> {
@@ -307,17 +308,36 @@ fn payload<T: serde::de::DeserializeOwned>(event: &Event) -> anyhow::Result<T> {
     })
 }
 
-/// Follows coop-pos's sales feed.
-#[derive(Debug, Clone, Copy)]
-pub struct PosFeed;
+/// Follows coop-pos's sales feed: books each sale and charges its wallet part to the member's
+/// wallet (their household's, when the co-op keeps one per household).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PosFeed {
+    pub wallet_per: WalletPer,
+}
+
+/// The service whose wallet holds a sale's hold: the till's central side.
+const POS_CALLER: &str = "coop-pos";
 
 impl Apply for PosFeed {
     async fn apply(&self, tx: &mut PgConnection, event: &Event) -> anyhow::Result<()> {
         match event.kind.as_str() {
             "sale.completed" => {
                 let sale: Sale = payload(event)?;
-                let bought: Vec<Bought<'_>> = sale
-                    .member
+                let wallet: Decimal = sale
+                    .tenders
+                    .iter()
+                    .filter(|t| t.kind == Tender::Wallet)
+                    .map(|t| t.amount)
+                    .sum();
+                let owner = match sale.member {
+                    Some(m) => Some(members::wallet_owner(tx, self.wallet_per, m).await?.0),
+                    None if wallet.is_zero() => None,
+                    None => bail!(
+                        "sale {} is paid from a wallet but names no member",
+                        sale.sale_id
+                    ),
+                };
+                let bought: Vec<Bought<'_>> = owner
                     .map(|owner| Bought {
                         owner,
                         on: sale.business_day,
@@ -325,7 +345,32 @@ impl Apply for PosFeed {
                     })
                     .into_iter()
                     .collect();
-                book(tx, sale_entry(&sale)?, &bought).await
+                let Some(entry) = book(tx, sale_entry(&sale)?, &bought).await? else {
+                    return Ok(());
+                };
+                if let (Some(owner), false) = (owner, wallet.is_zero()) {
+                    let key = format!("sale:{}", sale.sale_id);
+                    let charged = wallet::charge_sale(
+                        tx,
+                        &wallet::SaleCharge {
+                            caller: POS_CALLER,
+                            key: &key,
+                            owner,
+                            amount: wallet,
+                            journal_entry: entry,
+                            at: event.occurred_at,
+                        },
+                    )
+                    .await?;
+                    if charged.overdrawn {
+                        tracing::warn!(
+                            sale = %sale.sale_id,
+                            wallet = %charged.wallet,
+                            "an offline wallet sale took the wallet below zero: flagged"
+                        );
+                    }
+                }
+                Ok(())
             }
             _ => Ok(()), // other kinds are not money
         }
@@ -350,7 +395,7 @@ impl Apply for BuyersClubFeed {
                         lines: &p.lines_by_rate,
                     })
                     .collect();
-                book(tx, order_entry(&order)?, &bought).await
+                book(tx, order_entry(&order)?, &bought).await.map(drop)
             }
             _ => Ok(()),
         }
@@ -364,7 +409,9 @@ pub struct ImsFeed;
 impl Apply for ImsFeed {
     async fn apply(&self, tx: &mut PgConnection, event: &Event) -> anyhow::Result<()> {
         match event.kind.as_str() {
-            "stock.moved" => book(tx, stock_entry(&payload(event)?)?, &[]).await,
+            "stock.moved" => book(tx, stock_entry(&payload(event)?)?, &[])
+                .await
+                .map(drop),
             _ => Ok(()),
         }
     }

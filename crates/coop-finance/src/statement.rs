@@ -17,7 +17,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatementMovement {
     pub on: NaiveDate,
-    /// `top_up`, `capture` or `adjustment`.
+    /// `top_up`, `capture`, `sale` or `adjustment`.
     pub kind: String,
     pub amount: Decimal,
 }
@@ -148,7 +148,8 @@ pub async fn for_wallet(
             .sum()
     };
     let paid_in = sum("top_up");
-    let spent = -sum("capture");
+    // Purchases: holds captured, and till sales charged as they reached the books (less returns).
+    let spent = -(sum("capture") + sum("sale"));
     let adjusted = sum("adjustment");
     let mut per_rate: BTreeMap<Decimal, (Decimal, Decimal)> = BTreeMap::new();
     for p in &purchases {

@@ -126,16 +126,28 @@ fn check_amount(amount: Decimal, minor_units: u32) -> Result<(), WalletError> {
     }
 }
 
-/// The wallet of `owner`, made on first use with its payment reference.
+/// The wallet of `owner`, made on first use with its payment reference, and named as the member
+/// feed names its owner.
 pub async fn wallet_of(db: &PgPool, owner: Uuid) -> Result<Uuid, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    wallet_in(&mut conn, owner).await
+}
+
+/// [`wallet_of`] on the caller's connection (inside its transaction).
+pub async fn wallet_in(conn: &mut sqlx::PgConnection, owner: Uuid) -> Result<Uuid, sqlx::Error> {
     let row = sqlx::query!(
-        "insert into wallet (wallet_id, owner_id) values ($1, $2)
+        "insert into wallet (wallet_id, owner_id, owner_name)
+         values ($1, $2, left(coalesce(
+             (select name from member where member_id = $2),
+             (select string_agg(name, ' & ' order by status = 'left', member_number)
+              from member where household_id = $2),
+             ''), 200))
          on conflict (owner_id) do update set owner_id = excluded.owner_id
          returning wallet_id, reference_serial, payment_reference",
         Uuid::new_v4(),
         owner
     )
-    .fetch_one(db)
+    .fetch_one(&mut *conn)
     .await?;
     if row.payment_reference.is_none() {
         let serial = u64::try_from(row.reference_serial).unwrap_or_default();
@@ -146,7 +158,7 @@ pub async fn wallet_of(db: &PgPool, owner: Uuid) -> Result<Uuid, sqlx::Error> {
             row.wallet_id,
             reference.as_str()
         )
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(row.wallet_id)
@@ -275,8 +287,11 @@ pub(crate) async fn credit_in(
     )
     .map_err(|_| WalletError::Amount)?
     .from_source(source);
+    // Money in that brings an overdrawn wallet back to zero or above clears its flag.
     let updated = sqlx::query!(
-        "update wallet set balance = balance + $2 where wallet_id = $1",
+        "update wallet set balance = balance + $2,
+             overdrawn_at = case when balance + $2 - held >= 0 then null else overdrawn_at end
+         where wallet_id = $1",
         wallet,
         amount
     )
@@ -504,6 +519,102 @@ pub(crate) async fn capture_at(
     })
 }
 
+/// A till sale's wallet part, charged as the sale reaches the books, inside the feed consumer's
+/// transaction (so once, with its ledger entry). A sale the till sold online has a hold under its
+/// key (`caller`'s): the hold becomes the charge. A sale sold offline has none: the wallet is
+/// charged directly, even below zero, and then flagged overdrawn (the goods are gone; a
+/// bookkeeper follows it up). A negative amount (a return to the wallet) gives money back. The
+/// wallet is made if its owner never had one.
+pub(crate) async fn charge_sale(
+    tx: &mut sqlx::PgConnection,
+    sale: &SaleCharge<'_>,
+) -> Result<Charged, WalletError> {
+    let hold = lock_hold(tx, sale.caller, sale.key).await?;
+    let (wallet, hold) = match hold {
+        // Held for this very sale: settle it.
+        Some(h) if h.status == HoldStatus::Held => (h.wallet_id, Some(h)),
+        // Captured already (by the caller itself): nothing more to take.
+        Some(h) if h.status == HoldStatus::Captured => {
+            return Ok(Charged {
+                wallet: h.wallet_id,
+                online: true,
+                overdrawn: false,
+            })
+        }
+        // Released (the till gave up on it, yet the sale went through), or never held.
+        _ => (wallet_in(tx, sale.owner).await?, None),
+    };
+    let held = hold.as_ref().map_or(Decimal::ZERO, |h| h.amount);
+    let row = sqlx::query!(
+        "update wallet set held = held - $2, balance = balance - $3,
+             overdrawn_at = case when balance - $3 - (held - $2) < 0
+                 then coalesce(overdrawn_at, $4) else null end
+         where wallet_id = $1
+         returning overdrawn_at is not null as \"overdrawn!\"",
+        wallet,
+        held,
+        sale.amount,
+        sale.at
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(h) = &hold {
+        sqlx::query!(
+            "update wallet_hold set status = 'captured', captured = $2, settled_at = $3
+             where wallet_hold_id = $1",
+            h.wallet_hold_id,
+            sale.amount.max(Decimal::ZERO),
+            sale.at
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !sale.amount.is_zero() {
+        sqlx::query!(
+            "insert into wallet_movement
+                 (wallet_id, kind, amount, wallet_hold_id, journal_entry_id, occurred_at)
+             values ($1, $2, $3, $4, $5, $6)",
+            wallet,
+            if hold.is_some() { "capture" } else { "sale" },
+            -sale.amount,
+            hold.as_ref().map(|h| h.wallet_hold_id),
+            sale.journal_entry,
+            sale.at
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(Charged {
+        wallet,
+        online: hold.is_some(),
+        overdrawn: row.overdrawn,
+    })
+}
+
+/// A sale's wallet part to charge: see [`charge_sale`].
+#[derive(Debug)]
+pub(crate) struct SaleCharge<'a> {
+    /// The service whose hold it may be, and the hold's key.
+    pub caller: &'a str,
+    pub key: &'a str,
+    /// The wallet's owner (member or household).
+    pub owner: Uuid,
+    /// What the wallet paid (negative: what a return gives back).
+    pub amount: Decimal,
+    pub journal_entry: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What charging a sale did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charged {
+    pub wallet: Uuid,
+    /// Whether a hold placed online paid it.
+    pub online: bool,
+    /// Whether the wallet is below zero now.
+    pub overdrawn: bool,
+}
+
 /// Gives a hold's money back to the available balance. Releasing again answers the same.
 pub async fn release(db: &PgPool, caller: &str, key: &str) -> Result<Hold, WalletError> {
     let mut tx = db.begin().await?;
@@ -645,4 +756,62 @@ pub async fn open_holds(db: &PgPool, wallet: Uuid) -> Result<Vec<OpenHold>, sqlx
     )
     .fetch_all(db)
     .await
+}
+
+/// A wallet in the bookkeepers' list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    pub wallet_id: Uuid,
+    pub owner_name: String,
+    /// The member numbers of its owner (a household's members).
+    pub numbers: String,
+    pub payment_reference: Option<String>,
+    pub balance: Decimal,
+    pub held: Decimal,
+    pub available: Decimal,
+    pub overdrawn_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The wallets matching `q` (part of a name, a member number or a payment reference; empty:
+/// all), overdrawn ones first, at most `limit`.
+pub async fn list(db: &PgPool, q: &str, limit: i64) -> Result<Vec<Listed>, sqlx::Error> {
+    let q = q.trim();
+    let like = coop_web::db::contains_pattern(q);
+    let reference: String = q.chars().filter(char::is_ascii_digit).collect();
+    sqlx::query_as!(
+        Listed,
+        r#"select w.wallet_id, w.owner_name,
+                  coalesce((select string_agg(m.member_number, ', ' order by m.member_number)
+                            from member m
+                            where m.member_id = w.owner_id or m.household_id = w.owner_id), '')
+                      as "numbers!",
+                  w.payment_reference, w.balance, w.held, w.balance - w.held as "available!",
+                  w.overdrawn_at
+           from wallet w
+           where $1 = ''
+              or w.owner_name ilike $2
+              or ($3 <> '' and w.payment_reference = $3)
+              or exists (select 1 from member m
+                         where (m.member_id = w.owner_id or m.household_id = w.owner_id)
+                           and m.member_number = $1)
+           order by w.overdrawn_at is null, w.overdrawn_at, lower(w.owner_name), w.wallet_id
+           limit $4"#,
+        q,
+        like,
+        reference,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// How many wallets are overdrawn, and by how much in all.
+pub async fn overdrawn(db: &PgPool) -> Result<(i64, Decimal), sqlx::Error> {
+    let r = sqlx::query!(
+        r#"select count(*) as "n!", coalesce(sum(held - balance), 0) as "owed!"
+           from wallet where overdrawn_at is not null"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((r.n, r.owed))
 }

@@ -941,13 +941,7 @@ pub async fn search(
 ) -> Result<Vec<Listed>, sqlx::Error> {
     let q = q.trim();
     let code = Code::parse(q).ok();
-    let pattern = format!(
-        "%{}%",
-        q.to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = coop_web::db::contains_pattern(&q.to_lowercase());
     sqlx::query_as!(
         Listed,
         r#"select p.product_id, p.sku, coalesce(n.name, p.name) as "name!",

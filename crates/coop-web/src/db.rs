@@ -76,3 +76,23 @@ pub async fn ready(pool: &PgPool, migrator: &Migrator) -> Result<(), String> {
         Err(format!("migrations not applied: {missing:?}"))
     }
 }
+
+/// A `like`/`ilike` pattern that finds `q` anywhere, with `q`'s own `%`, `_` and `\` taken
+/// literally (PostgreSQL's default escape character is `\`).
+pub fn contains_pattern(q: &str) -> String {
+    format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    #[test]
+    fn wildcards_in_the_query_are_literal() {
+        assert_eq!(super::contains_pattern("5%_a\\b"), "%5\\%\\_a\\\\b%");
+        assert_eq!(super::contains_pattern(""), "%%");
+    }
+}

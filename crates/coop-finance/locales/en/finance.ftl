@@ -233,3 +233,27 @@ finance-statement-intro = A statement of your wallet and purchases, with VAT per
 finance-statement-from = From
 finance-statement-to = To
 finance-statement-get = Get the statement
+
+## The bookkeepers' list of wallets
+finance-movement-sale = Purchase at the till
+finance-wallets-title = Wallets
+finance-wallets-caption = Members' wallets, overdrawn ones first
+finance-wallets-search = Find a wallet
+finance-wallets-search-hint = Part of a name, a member number or a payment reference.
+finance-wallets-find = Find
+finance-wallets-none = No wallet matches.
+finance-wallets-more = Only the first 100 are shown: narrow the search.
+finance-wallets-overdrawn-summary = { $count ->
+    [one] One wallet is overdrawn, by { $amount } in all: a till sold on it while offline. It is cleared by the payment that brings it back to zero.
+   *[other] { $count } wallets are overdrawn, by { $amount } in all: tills sold on them while offline. Each is cleared by the payment that brings it back to zero.
+}
+finance-wallet-owner = Owner
+finance-member-numbers = Members
+finance-wallet-standing = Standing
+finance-wallet-unnamed = (no name yet)
+finance-wallet-overdrawn-since = Overdrawn since { $date }
+finance-wallet-in-credit = In credit
+finance-wallet-overdrawn = Your wallet is below zero: a till sold to you while it was offline, for more than the wallet held. Nothing more can be paid from it until a payment in brings it back to zero.
+finance-col-reference = Reference
+finance-col-available = Available
+finance-col-statement = This month

@@ -233,3 +233,27 @@ finance-statement-intro = Ett utdrag av din plånbok och dina inköp, med moms p
 finance-statement-from = Från
 finance-statement-to = Till
 finance-statement-get = Hämta kontoutdraget
+
+## Bokförarnas lista över plånböcker
+finance-movement-sale = Köp i kassan
+finance-wallets-title = Plånböcker
+finance-wallets-caption = Medlemmarnas plånböcker, övertrasserade först
+finance-wallets-search = Hitta en plånbok
+finance-wallets-search-hint = En del av ett namn, ett medlemsnummer eller en betalningsreferens.
+finance-wallets-find = Sök
+finance-wallets-none = Ingen plånbok matchar.
+finance-wallets-more = Bara de 100 första visas: gör sökningen snävare.
+finance-wallets-overdrawn-summary = { $count ->
+    [one] En plånbok är övertrasserad, med { $amount } sammanlagt: en kassa sålde på den medan den var offline. Flaggan tas bort av den inbetalning som för den tillbaka till noll.
+   *[other] { $count } plånböcker är övertrasserade, med { $amount } sammanlagt: kassor sålde på dem medan de var offline. Varje flagga tas bort av den inbetalning som för plånboken tillbaka till noll.
+}
+finance-wallet-owner = Ägare
+finance-member-numbers = Medlemmar
+finance-wallet-standing = Läge
+finance-wallet-unnamed = (inget namn än)
+finance-wallet-overdrawn-since = Övertrasserad sedan { $date }
+finance-wallet-in-credit = I plus
+finance-wallet-overdrawn = Din plånbok är under noll: en kassa sålde till dig medan den var offline, för mer än plånboken hade. Inget mer kan betalas från den förrän en inbetalning för den tillbaka till noll.
+finance-col-reference = Referens
+finance-col-available = Disponibelt
+finance-col-statement = Denna månad

@@ -88,13 +88,32 @@ fn check_key(key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `GET /api/wallets/{owner}`: a member's (or household's) balance.
+/// The wallet owner a caller's id names: a member's id is taken to the wallet they spend from
+/// (their household's, when the co-op keeps one per household); a member who is suspended or
+/// has left may not spend.
+async fn owner(state: &AppState, id: Uuid) -> Result<Uuid, ApiError> {
+    let mut conn = state.kit.db.acquire().await?;
+    let (owner, member) =
+        crate::members::wallet_owner(&mut conn, state.settings.wallet_per, id).await?;
+    match member {
+        Some(m) if !m.status.may_spend() => Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "member_inactive",
+            "the member is not active: their wallet cannot be spent from".into(),
+        )),
+        _ => Ok(owner),
+    }
+}
+
+/// `GET /api/wallets/{owner}`: the balance of a member's wallet (their household's, when the
+/// co-op keeps one per household), or of a household's by its own id.
 pub async fn balance(
     State(state): State<AppState>,
     Bearer(claims): Bearer,
-    Path(owner): Path<Uuid>,
+    Path(id): Path<Uuid>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller(&state, &claims)?;
+    let owner = owner(&state, id).await?;
     // A member who never paid in has no wallet yet: nothing available, and nothing is made.
     let b = if let Some(w) = wallet::find(&state.kit.db, owner).await? {
         wallet::balance(&state.kit.db, w).await?
@@ -113,6 +132,7 @@ pub async fn balance(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
+    /// A member's id (or a household's).
     owner: Uuid,
     key: String,
     amount: Decimal,
@@ -127,8 +147,9 @@ pub async fn hold(
 ) -> Result<Response, ApiError> {
     let who = caller(&state, &claims)?;
     check_key(&req.key)?;
+    let owner = owner(&state, req.owner).await?;
     // No wallet: nothing to hold from (the wallet is made when its member first opens it).
-    let w = wallet::find(&state.kit.db, req.owner)
+    let w = wallet::find(&state.kit.db, owner)
         .await?
         .ok_or(WalletError::Insufficient)?;
     let h = wallet::hold(

@@ -98,6 +98,45 @@ pub async fn top_ups(
     render_top_ups(&state, &page, &user, &[], d.done.as_deref()).await
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+/// How many wallets the list shows at once.
+const WALLETS_SHOWN: i64 = 100;
+
+/// `GET /wallets?q=`: every wallet, overdrawn ones first, found by name, member number or
+/// payment reference, each with its statement.
+pub async fn wallets(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Query(s): Query<Search>,
+) -> Result<Html<String>, Error> {
+    use chrono::Datelike as _;
+    user.require(Role::Bookkeeper)?;
+    let q: String = s.q.trim().chars().take(100).collect();
+    let mut rows = wallet::list(&state.kit.db, &q, WALLETS_SHOWN + 1).await?;
+    let more = rows.len() > usize::try_from(WALLETS_SHOWN).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(WALLETS_SHOWN).unwrap_or(usize::MAX));
+    let (overdrawn, owed) = wallet::overdrawn(&state.kit.db).await?;
+    let today = state.today();
+    Ok(page.render(
+        "wallets.html",
+        &json!({
+            "rows": rows,
+            "q": q,
+            "more": more,
+            "overdrawn": overdrawn,
+            "owed": owed,
+            "from": today.with_day(1).unwrap_or(today),
+            "to": today,
+        }),
+    )?)
+}
+
 /// A refused bookkeeper action: the page again with the reason, nothing changed.
 async fn refused_top_up(
     state: &AppState,

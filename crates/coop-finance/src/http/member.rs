@@ -54,6 +54,7 @@ async fn render(
     Ok(page.render(
         "wallet.html",
         &json!({
+            "overdrawn": balance.available < rust_decimal::Decimal::ZERO,
             "balance": balance,
             "reference": reference,
             "holds": holds,

@@ -54,7 +54,17 @@ impl AppState {
     /// keeps one wallet per household.
     pub async fn wallet_of(&self, user: &CurrentUser) -> Result<Uuid, Error> {
         let owner = owner_of(&self.settings, user)?;
-        Ok(crate::wallet::for_member(&self.kit.db, owner, &user.name).await?)
+        if owner == member_id(user)? {
+            return Ok(crate::wallet::for_member(&self.kit.db, owner, &user.name).await?);
+        }
+        // A household's wallet: the member feed names it after its members; a new one starts
+        // with the name of the member who opened it.
+        if let Some(w) = crate::wallet::find(&self.kit.db, owner).await? {
+            return Ok(w);
+        }
+        let w = crate::wallet::wallet_of(&self.kit.db, owner).await?;
+        crate::wallet::set_owner_name(&self.kit.db, w, &user.name).await?;
+        Ok(w)
     }
 }
 
@@ -115,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/budget", get(budget::show).post(budget::save))
         .route("/statement", get(member::statement))
+        .route("/wallets", get(books::wallets))
         .route("/wallets/{id}/statement", get(books::statement))
         .route("/books", get(books::books))
         .route("/reports", get(books::reports))

@@ -93,6 +93,8 @@ async fn external_the_finance_pages_pass_the_browser_checks() {
         sessions.push(steps(lang, "bookkeeper", vec![
             json!({ "visit": format!("/finance/top-ups?lang={lang}") }),
             check("top-ups", lang, json!({ "expect_status": 200, "expect_selector": [".card", ".subnav [aria-current]"] })),
+            json!({ "visit": format!("/finance/wallets?lang={lang}") }),
+            check("wallets", lang, json!({ "expect_status": 200, "expect_selector": ["#wallets tbody th", "input[type=search]"] })),
             json!({ "visit": format!("/finance/bank?lang={lang}") }),
             check("bank", lang, json!({ "expect_status": 200, "expect_selector": "input[type=file]" })),
             json!({ "visit": format!("/finance/books/1/periods?lang={lang}") }),

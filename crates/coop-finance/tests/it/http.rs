@@ -354,6 +354,7 @@ async fn every_role_against_every_page_and_action() {
             Role::Member,
         ),
         (format!("/wallets/{wallet}/statement"), Role::Bookkeeper),
+        ("/wallets?q=Alva".into(), Role::Bookkeeper),
     ];
     for (path, needed) in &pages {
         for role in Role::ALL {
@@ -962,6 +963,182 @@ async fn the_wallet_api_serves_the_till_and_the_buyers_club_and_no_one_else() {
     .await;
     assert!(s.is_client_error());
     assert_eq!(snapshot(&app.pool).await, before);
+}
+
+/// Tells coop-finance of a member as coop-sso's feed would.
+async fn feed_member(app: &App, sub: Uuid, status: &str, household: Option<Uuid>) {
+    use coop_web::feed::consumer::Apply as _;
+    let event = coop_web::feed::Event {
+        id: 1,
+        kind: "member.changed".into(),
+        version: 1,
+        occurred_at: chrono::Utc::now(),
+        key: None,
+        payload: json!({ "sub": sub, "member_number": "1001", "name": "Alva", "status": status,
+                         "member_prices": status == "active", "household": household }),
+    };
+    let mut tx = app.pool.begin().await.unwrap();
+    coop_finance::members::MemberFeed {
+        wallet_per: coop_finance::WalletPer::Household,
+    }
+    .apply(&mut tx, &event)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_wallet_api_spends_from_a_members_household_and_never_for_an_inactive_member() {
+    let app = app_with(json!({ "wallet_per": "household" })).await;
+    let (alva, home) = (Uuid::new_v4(), Uuid::new_v4());
+    let w = coop_finance::wallet::wallet_of(&app.pool, home)
+        .await
+        .unwrap();
+    coop_finance::wallet::credit_top_up(
+        &app.pool,
+        w,
+        dec!(80),
+        chrono::Utc::now().date_naive(),
+        "t",
+        2,
+    )
+    .await
+    .unwrap();
+    feed_member(&app, alva, "active", Some(home)).await;
+    let pos = app
+        .issuer
+        .service_token("coop-pos", "coop-finance", "members.feed wallet");
+    // The till names the member; the household's wallet answers and pays.
+    let (s, v) = api(
+        &app,
+        "GET",
+        &format!("/api/wallets/{alva}"),
+        Some(&pos),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, &v["balance"]["available"]),
+        (StatusCode::OK, &json!("80.00"))
+    );
+    assert_eq!(v["owner"], json!(home));
+    let (s, v) = api(
+        &app,
+        "POST",
+        "/api/holds",
+        Some(&pos),
+        Some(json!({ "owner": alva, "key": "sale:1", "amount": "30.00" })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = api(
+        &app,
+        "GET",
+        &format!("/api/wallets/{home}"),
+        Some(&pos),
+        None,
+    )
+    .await;
+    assert_eq!(v["balance"]["available"], json!("50.00"));
+
+    // Suspended: nothing more is held for her, and her balance is not shown.
+    feed_member(&app, alva, "suspended", Some(home)).await;
+    let before = snapshot(&app.pool).await;
+    for (method, path, body) in [
+        (
+            "POST",
+            "/api/holds".to_owned(),
+            Some(json!({ "owner": alva, "key": "sale:2", "amount": "1.00" })),
+        ),
+        ("GET", format!("/api/wallets/{alva}"), None),
+    ] {
+        let (s, v) = api(&app, method, &path, Some(&pos), body).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("member_inactive")),
+            "{path}"
+        );
+    }
+    assert_eq!(snapshot(&app.pool).await, before);
+    // What was held before stays the caller's to settle.
+    let (s, _) = api(&app, "POST", "/api/holds/sale:1/release", Some(&pos), None).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bookkeepers_find_wallets_with_the_overdrawn_ones_first() {
+    use coop_web::feed::consumer::Apply as _;
+    let app = app().await;
+    let b = Browser::open(&app).await;
+    let (alva, bo) = (Uuid::new_v4(), Uuid::new_v4());
+    feed_member(&app, alva, "active", None).await;
+    let w = coop_finance::wallet::wallet_of(&app.pool, alva)
+        .await
+        .unwrap();
+    coop_finance::wallet::credit_top_up(
+        &app.pool,
+        w,
+        dec!(80),
+        chrono::Utc::now().date_naive(),
+        "t",
+        2,
+    )
+    .await
+    .unwrap();
+    // Bo, whom the feed never named, paid 150 from his wallet at a till that was offline.
+    let event = coop_web::feed::Event {
+        id: 1,
+        kind: "sale.completed".into(),
+        version: 1,
+        occurred_at: chrono::Utc::now(),
+        key: None,
+        payload: json!({ "sale_id": Uuid::new_v4(), "till": "t1", "receipt_number": 7,
+            "business_day": chrono::Utc::now().date_naive(), "member": bo,
+            "lines_by_rate": [{ "vat_percent": "25", "net": "120.00", "vat": "30.00" }],
+            "tenders": [{ "kind": "wallet", "amount": "150.00" }] }),
+    };
+    let mut tx = app.pool.begin().await.unwrap();
+    coop_finance::postings::PosFeed::default()
+        .apply(&mut tx, &event)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let keeper = user(&[Role::Bookkeeper]);
+    let a = b.get("/wallets", Some(&keeper)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("id=\"overdrawn-summary\""), "{}", a.body);
+    let table = between(&a.body, "<tbody>", "</tbody>").unwrap();
+    let (first, second) = table.split_once("</tr>").unwrap();
+    assert!(
+        first.contains("150.00") && first.contains("Overdrawn since"),
+        "{first}"
+    );
+    assert!(
+        second.contains("Alva") && second.contains("1001"),
+        "{second}"
+    );
+    // Found by member number, by part of the name, by payment reference; a % is no wildcard.
+    let reference = coop_finance::wallet::payment_reference(&app.pool, w)
+        .await
+        .unwrap();
+    for q in ["1001", "lv", reference.as_str()] {
+        let a = b.get(&format!("/wallets?q={q}"), Some(&keeper)).await;
+        let table = between(&a.body, "<tbody>", "</tbody>").unwrap();
+        assert!(
+            table.contains("Alva") && !table.contains("150.00"),
+            "{q}: {table}"
+        );
+    }
+    let a = b.get("/wallets?q=%25", Some(&keeper)).await;
+    assert!(a.body.contains("class=\"empty-state\""), "{}", a.body);
+    // The member sees it on their own page.
+    let mut bo_user = user(&[Role::Member]);
+    bo_user.sub = bo.to_string();
+    let a = b.get("/", Some(&bo_user)).await;
+    assert!(a.body.contains("id=\"overdrawn\""), "{}", a.body);
+    let a = b.get("/", Some(&user(&[Role::Member]))).await;
+    assert!(!a.body.contains("id=\"overdrawn\""));
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod check_config;
 mod demo;
 mod http;
 mod ledger;
+mod members;
 mod postings;
 mod reports;
 mod sie;

@@ -14,11 +14,12 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub enum Kind {
     Sale,
     Order,
     Stock,
     Other,
+    Member,
 }
 
 impl EventKind for Kind {
@@ -28,6 +29,7 @@ impl EventKind for Kind {
             Self::Order => "order.completed",
             Self::Stock => "stock.moved",
             Self::Other => "shift.closed",
+            Self::Member => "member.changed",
         }
     }
 }
@@ -55,13 +57,13 @@ impl feed::Access for FinanceOnly {
     }
 }
 
-struct Setup {
+pub struct Setup {
     producer: PgPool,
-    books: PgPool,
+    pub books: PgPool,
     served: coop_testkit::http::Served,
 }
 
-async fn setup() -> Setup {
+pub async fn setup() -> Setup {
     let (_p, producer) = coop_testkit::migrated_database(&coop_finance::MIGRATOR).await;
     let books = crate::topup::setup().await;
     let served = coop_testkit::http::serve(feed::routes(producer.clone(), FinanceOnly)).await;
@@ -73,13 +75,13 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn publish(&self, kind: Kind, payload: Value) {
+    pub async fn publish(&self, kind: Kind, payload: Value) {
         let mut tx = self.producer.begin().await.unwrap();
         feed::publish(&mut tx, kind, None, &payload).await.unwrap();
         tx.commit().await.unwrap();
     }
 
-    fn consumer<A: Apply>(&self, name: &str, apply: A) -> Consumer<A> {
+    pub fn consumer<A: Apply>(&self, name: &str, apply: A) -> Consumer<A> {
         Consumer::new(
             name,
             self.served.url("/api/feed").parse().unwrap(),
@@ -103,7 +105,7 @@ impl Setup {
         .collect()
     }
 
-    async fn entries(&self) -> i64 {
+    pub async fn entries(&self) -> i64 {
         sqlx::query_scalar!(r#"select count(*) as "n!" from journal_entry"#)
             .fetch_one(&self.books)
             .await
@@ -111,7 +113,7 @@ impl Setup {
     }
 }
 
-fn sale(id: Uuid, tenders: Value, rounding: &str) -> Value {
+pub fn sale(id: Uuid, tenders: Value, rounding: &str) -> Value {
     json!({
         "sale_id": id, "till": "till-1", "receipt_number": 42, "business_day": "2026-11-02",
         "lines_by_rate": [
@@ -125,31 +127,20 @@ fn sale(id: Uuid, tenders: Value, rounding: &str) -> Value {
 #[tokio::test]
 async fn till_sales_are_booked_once_per_rate_and_tender() {
     let s = setup().await;
-    let consumer = s.consumer("coop-pos", PosFeed);
+    let consumer = s.consumer("coop-pos", PosFeed::default());
     let id = Uuid::new_v4();
-    // 150.00 due; 100 by card, 30 from a wallet, 20 in cash.
-    s.publish(
-        Kind::Sale,
-        sale(
-            id,
-            json!([{ "kind": "card", "amount": "100.00" }, { "kind": "wallet", "amount": "30.00" },
-                        { "kind": "cash", "amount": "20.00" }]),
-            "0",
-        ),
-    )
-    .await;
+    // 150.00 due; 100 by card, 30 from a member's wallet, 20 in cash.
+    let mut split = sale(
+        id,
+        json!([{ "kind": "card", "amount": "100.00" }, { "kind": "wallet", "amount": "30.00" },
+                    { "kind": "cash", "amount": "20.00" }]),
+        "0",
+    );
+    split["member"] = json!(Uuid::new_v4());
+    s.publish(Kind::Sale, split.clone()).await;
     s.publish(Kind::Other, json!({ "anything": true })).await;
     // The same sale sent again (a retried upload) books nothing more.
-    s.publish(
-        Kind::Sale,
-        sale(
-            id,
-            json!([{ "kind": "card", "amount": "100.00" }, { "kind": "wallet", "amount": "30.00" },
-                        { "kind": "cash", "amount": "20.00" }]),
-            "0",
-        ),
-    )
-    .await;
+    s.publish(Kind::Sale, split).await;
     // A cash sale of 149.60 that the customer paid 150 for: 0.40 of rounding.
     let cash = Uuid::new_v4();
     let mut p = sale(
@@ -199,7 +190,7 @@ async fn till_sales_are_booked_once_per_rate_and_tender() {
 #[tokio::test]
 async fn an_event_that_cannot_be_booked_stops_the_feed_there() {
     let s = setup().await;
-    let consumer = s.consumer("coop-pos", PosFeed);
+    let consumer = s.consumer("coop-pos", PosFeed::default());
     s.publish(
         Kind::Sale,
         sale(
@@ -247,6 +238,10 @@ async fn an_event_that_cannot_be_booked_stops_the_feed_there() {
         json!({ "sale_id": Uuid::new_v4(), "till": "t", "receipt_number": 1, "business_day": "2026-11-02",
                 "lines_by_rate": [{ "vat_percent": "19", "net": "1", "vat": "0.19" }],
                 "tenders": [{ "kind": "cash", "amount": "1.19" }] }),
+        // Paid from a wallet, but whose?
+        json!({ "sale_id": Uuid::new_v4(), "till": "t", "receipt_number": 1, "business_day": "2026-11-02",
+                "lines_by_rate": [{ "vat_percent": "25", "net": "1", "vat": "0.25" }],
+                "tenders": [{ "kind": "wallet", "amount": "1.25" }] }),
     ] {
         let (_, pool) = coop_testkit::migrated_database(&coop_finance::MIGRATOR).await;
         let event = coop_web::feed::Event {
@@ -258,7 +253,7 @@ async fn an_event_that_cannot_be_booked_stops_the_feed_there() {
             payload: bad,
         };
         let mut tx = pool.begin().await.unwrap();
-        assert!(PosFeed.apply(&mut tx, &event).await.is_err());
+        assert!(PosFeed::default().apply(&mut tx, &event).await.is_err());
     }
 }
 
@@ -366,7 +361,10 @@ async fn the_monthly_batch_has_each_members_money_in_and_purchases_per_rate() {
                 "purchases": [{ "owner": alva, "lines_by_rate": [{ "vat_percent": "6.00", "net": "100.00", "vat": "6.00" }] }] }),
     )
     .await;
-    s.consumer("coop-pos", PosFeed).round(0).await.unwrap();
+    s.consumer("coop-pos", PosFeed::default())
+        .round(0)
+        .await
+        .unwrap();
     s.consumer("coop-buyers-club", BuyersClubFeed)
         .round(0)
         .await

@@ -238,7 +238,7 @@ async fn a_tills_sales_are_booked_and_taken_off_the_stock_once() {
         url.parse().unwrap(),
         Credentials::Bearer("reader".into()),
         books.clone(),
-        PosFeed,
+        PosFeed::default(),
     );
     books_consumer.round(0).await.unwrap();
     books_consumer.round(0).await.unwrap();
