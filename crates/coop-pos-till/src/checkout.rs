@@ -74,6 +74,10 @@ pub enum CheckoutError {
     OfflineWalletLimit(Decimal),
     #[error("the wallet pays only for a member attached to the sale")]
     WalletWithoutMember,
+    #[error("the member's wallet has only {0} to spend")]
+    WalletInsufficient(Decimal),
+    #[error("the member is not active: their wallet cannot pay")]
+    WalletInactive,
     #[error("{0}")]
     Pricing(#[from] pricing::PricingError),
     #[error("{0}")]
@@ -369,6 +373,9 @@ pub struct Completion<'a> {
     /// The card terminal that takes the card part; without one the card part is recorded as
     /// the cashier typed it.
     pub card: Option<&'a dyn crate::terminal::Terminal>,
+    /// The wallet online (through central); without it, or when it cannot be reached, the
+    /// wallet pays offline up to the co-op's limit.
+    pub wallet: Option<&'a dyn crate::wallet::Wallet>,
 }
 
 impl std::fmt::Debug for Completion<'_> {
@@ -378,14 +385,16 @@ impl std::fmt::Debug for Completion<'_> {
             .field("basket", &self.basket)
             .field("training", &self.training)
             .field("card", &self.card.is_some())
+            .field("wallet", &self.wallet.is_some())
             .finish_non_exhaustive()
     }
 }
 
 /// Completes the basket: prices it, settles the tenders, and appends the sale to the journal
-/// (which deletes the basket) in one durable transaction. The wallet is paid offline here, up
-/// to the co-op's limit per member; the online hold and capture happen before this is called
-/// and pass their reference in `given`'s order.
+/// (which deletes the basket) in one durable transaction. The wallet part is held online first
+/// when the wallet can be reached (the books charge the hold when the sale reaches them), and
+/// paid offline otherwise, up to the co-op's limit per member. The card is taken last. A hold
+/// for a sale that then fails is released.
 pub async fn complete(
     store: &Store,
     settings: &TillSettings,
@@ -399,6 +408,7 @@ pub async fn complete(
         now,
         training,
         card,
+        wallet: online_wallet,
     } = *sale;
     let day = settings.business_day(now);
     let p = price_basket(store, settings, basket, day).await?;
@@ -427,26 +437,55 @@ pub async fn complete(
         &settings.tenders,
         settings.cash_coin,
     )?;
-    // The wallet, offline: only for the attached member, up to the limit.
+    // The wallet: only for the attached member; online when it answers, else up to the limit.
     let wallet: Decimal = settled
         .paid
         .iter()
         .filter(|t| t.class == "wallet")
         .map(|t| t.amount.amount())
         .sum();
+    let sale_id = Uuid::new_v4();
+    let mut held = None;
     let wallet_offline = if wallet.is_zero() {
         None
     } else {
         let m = active_member.ok_or(CheckoutError::WalletWithoutMember)?;
-        let left = (settings.offline_wallet_limit - m.offline_spent).max(Decimal::ZERO);
-        if wallet > left {
-            return Err(CheckoutError::OfflineWalletLimit(left));
+        let outcome = match online_wallet {
+            // A training sale touches no one's money.
+            Some(w) if !training && wallet > Decimal::ZERO => w.hold(&m.sub, sale_id, wallet).await,
+            _ => crate::wallet::HoldOutcome::Unreachable,
+        };
+        match outcome {
+            crate::wallet::HoldOutcome::Held => {
+                held = online_wallet;
+                None
+            }
+            crate::wallet::HoldOutcome::Insufficient { available } => {
+                return Err(CheckoutError::WalletInsufficient(available))
+            }
+            crate::wallet::HoldOutcome::Inactive => return Err(CheckoutError::WalletInactive),
+            crate::wallet::HoldOutcome::Unreachable => {
+                let left = (settings.offline_wallet_limit - m.offline_spent).max(Decimal::ZERO);
+                if wallet > left {
+                    return Err(CheckoutError::OfflineWalletLimit(left));
+                }
+                (!training).then_some((m.sub.as_str(), wallet))
+            }
         }
-        Some((m.sub.as_str(), wallet))
+    };
+    // Whatever fails from here gives the hold back.
+    let give_back = |e: CheckoutError| async move {
+        if let Some(w) = held {
+            if !w.release(sale_id).await {
+                if let Err(s) = store.note_release(sale_id).await {
+                    tracing::error!(error = %s, sale = %sale_id, "noting a hold to release");
+                }
+            }
+        }
+        e
     };
     // The card part goes to the terminal last, once everything else holds: a refusal after
     // the card was charged would need a refund.
-    let sale_id = Uuid::new_v4();
     let card_part: Decimal = settled
         .paid
         .iter()
@@ -458,7 +497,7 @@ pub async fn complete(
             crate::terminal::Outcome::Approved { reference } => Some(reference),
             other => {
                 tracing::warn!(sale = %sale_id, outcome = ?other, "the card was not taken");
-                return Err(CheckoutError::Card(other));
+                return Err(give_back(CheckoutError::Card(other)).await);
             }
         },
         _ => None,
@@ -525,10 +564,11 @@ pub async fn complete(
                     .map_or("cash", |k| k.class())
                     .to_owned(),
                 amount: t.amount.amount(),
-                reference: if t.class == "card" {
-                    card_reference.clone()
-                } else {
-                    None
+                reference: match t.class.as_str() {
+                    "card" => card_reference.clone(),
+                    // The hold's key at coop-finance: the wallet was held online.
+                    "wallet" if held.is_some() => Some(format!("sale:{sale_id}")),
+                    _ => None,
                 },
             })
             .collect(),
@@ -536,5 +576,8 @@ pub async fn complete(
         prev_hash: String::new(),
         hash: String::new(),
     };
-    Ok(store.append(record, Some(basket), wallet_offline).await?)
+    match store.append(record, Some(basket), wallet_offline).await {
+        Ok(r) => Ok(r),
+        Err(e) => Err(give_back(e.into()).await),
+    }
 }

@@ -2,7 +2,7 @@
 //! ([`tender`]), and the append-only, hash-chained sales journal that central verifies
 //! ([`journal`]), all pure and shared with central; then the till's SQLite store ([`store`]),
 //! the checkout over it ([`checkout`]), its UI ([`web`]), and its sync with the server
-//! ([`sync`], [`run`]).
+//! ([`sync`], [`run`]), and the member wallet online through central ([`wallet`]).
 
 pub mod checkout;
 pub mod journal;
@@ -14,4 +14,5 @@ pub mod store;
 pub mod sync;
 pub mod tender;
 pub mod terminal;
+pub mod wallet;
 pub mod web;

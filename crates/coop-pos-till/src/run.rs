@@ -144,12 +144,14 @@ pub async fn fetch_cashiers(
         .collect())
 }
 
-/// One round of the background work: settings, cashiers, catalogue, members, and the upload.
+/// One round of the background work: settings, cashiers, catalogue, members, wallet holds to
+/// give back, and the upload.
 pub async fn sync_round(
     store: &Store,
     cfg: &TillConfig,
     client: &reqwest::Client,
     tokens: &dyn Tokens,
+    wallet: Option<&dyn crate::wallet::Wallet>,
 ) {
     match fetch_settings(client, &cfg.central_url, tokens).await {
         Ok(s) => {
@@ -181,6 +183,18 @@ pub async fn sync_round(
     if let Some(url) = &cfg.member_feed_url {
         if let Err(e) = sync::pull(store, client, url, Feed::Members, tokens).await {
             tracing::info!(error = %e, "members not refreshed");
+        }
+    }
+    // Holds of sales that did not happen, given back now that central may answer.
+    if let Ok(releases) = store.releases().await {
+        if !releases.is_empty() {
+            if let Some(w) = wallet {
+                for sale in releases {
+                    if w.release(sale).await {
+                        let _ = store.released(sale).await;
+                    }
+                }
+            }
         }
     }
     match sync::upload(store, client, &cfg.central_url, tokens).await {
@@ -222,7 +236,12 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
         store = Store::open(&path, minor).await?;
     }
     let lang = coop_web::Lang::parse(&cfg.lang).map_err(|e| anyhow::anyhow!("lang: {e}"))?;
-    let app = crate::web::TillApp::new(store.clone(), settings, &cfg.till_id, lang)?;
+    let mut app = crate::web::TillApp::new(store.clone(), settings, &cfg.till_id, lang)?;
+    let wallet: Arc<dyn crate::wallet::Wallet> = Arc::new(crate::wallet::Central::new(
+        &cfg.central_url,
+        Arc::new(tokens.clone()),
+    ));
+    app.wallet = Some(wallet.clone());
     let key = coop_web::session::load_or_create_key(&cfg.state_directory)?;
     let origin = format!("http://{}", cfg.listen);
     let session = Arc::new(coop_web::session::SessionConfig::new(
@@ -233,7 +252,7 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
         let (store, cfg, tokens) = (store.clone(), cfg.clone(), tokens.clone());
         tokio::spawn(async move {
             loop {
-                sync_round(&store, &cfg, &client, &tokens).await;
+                sync_round(&store, &cfg, &client, &tokens, Some(wallet.as_ref())).await;
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         });

@@ -4,6 +4,7 @@
 //! journal that is uploaded to central. Money is kept in integer minor units, quantities in
 //! thousandths. Queries are built at run time: the macros check against PostgreSQL here.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr as _;
 
@@ -17,7 +18,7 @@ use sqlx::{Row as _, SqlitePool};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::journal::{SaleRecord, GENESIS};
+use crate::journal::{SaleKind, SaleRecord, GENESIS};
 use crate::pricing::{PriceChange, SaleUnit};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./till-migrations");
@@ -848,18 +849,85 @@ impl Store {
         ))
     }
 
-    /// Marks the records up to `seq` uploaded (central holds them).
+    /// Marks the records up to `seq` uploaded (central holds them). What those records paid from
+    /// members' wallets offline no longer counts against the offline limit: the books have it.
     pub async fn mark_uploaded(&self, seq: i64) -> Result<u64, StoreError> {
-        Ok(
+        let mut tx = self.pool.begin().await?;
+        let records: Vec<String> =
+            sqlx::query_scalar("select record from journal where seq <= ? and uploaded_at is null")
+                .bind(seq)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut offline: BTreeMap<String, Decimal> = BTreeMap::new();
+        for r in &records {
+            let r: SaleRecord =
+                serde_json::from_str(r).map_err(|e| StoreError::Payload(e.to_string()))?;
+            if let (Some(m), false) = (&r.member, r.kind == SaleKind::Training) {
+                let paid: Decimal = r
+                    .tenders
+                    .iter()
+                    .filter(|t| t.kind == "wallet" && t.reference.is_none())
+                    .map(|t| t.amount)
+                    .sum();
+                if !paid.is_zero() {
+                    *offline.entry(m.clone()).or_default() += paid;
+                }
+            }
+        }
+        for (member, paid) in offline {
             sqlx::query(
-                "update journal set uploaded_at = ? where seq <= ? and uploaded_at is null",
+                "update member set offline_spent = max(0, offline_spent - ?) where sub = ?",
             )
-            .bind(Utc::now().to_rfc3339())
-            .bind(seq)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .bind(self.minor.to_int(paid)?)
+            .bind(member)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let n = sqlx::query(
+            "update journal set uploaded_at = ? where seq <= ? and uploaded_at is null",
         )
+        .bind(Utc::now().to_rfc3339())
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    // ---- wallet holds to give back ----
+
+    /// Notes a hold that central did not confirm giving back.
+    pub async fn note_release(&self, sale: Uuid) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into wallet_release (sale_id, noted_at) values (?, ?) on conflict do nothing",
+        )
+        .bind(sale.to_string())
+        .bind(Utc::now().to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The holds still to give back.
+    pub async fn releases(&self) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("select sale_id from wallet_release order by noted_at")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Uuid::parse_str(r).ok())
+            .collect())
+    }
+
+    /// A hold given back.
+    pub async fn released(&self, sale: Uuid) -> Result<(), StoreError> {
+        sqlx::query("delete from wallet_release where sale_id = ?")
+            .bind(sale.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The latest sales, newest first (the "last sales" list for a reprint).

@@ -75,6 +75,8 @@ pub struct TillApp {
     pub throttle: Arc<Throttle>,
     /// The card terminal (the simulator until a real driver is configured).
     pub terminal: Arc<dyn crate::terminal::Terminal>,
+    /// The member wallet online, through central; without it the wallet pays offline only.
+    pub wallet: Option<Arc<dyn crate::wallet::Wallet>>,
 }
 
 impl std::fmt::Debug for TillApp {
@@ -105,6 +107,7 @@ impl TillApp {
             languages: Arc::new(vec![Lang::En, Lang::Sv]),
             throttle: Arc::new(Throttle::default()),
             terminal: Arc::new(crate::terminal::Simulator::default()),
+            wallet: None,
         })
     }
 
@@ -200,6 +203,11 @@ impl TillApp {
                 ("till-error-wallet-limit", vec![("left", money(*left))])
             }
             CheckoutError::WalletWithoutMember => ("till-error-wallet-member", vec![]),
+            CheckoutError::WalletInsufficient(available) => (
+                "till-error-wallet-insufficient",
+                vec![("available", money(*available))],
+            ),
+            CheckoutError::WalletInactive => ("till-error-wallet-inactive", vec![]),
             CheckoutError::Tender(T::Short { missing }) => {
                 ("till-error-short", vec![("missing", money(*missing))])
             }
@@ -624,6 +632,7 @@ async fn pay(
             now: Utc::now(),
             training,
             card: Some(app.terminal.as_ref()),
+            wallet: app.wallet.as_deref(),
         },
     )
     .await

@@ -123,6 +123,15 @@ pub fn check_record(r: &SaleRecord, till: &str, currency: &str) -> Result<(), St
     {
         return Err("a tender's kind is cash, card, wallet or restricted".into());
     }
+    let wallet = r.tenders.iter().any(|t| t.kind == "wallet");
+    if wallet
+        && r.member
+            .as_deref()
+            .and_then(|m| uuid::Uuid::parse_str(m).ok())
+            .is_none()
+    {
+        return Err("a sale paid from a wallet names its member".into());
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 pub mod feed;
 pub mod http;
 pub mod ingest;
+pub mod wallet;
 
 use std::sync::{Arc, LazyLock};
 
@@ -180,11 +181,24 @@ impl Service for Pos {
         let oidc = OidcClient::start(&loaded.coop, &loaded.service).await?;
         let tokens = AccessTokenVerifier::for_service(oidc.provider().clone(), &loaded.service);
         coop_web::feed::spawn_compaction(kit.db.clone());
+        // The member wallet online, through coop-finance, when the co-op runs it.
+        let finance = match loaded.coop.service(ServiceName::Finance) {
+            Some(f) => Some(wallet::Finance::new(
+                &f.url(""),
+                coop_web::auth::ServiceTokenClient::from_config(
+                    oidc.provider().clone(),
+                    &loaded.service,
+                    &[],
+                )?,
+            )),
+            None => None,
+        };
         Ok(http::router(http::AppState {
             kit,
             oidc,
             tokens,
             settings: Arc::new(loaded.extra),
+            finance,
         }))
     }
 }

@@ -142,3 +142,5 @@ till-shift-net = Net
 till-error-card-declined = The card was declined ({ $reason }). Nothing was sold: take another card or another tender.
 till-error-card-cancelled = The payment was cancelled at the terminal. Nothing was sold.
 till-error-card-unknown = The terminal did not answer in time: check on the terminal whether the card was charged before trying again. Nothing was sold.
+till-error-wallet-insufficient = The member's wallet has { $available } to spend. Take the rest another way.
+till-error-wallet-inactive = This member is not active, so their wallet cannot pay. Take another tender.

@@ -142,3 +142,5 @@ till-shift-net = Netto
 till-error-card-declined = Kortet nekades ({ $reason }). Inget såldes: ta ett annat kort eller ett annat betalsätt.
 till-error-card-cancelled = Betalningen avbröts i terminalen. Inget såldes.
 till-error-card-unknown = Terminalen svarade inte i tid: se i terminalen om kortet drogs innan du försöker igen. Inget såldes.
+till-error-wallet-insufficient = Medlemskontot har { $available } att handla för. Ta resten på annat sätt.
+till-error-wallet-inactive = Medlemmen är inte aktiv, så medlemskontot kan inte betala. Ta ett annat betalsätt.

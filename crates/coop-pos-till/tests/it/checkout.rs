@@ -230,6 +230,7 @@ async fn every_line_kind_scans_prices_and_completes() {
             now: at(30),
             training: false,
             card: None,
+            wallet: None,
         },
     )
     .await;
@@ -246,6 +247,7 @@ async fn every_line_kind_scans_prices_and_completes() {
             now: at(30),
             training: false,
             card: None,
+            wallet: None,
         },
     )
     .await
@@ -329,6 +331,7 @@ async fn a_member_gets_member_prices_and_the_rules_of_the_coop_hold() {
                     now: at(30),
                     training: false,
                     card: None,
+                    wallet: None,
                 },
             )
             .await
@@ -399,6 +402,7 @@ async fn a_member_gets_member_prices_and_the_rules_of_the_coop_hold() {
             now: at(30),
             training: false,
             card: None,
+            wallet: None,
         },
     )
     .await;
@@ -445,6 +449,7 @@ async fn a_restricted_tender_pays_the_fresh_produce_only() {
             now: at(30),
             training: false,
             card: None,
+            wallet: None,
         },
     )
     .await
@@ -471,6 +476,7 @@ async fn a_restricted_tender_pays_the_fresh_produce_only() {
             now: at(30),
             training: false,
             card: None,
+            wallet: None,
         },
     )
     .await
@@ -516,6 +522,7 @@ async fn parked_baskets_and_a_reboot_lose_nothing_and_the_journal_chains() {
                     now: at(30),
                     training: false,
                     card: None,
+                    wallet: None,
                 },
             )
             .await

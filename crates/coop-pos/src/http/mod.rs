@@ -21,6 +21,8 @@ pub struct AppState {
     pub oidc: OidcClient,
     pub tokens: AccessTokenVerifier,
     pub settings: std::sync::Arc<Settings>,
+    /// coop-finance's wallet API, when the co-op runs coop-finance.
+    pub finance: Option<crate::wallet::Finance>,
 }
 
 /// The largest upload a till may send: [`crate::ingest::MAX_BATCH`] sales of a few KiB.
@@ -44,6 +46,11 @@ pub fn router(state: AppState) -> Router {
             post(api::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/api/till/settings", get(api::till_settings))
+        .route("/api/till/wallet/holds", post(crate::wallet::hold))
+        .route(
+            "/api/till/wallet/holds/{sale_id}/release",
+            post(crate::wallet::release),
+        )
         .merge(coop_web::feed::routes(state.kit.db.clone(), access))
         .merge(oidc.routes())
         .with_state(state)

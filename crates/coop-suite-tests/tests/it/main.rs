@@ -3,3 +3,4 @@
 mod finance_ims;
 mod pos_finance_ims;
 mod till_central;
+mod till_wallet;

@@ -33,7 +33,7 @@ impl feed::Access for AsTill {
     }
 }
 
-fn settings() -> TillSettings {
+pub fn settings() -> TillSettings {
     serde_json::from_value(json!({
         "org_name": "Testköpinge Matkooperativ", "org_number": null, "currency": "SEK",
         "vat": {
@@ -56,6 +56,16 @@ async fn central() -> (
     tempfile::TempDir,
 ) {
     let issuer = coop_testkit::issuer::TestIssuer::start().await;
+    let (served, pool, dir) = central_with(&issuer, serde_json::Value::Null).await;
+    (served, pool, issuer, dir)
+}
+
+/// The real coop-pos central with `services` added to the co-op's config (another service's
+/// URL, say), trusting `issuer`.
+pub async fn central_with(
+    issuer: &coop_testkit::issuer::TestIssuer,
+    services: serde_json::Value,
+) -> (coop_testkit::http::Served, sqlx::PgPool, tempfile::TempDir) {
     let (db, pool) = coop_testkit::migrated_database(&coop_pos::MIGRATOR).await;
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("client-secret");
@@ -67,16 +77,16 @@ async fn central() -> (
     v["public_url"] = json!(base);
     v["services"]["pos"]["client_secret_file"] = json!(secret.to_str().unwrap());
     v["services"]["sso"] = json!({ "public_url": issuer.issuer });
+    if let serde_json::Value::Object(m) = services {
+        for (k, s) in m {
+            v["services"][k] = s;
+        }
+    }
     let loaded =
         coop_web::config::parse::<coop_pos::Settings>(v, ServiceName::Pos, &BTreeMap::new())
             .unwrap();
     let (_kit, router) = coop_web::cli::app::<coop_pos::Pos>(loaded).await.unwrap();
-    (
-        coop_testkit::http::serve_on(listener, router),
-        pool,
-        issuer,
-        dir,
-    )
+    (coop_testkit::http::serve_on(listener, router), pool, dir)
 }
 
 #[tokio::test]
@@ -180,6 +190,7 @@ async fn a_till_sells_a_day_cut_off_and_every_sale_arrives_once() {
                 now,
                 training: false,
                 card: None,
+                wallet: None,
             },
         )
         .await
@@ -262,6 +273,7 @@ async fn a_till_sells_a_day_cut_off_and_every_sale_arrives_once() {
             now,
             training: false,
             card: None,
+            wallet: None,
         },
     )
     .await
