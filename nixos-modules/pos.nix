@@ -141,6 +141,17 @@ in
       '';
     };
 
+    returnPinAbove = mkOption {
+      type = decimal;
+      default = "300";
+      example = "0";
+      description = ''
+        A return at a till that pays back more than this needs a manager's
+        PIN (the record names the manager). `"0"` asks for one on every
+        return.
+      '';
+    };
+
     tenders = mkOption {
       type = types.listOf tenderType;
       default = [
@@ -239,6 +250,7 @@ in
         client_secret_file = credential;
         prices_include_vat = pos.pricesIncludeVat;
         offline_wallet_limit = pos.offlineWalletLimit;
+        return_pin_above = pos.returnPinAbove;
         tenders = map renderTender pos.tenders;
       }
     ];

@@ -348,6 +348,7 @@ in
         client_secret_file = "coop-pos-oidc-client-secret";
         prices_include_vat = true;
         offline_wallet_limit = "150";
+        return_pin_above = "300";
         tenders = [
           {
             id = "cash";

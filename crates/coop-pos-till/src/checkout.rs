@@ -35,6 +35,14 @@ pub struct TillSettings {
     pub offline_wallet_limit: Decimal,
     /// An IANA zone: the business day is the co-op's.
     pub time_zone: String,
+    /// A return paying back more than this needs a manager's PIN.
+    #[serde(default = "default_return_pin_above")]
+    pub return_pin_above: Decimal,
+}
+
+/// Settings kept by a till before the limit existed: every return needs a manager.
+fn default_return_pin_above() -> Decimal {
+    Decimal::ZERO
 }
 
 impl TillSettings {
@@ -573,6 +581,7 @@ pub async fn complete(
             })
             .collect(),
         change: settled.change.amount(),
+        approved_by: None,
         prev_hash: String::new(),
         hash: String::new(),
     };

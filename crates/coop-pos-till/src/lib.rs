@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod journal;
 pub mod pin;
 pub mod pricing;
+pub mod returns;
 pub mod run;
 pub mod shift;
 pub mod store;

@@ -792,13 +792,15 @@ impl Store {
         record.seal(&prev);
         let json = serde_json::to_string(&record).expect("a record serialises");
         sqlx::query(
-            "insert into journal (seq, sale_id, record, hash, completed_at) values (?, ?, ?, ?, ?)",
+            "insert into journal (seq, sale_id, record, hash, completed_at, original_sale)
+             values (?, ?, ?, ?, ?, ?)",
         )
         .bind(record.seq)
         .bind(record.sale_id.to_string())
         .bind(json)
         .bind(&record.hash)
         .bind(record.completed_at.to_rfc3339())
+        .bind(record.original_sale.map(|o| o.to_string()))
         .execute(&mut *tx)
         .await?;
         if let Some(b) = basket {
@@ -866,7 +868,9 @@ impl Store {
                 let paid: Decimal = r
                     .tenders
                     .iter()
-                    .filter(|t| t.kind == "wallet" && t.reference.is_none())
+                    .filter(|t| {
+                        t.kind == "wallet" && t.reference.is_none() && t.amount > Decimal::ZERO
+                    })
                     .map(|t| t.amount)
                     .sum();
                 if !paid.is_zero() {
@@ -935,6 +939,18 @@ impl Store {
         let rows: Vec<String> =
             sqlx::query_scalar("select record from journal order by seq desc limit ?")
                 .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| serde_json::from_str(r).map_err(|e| StoreError::Payload(e.to_string())))
+            .collect()
+    }
+
+    /// The returns made against the sale `original`, oldest first.
+    pub async fn returns_of(&self, original: Uuid) -> Result<Vec<SaleRecord>, StoreError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("select record from journal where original_sale = ? order by seq")
+                .bind(original.to_string())
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter()

@@ -61,6 +61,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
         name: "till_shift.html",
         text: include_str!("../templates/till_shift.html"),
     },
+    TemplateSource {
+        name: "till_return.html",
+        text: include_str!("../templates/till_return.html"),
+    },
 ];
 
 /// What every handler gets.
@@ -154,6 +158,39 @@ impl TillApp {
 
     fn t(&self, session: &Session, key: &str) -> String {
         self.templates.translations().text(self.lang(session), key)
+    }
+
+    /// A return's refusal in the cashier's language.
+    fn return_refusal(&self, session: &Session, e: &crate::returns::ReturnError) -> String {
+        use crate::returns::ReturnError as R;
+        use coop_web::i18n::FluentValue as V;
+        let lang = self.lang(session);
+        let tz = self.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let format = coop_web::format::Format::new(lang, tz);
+        let money = |d: Decimal| -> V<'static> {
+            match self.settings.currency() {
+                Ok(c) => V::from(format.money(coop_domain::Money::new(d, c))),
+                Err(_) => V::from(d.to_string()),
+            }
+        };
+        let n = |line: usize| V::from(line.to_string());
+        let (key, args): (&str, Vec<(&str, V<'_>)>) = match e {
+            R::NoSale(_) | R::NotASale => ("till-return-no-sale", vec![]),
+            R::Nothing => ("till-return-nothing", vec![]),
+            R::TooMuch { line, left } => (
+                "till-return-too-much",
+                vec![
+                    ("line", n(*line)),
+                    ("left", V::from(left.normalize().to_string())),
+                ],
+            ),
+            R::Quantity(line, _) => ("till-return-quantity", vec![("line", n(*line))]),
+            R::Tender(_) => ("till-return-tender", vec![]),
+            R::NoWallet => ("till-return-no-wallet", vec![]),
+            R::NeedsManager(a) => ("till-return-needs-manager", vec![("amount", money(*a))]),
+            R::Checkout(c) => return self.refusal(session, c),
+        };
+        self.templates.translations().format(lang, key, &args)
     }
 
     /// A refusal in the cashier's language.
@@ -262,6 +299,7 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/shift/close", post(shift_close))
         .route("/shifts/{id}", get(shift_report))
         .route("/receipts/{id}", get(receipt))
+        .route("/returns/{id}", get(return_page).post(return_post))
         .route("/static/kit.css", get(kit_css))
         .route("/static/theme.css", get(theme_css))
         .route("/healthz", get(|| async { "ok" }))
@@ -706,6 +744,16 @@ async fn receipt(State(app): State<TillApp>, session: Session, Path(id): Path<Uu
                 Some(m) => app.store.member(m).await.ok().flatten(),
                 None => None,
             };
+            let original_number = match sale.original_sale {
+                Some(o) => app
+                    .store
+                    .sale(o)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|o| format!("{}-{}", o.till, o.seq)),
+                None => None,
+            };
             app.render(
                 &session,
                 &format!("/receipts/{id}"),
@@ -716,6 +764,7 @@ async fn receipt(State(app): State<TillApp>, session: Session, Path(id): Path<Uu
                     "org_name": app.settings.org_name,
                     "org_number": app.settings.org_number,
                     "receipt_number": format!("{}-{}", sale.till, sale.seq),
+                    "original_number": original_number,
                 }),
             )
         }
@@ -863,5 +912,177 @@ async fn shift_report(
             &json!({ "report": r, "recent": [], "message": null, "closed": shift.closed_at.is_some() }),
         ),
         Err(e) => failure(&e.to_string()),
+    }
+}
+
+/// A manager's approval: their PIN checked like an unlock (five wrong tries lock them out a
+/// minute). Answers the manager's id, or the refusal's message key.
+async fn approve(app: &TillApp, manager: &str, pin: &str) -> Result<String, &'static str> {
+    let manager = manager.trim();
+    if manager.is_empty() {
+        return Err("till-manager-needed");
+    }
+    if app.throttle.locked(manager).is_some() {
+        return Err("till-unlock-locked");
+    }
+    let cashiers = app.store.cashiers().await.unwrap_or_default();
+    let found = cashiers.iter().find(|c| c.sub == manager && c.manager);
+    let ok = match found {
+        Some(c) if pin::is_pin(pin) => pin::verify(pin.to_owned(), c.pin_hash.clone()).await,
+        _ => false,
+    };
+    if ok {
+        app.throttle.succeeded(manager);
+        Ok(manager.to_owned())
+    } else {
+        app.throttle.failed(manager);
+        Err("till-manager-wrong")
+    }
+}
+
+/// The return form for a sale in this till's journal.
+async fn render_return(
+    app: &TillApp,
+    session: &Session,
+    id: Uuid,
+    message: Option<String>,
+) -> Response {
+    let sale = match app.store.sale(id).await {
+        Ok(Some(s)) if s.kind == crate::journal::SaleKind::Sale => s,
+        Ok(_) => return (StatusCode::NOT_FOUND, "no such sale on this till").into_response(),
+        Err(e) => return failure(&e.to_string()),
+    };
+    let lines = match crate::returns::returnable(&app.store, &sale).await {
+        Ok(l) => l,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let managers: Vec<_> = app
+        .store
+        .cashiers()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.manager)
+        .map(|c| json!({ "sub": c.sub, "name": c.name }))
+        .collect();
+    let tenders: Vec<_> = app
+        .settings
+        .tenders
+        .iter()
+        .filter(|t| {
+            t.kind == crate::tender::TenderKind::Cash
+                || (t.kind == crate::tender::TenderKind::Wallet && sale.member.is_some())
+        })
+        .map(|t| json!({ "id": t.id, "class": t.kind.class() }))
+        .collect();
+    let anything_left = lines.iter().any(|l| l.left > Decimal::ZERO);
+    let receipt_number = format!("{}-{}", sale.till, sale.seq);
+    app.render(
+        session,
+        &format!("/returns/{id}"),
+        "till_return.html",
+        &json!({
+            "sale": sale,
+            "lines": lines,
+            "tenders": tenders,
+            "managers": managers,
+            "limit": app.settings.return_pin_above,
+            "anything_left": anything_left,
+            "receipt_number": receipt_number,
+            "message": message,
+        }),
+    )
+}
+
+/// `GET /returns/{id}`: what can come back of a sale, and how it is paid back.
+async fn return_page(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(id): Path<Uuid>,
+) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let message = take_flash(&session);
+    render_return(&app, &session, id, message).await
+}
+
+/// `POST /returns/{id}`: `q-<line>` quantities, `tender`, and above the limit `manager` and
+/// `manager_pin`. Written durably, then the return's receipt.
+async fn return_post(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<BTreeMap<String, String>>,
+) -> Response {
+    let Some((sub, _)) = cashier(&session) else {
+        return home_redirect();
+    };
+    let back = || Redirect::to(&format!("/returns/{id}")).into_response();
+    let mut quantities = Vec::new();
+    for (k, v) in &form {
+        let Some(n) = k.strip_prefix("q-").and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
+        match parse_quantity(v) {
+            Ok(None) => {}
+            Ok(Some(q)) => quantities.push((n, q)),
+            Err(()) => {
+                flash(&session, &app.t(&session, "till-quantity-not-a-number"));
+                return back();
+            }
+        }
+    }
+    if !matches!(app.store.open_shift().await, Ok(Some(_))) {
+        flash(&session, &app.t(&session, "till-shift-needed"));
+        return back();
+    }
+    let tender = form.get("tender").map_or("", |t| t.trim());
+    // Above the limit, a manager's PIN; checked only when it is needed, so that a wrong PIN
+    // typed for nothing locks nobody out.
+    let planned = crate::returns::plan(&app.store, &app.settings, id, &quantities).await;
+    let needs_manager = planned
+        .as_ref()
+        .is_ok_and(|p| -p.priced.total.amount() > app.settings.return_pin_above);
+    let approved_by = if needs_manager {
+        match approve(
+            &app,
+            form.get("manager").map_or("", String::as_str),
+            form.get("manager_pin").map_or("", String::as_str),
+        )
+        .await
+        {
+            Ok(m) => Some(m),
+            Err(key) => {
+                flash(&session, &app.t(&session, key));
+                return back();
+            }
+        }
+    } else {
+        None
+    };
+    match crate::returns::complete(
+        &app.store,
+        &app.settings,
+        &crate::returns::ReturnRequest {
+            till: &app.till_id,
+            cashier: &sub,
+            original: id,
+            quantities: &quantities,
+            tender,
+            approved_by: approved_by.as_deref(),
+            now: Utc::now(),
+        },
+    )
+    .await
+    {
+        Ok(r) => {
+            tracing::info!(seq = r.seq, original = %id, approved_by = ?r.approved_by, "return completed");
+            Redirect::to(&format!("/receipts/{}", r.sale_id)).into_response()
+        }
+        Err(e) => {
+            flash(&session, &app.return_refusal(&session, &e));
+            back()
+        }
     }
 }

@@ -107,6 +107,7 @@ fn eight_lines(till: &str, seq: i64, prev: &str) -> SaleRecord {
             reference: None,
         }],
         change: Decimal::ZERO,
+        approved_by: None,
         prev_hash: String::new(),
         hash: String::new(),
     };

@@ -223,6 +223,10 @@ pub async fn ingest(
             drop(tx);
             return refuse(db, till, r, problem, out).await;
         }
+        if let Some(problem) = return_beyond_original(&mut tx, r).await? {
+            drop(tx);
+            return refuse(db, till, r, problem, out).await;
+        }
         let mut chain = Chain {
             last_seq: state.last_seq,
             last_hash: state.last_hash,
@@ -260,6 +264,45 @@ pub async fn ingest(
     .await?;
     out.last_seq = last;
     Ok(out)
+}
+
+/// A return that would pay back more than its original sale cost, with the returns before it.
+/// (The till checks this too; central holds every till's returns, and the original's own
+/// record.) The original's row is locked, so two returns of it take turns.
+async fn return_beyond_original(
+    tx: &mut sqlx::PgConnection,
+    r: &SaleRecord,
+) -> Result<Option<String>, sqlx::Error> {
+    let (SaleKind::Return, Some(original)) = (r.kind, r.original_sale) else {
+        return Ok(None);
+    };
+    let Some(o) = sqlx::query!(
+        "select total, kind from sale where sale_id = $1 for update",
+        original
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(Some(format!(
+            "the returned sale {original} is not at central"
+        )));
+    };
+    if o.kind != "sale" {
+        return Ok(Some("only a sale can be returned".into()));
+    }
+    let before = sqlx::query_scalar!(
+        r#"select coalesce(sum(total), 0) as "t!" from sale where original_sale = $1"#,
+        original
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let back = -(before + r.total);
+    Ok((back > o.total).then(|| {
+        format!(
+            "the returns of {original} would pay back {back}, more than its {}",
+            o.total
+        )
+    }))
 }
 
 async fn store(

@@ -65,6 +65,8 @@ pub struct Settings {
     pub location: Option<String>,
     /// Clients that may read the sales feed.
     pub feed_clients: Vec<String>,
+    /// A return paying back more than this needs a manager's PIN at the till (0: every return).
+    pub return_pin_above: Decimal,
 }
 
 impl Default for Settings {
@@ -87,6 +89,7 @@ impl Default for Settings {
                 ServiceName::Ims.client_id(),
                 ServiceName::Finance.client_id(),
             ],
+            return_pin_above: Decimal::from(300),
         }
     }
 }
@@ -154,6 +157,10 @@ impl Settings {
         anyhow::ensure!(
             !self.offline_wallet_limit.is_sign_negative(),
             "services.pos.offline_wallet_limit cannot be negative"
+        );
+        anyhow::ensure!(
+            !self.return_pin_above.is_sign_negative(),
+            "services.pos.return_pin_above cannot be negative"
         );
         Ok(())
     }

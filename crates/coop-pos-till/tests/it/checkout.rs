@@ -37,7 +37,8 @@ pub fn settings() -> TillSettings {
             { "prefix": ["23"], "item_start": 3, "item_len": 5, "value_start": 8, "value_len": 5, "value_kind": "weight_grams", "price_check_digit": null, "value_multiplier": 1 }
         ],
         "offline_wallet_limit": "200",
-        "time_zone": "Europe/Stockholm"
+        "time_zone": "Europe/Stockholm",
+        "return_pin_above": "100"
     }))
     .expect("settings as central sends them")
 }

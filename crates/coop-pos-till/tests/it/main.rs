@@ -4,4 +4,5 @@
 #[cfg(feature = "interop")]
 mod browser;
 mod checkout;
+mod returns;
 mod web;

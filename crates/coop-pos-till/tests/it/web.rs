@@ -353,3 +353,111 @@ async fn money_is_taken_only_in_an_open_shift_and_its_z_report_balances() {
     k.post("/pay", &[("t-cash", "20")]).await;
     assert_eq!(store.pending_count().await.unwrap().0, 2);
 }
+
+#[tokio::test]
+async fn a_return_from_a_receipt_needs_a_managers_pin_above_the_limit() {
+    let (_dir, store, mut k) = kiosk().await;
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    k.post("/shift/open", &[("amount", "500")]).await;
+    // Four six-packs to Alva: 4 × 64.90 = 259.60, paid 260 in cash.
+    k.post(
+        "/scan",
+        &[("code", &ean13("731000100012")), ("quantity", "4")],
+    )
+    .await;
+    k.post("/member", &[("number", "1042")]).await;
+    let receipt = k
+        .post("/pay", &[("t-cash", "260")])
+        .await
+        .location
+        .expect("the receipt");
+    let id = receipt.trim_start_matches("/receipts/").to_owned();
+    let page = k.get(&receipt).await;
+    assert!(page.body.contains("id=\"return-items\""), "{}", page.body);
+    let form = k.get(&format!("/returns/{id}")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body.contains("name=\"q-1\"") && form.body.contains("value=\"wallet\""),
+        "{}",
+        form.body
+    );
+
+    // One back in cash: below the limit (100), no manager.
+    let a = k
+        .post(
+            &format!("/returns/{id}"),
+            &[("q-1", "1"), ("tender", "cash")],
+        )
+        .await;
+    let back = a.location.expect("the return's receipt");
+    assert!(back.starts_with("/receipts/") && back != receipt, "{back}");
+    let page = k.get(&back).await;
+    assert!(
+        page.body.contains("id=\"return\"") && page.body.contains("kassa-1-1"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("id=\"return-items\""));
+
+    // Two more to the wallet: 129.80, above the limit. Without a manager, with a cashier who is
+    // no manager, with a wrong PIN: refused, and nothing is written.
+    let before = store.recent(100).await.unwrap().len();
+    for (manager, pin, says) in [
+        ("", "", "Välj chefen"),
+        ("c-kim", "4711", "Chefens PIN-kod är fel"),
+        ("c-sam", "9999", "Chefens PIN-kod är fel"),
+    ] {
+        let a = k
+            .post(
+                &format!("/returns/{id}"),
+                &[
+                    ("q-1", "2"),
+                    ("tender", "wallet"),
+                    ("manager", manager),
+                    ("manager_pin", pin),
+                ],
+            )
+            .await;
+        assert_eq!(
+            a.location.as_deref(),
+            Some(format!("/returns/{id}").as_str())
+        );
+        let page = k.get(&format!("/returns/{id}")).await;
+        assert!(page.body.contains(says), "{manager}: {}", page.body);
+    }
+    assert_eq!(store.recent(100).await.unwrap().len(), before);
+    let a = k
+        .post(
+            &format!("/returns/{id}"),
+            &[
+                ("q-1", "2"),
+                ("tender", "wallet"),
+                ("manager", "c-sam"),
+                ("manager_pin", "1234"),
+            ],
+        )
+        .await;
+    assert!(a.location.unwrap().starts_with("/receipts/"));
+    let last = &store.recent(1).await.unwrap()[0];
+    assert_eq!(last.approved_by.as_deref(), Some("c-sam"));
+    assert_eq!(last.total, rust_decimal_macros::dec!(-129.80));
+    // Two asked back, one left: refused with what is left.
+    k.post(
+        &format!("/returns/{id}"),
+        &[("q-1", "2"), ("tender", "cash")],
+    )
+    .await;
+    let page = k.get(&format!("/returns/{id}")).await;
+    assert!(page.body.contains("högst 1"), "{}", page.body);
+    // A form without its token does nothing.
+    k.csrf = "forged".into();
+    let a = k
+        .post(
+            &format!("/returns/{id}"),
+            &[("q-1", "1"), ("tender", "cash")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(store.recent(100).await.unwrap().len(), before + 1);
+}

@@ -122,6 +122,7 @@ pub async fn till_settings(State(state): State<AppState>, Bearer(claims): Bearer
         variable_measure: state.settings.variable_measure.clone(),
         offline_wallet_limit: state.settings.offline_wallet_limit,
         time_zone: coop.time_zone.name().to_owned(),
+        return_pin_above: state.settings.return_pin_above,
     })
     .into_response()
 }

@@ -59,6 +59,7 @@ pub fn sale(till: &str, seq: i64, n: i64) -> SaleRecord {
             reference: None,
         }],
         change: dec!(0),
+        approved_by: None,
         prev_hash: String::new(),
         hash: String::new(),
     }
@@ -260,4 +261,62 @@ async fn a_training_sale_is_kept_but_neither_booked_nor_taken_off_the_stock() {
     assert_eq!(up(&pool, "kassa-1", &[r]).await.accepted, 1);
     assert_eq!(count(&pool, "select count(*) from sale").await, 1);
     assert_eq!(count(&pool, "select count(*) from feed_event").await, 0);
+}
+
+/// A return of `n` packets from `original`, as the till writes it: negative, paid back in cash.
+fn return_of(original: &SaleRecord, seq: i64, n: i64) -> SaleRecord {
+    let mut r = sale(&original.till, seq, n);
+    r.kind = SaleKind::Return;
+    r.original_sale = Some(original.sale_id);
+    for l in &mut r.lines {
+        l.quantity = -l.quantity;
+        l.amount = -l.amount;
+    }
+    for x in &mut r.by_rate {
+        (x.net, x.vat, x.gross) = (-x.net, -x.vat, -x.gross);
+    }
+    r.total = -r.total;
+    r.rounding = -r.rounding;
+    for t in &mut r.tenders {
+        t.amount = -t.amount;
+    }
+    r
+}
+
+#[tokio::test]
+async fn returns_never_pay_back_more_than_their_sale_and_name_only_a_sale() {
+    let pool = database().await;
+    let mut original = sale("kassa-1", 1, 3);
+    original.seal(GENESIS);
+    let mut first = return_of(&original, 2, 2);
+    first.seal(&original.hash);
+    // Two of three back, then two more: the second would pay back 99.60 of a 74.70 sale.
+    let mut second = return_of(&original, 3, 2);
+    second.seal(&first.hash);
+    let out = up(&pool, "kassa-1", &[original.clone(), first.clone(), second]).await;
+    assert_eq!(out.accepted, 2);
+    let refused = out.refused.expect("the second return is refused");
+    assert!(refused.problem.contains("more than"), "{}", refused.problem);
+    // The last one instead: accepted, and published negative for the books and the stock.
+    let mut last = return_of(&original, 3, 1);
+    last.seal(&first.hash);
+    assert_eq!(up(&pool, "kassa-1", &[last.clone()]).await.accepted, 1);
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from feed_event
+             where (payload->'items'->0->>'quantity')::numeric < 0
+               and (payload->'tenders'->0->>'amount')::numeric < 0"
+        )
+        .await,
+        2
+    );
+    // A return of a return is refused.
+    let mut odd = return_of(&last, 4, 1);
+    odd.seal(&last.hash);
+    let out = up(&pool, "kassa-1", &[odd]).await;
+    assert!(out
+        .refused
+        .is_some_and(|r| r.problem.contains("only a sale")));
+    assert_eq!(count(&pool, "select count(*) from sale").await, 3);
 }

@@ -179,6 +179,7 @@ async fn a_tills_sales_are_booked_and_taken_off_the_stock_once() {
             },
         ],
         change: dec!(6),
+        approved_by: None,
         prev_hash: String::new(),
         hash: String::new(),
     };
