@@ -293,10 +293,26 @@ pub async fn price_basket(
     };
     let mut lines = Vec::new();
     for l in b.lines.iter().filter(|l| !l.voided) {
-        let product = store
-            .product(l.product_id)
-            .await?
-            .ok_or_else(|| CheckoutError::Unknown(l.product_id.to_string()))?;
+        let product = match &l.open {
+            // An open-price item stands for itself: its description, class and price.
+            Some(o) => Product {
+                product_id: Uuid::nil(),
+                sku: o.code.clone(),
+                name: o.name.clone(),
+                names: BTreeMap::new(),
+                unit: SaleUnit::Each,
+                vat_class: o.vat_class.clone(),
+                shelf_price: l.fixed_amount.unwrap_or_default(),
+                member_price: None,
+                active: true,
+                price_changes: Vec::new(),
+                eligible: Vec::new(),
+            },
+            None => store
+                .product(l.product_id)
+                .await?
+                .ok_or_else(|| CheckoutError::Unknown(l.product_id.to_string()))?,
+        };
         let pack = match l.pack_id {
             Some(p) => store.pack(p).await?,
             None => None,
@@ -581,7 +597,12 @@ pub async fn complete(
             })
             .collect(),
         change: settled.change.amount(),
-        approved_by: None,
+        approved_by: p
+            .basket
+            .lines
+            .iter()
+            .filter(|l| !l.voided)
+            .find_map(|l| l.open.as_ref().map(|o| o.approved_by.clone())),
         prev_hash: String::new(),
         hash: String::new(),
     };

@@ -147,6 +147,19 @@ pub struct StoredLine {
     pub quantity: Decimal,
     pub fixed_amount: Option<Decimal>,
     pub voided: bool,
+    /// An open-price line: what the cashier typed for an item the catalogue does not know.
+    pub open: Option<OpenItem>,
+}
+
+/// An item sold at a price a manager allowed, for a code the catalogue does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenItem {
+    /// The code that was not found (so the co-op can add it to the catalogue).
+    pub code: String,
+    pub name: String,
+    pub vat_class: String,
+    /// The manager who allowed it.
+    pub approved_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -564,7 +577,8 @@ impl Store {
             return Ok(None);
         };
         let lines = sqlx::query(
-            "select line_no, product_id, pack_id, quantity, fixed_amount, voided
+            "select line_no, product_id, pack_id, quantity, fixed_amount, voided,
+                    open_code, open_name, open_vat_class, approved_by
              from basket_line where basket_id = ? order by line_no",
         )
         .bind(id.to_string())
@@ -576,6 +590,7 @@ impl Store {
                 let pack: Option<String> = l.get(2);
                 let fixed: Option<i64> = l.get(4);
                 let voided: i64 = l.get(5);
+                let open_name: Option<String> = l.get(7);
                 Ok(StoredLine {
                     line_no: l.get(0),
                     product_id: uuid(&l.get::<String, _>(1))?,
@@ -583,6 +598,12 @@ impl Store {
                     quantity: from_milli(l.get(3)),
                     fixed_amount: fixed.map(|f| self.minor.to_dec(f)),
                     voided: voided == 1,
+                    open: open_name.map(|name| OpenItem {
+                        code: l.get::<Option<String>, _>(6).unwrap_or_default(),
+                        name,
+                        vat_class: l.get::<Option<String>, _>(8).unwrap_or_default(),
+                        approved_by: l.get::<Option<String>, _>(9).unwrap_or_default(),
+                    }),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -600,6 +621,24 @@ impl Store {
     }
 
     /// Adds a line; answers its number.
+    /// Adds an open-price line: one item at `amount`, allowed by a manager.
+    pub async fn add_open_line(
+        &self,
+        basket: Uuid,
+        item: &OpenItem,
+        amount: Decimal,
+    ) -> Result<i64, StoreError> {
+        self.insert_line(
+            basket,
+            Uuid::nil(),
+            None,
+            Decimal::ONE,
+            Some(amount),
+            Some(item),
+        )
+        .await
+    }
+
     pub async fn add_line(
         &self,
         basket: Uuid,
@@ -607,6 +646,19 @@ impl Store {
         pack: Option<Uuid>,
         quantity: Decimal,
         fixed_amount: Option<Decimal>,
+    ) -> Result<i64, StoreError> {
+        self.insert_line(basket, product, pack, quantity, fixed_amount, None)
+            .await
+    }
+
+    async fn insert_line(
+        &self,
+        basket: Uuid,
+        product: Uuid,
+        pack: Option<Uuid>,
+        quantity: Decimal,
+        fixed_amount: Option<Decimal>,
+        open: Option<&OpenItem>,
     ) -> Result<i64, StoreError> {
         let q = milli(quantity).ok_or_else(|| StoreError::Payload("quantity".into()))?;
         let fixed = fixed_amount.map(|f| self.minor.to_int(f)).transpose()?;
@@ -626,8 +678,9 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "insert into basket_line (basket_id, line_no, product_id, pack_id, quantity, fixed_amount)
-             values (?, ?, ?, ?, ?, ?)",
+            "insert into basket_line (basket_id, line_no, product_id, pack_id, quantity, fixed_amount,
+                                      open_code, open_name, open_vat_class, approved_by)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(basket.to_string())
         .bind(next)
@@ -635,6 +688,10 @@ impl Store {
         .bind(pack.map(|p| p.to_string()))
         .bind(q)
         .bind(fixed)
+        .bind(open.map(|o| o.code.as_str()))
+        .bind(open.map(|o| o.name.as_str()))
+        .bind(open.map(|o| o.vat_class.as_str()))
+        .bind(open.map(|o| o.approved_by.as_str()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -286,6 +286,7 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/unlock", post(unlock))
         .route("/lock", post(lock))
         .route("/scan", post(scan))
+        .route("/open-price", post(open_price))
         .route("/lines/{n}", post(set_quantity))
         .route("/lines/{n}/void", post(void))
         .route("/member", post(member))
@@ -357,6 +358,10 @@ async fn home(
         session.insert("lang", &l.code().to_owned());
     }
     let message = take_flash(&session);
+    let unknown_code = session.get::<String>("unknown_code");
+    if unknown_code.is_some() {
+        session.remove("unknown_code");
+    }
     let Some((sub, name)) = cashier(&session) else {
         let cashiers = app.store.cashiers().await.unwrap_or_default();
         let list: Vec<_> = cashiers
@@ -375,6 +380,30 @@ async fn home(
         Err(e) => return failure(&e.to_string()),
     };
     let day = app.settings.business_day(Utc::now());
+    // For the open-price form, shown only after a code was not found.
+    let (vat_classes, managers) = if unknown_code.is_some() {
+        let classes: Vec<_> = app
+            .settings
+            .vat
+            .classes()
+            .filter_map(|(id, _)| {
+                let rate = app.settings.vat.rate_on(id, day).ok()?;
+                Some(json!({ "id": id.as_str(), "percent": rate.percent() }))
+            })
+            .collect();
+        let managers: Vec<_> = app
+            .store
+            .cashiers()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.manager)
+            .map(|c| json!({ "sub": c.sub, "name": c.name }))
+            .collect();
+        (classes, managers)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let priced = match checkout::price_basket(&app.store, &app.settings, basket, day).await {
         Ok(p) => p,
         Err(e) => return failure(&e.to_string()),
@@ -429,6 +458,9 @@ async fn home(
             "pending_since": since,
             "shift_open": shift_open,
             "message": message,
+            "unknown_code": unknown_code,
+            "vat_classes": vat_classes,
+            "managers": managers,
         }),
     )
 }
@@ -532,8 +564,82 @@ async fn scan(
     };
     if let Err(e) = checkout::scan(&app.store, &app.settings, basket, &form.code, quantity).await {
         flash(&session, &app.refusal(&session, &e));
+        // A code the catalogue does not know may be sold at an open price, with a manager.
+        if let CheckoutError::Unknown(code) = &e {
+            session.insert("unknown_code", code);
+        }
     }
     home_redirect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OpenPriceForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    vat_class: String,
+    #[serde(default)]
+    manager: String,
+    #[serde(default)]
+    manager_pin: String,
+}
+
+/// `POST /open-price`: an item the catalogue does not know, at the price typed, in a VAT
+/// class, allowed by a manager's PIN.
+async fn open_price(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<OpenPriceForm>,
+) -> Response {
+    let basket = match basket_of(&app, &session).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let name = form.name.trim();
+    let code = form.code.trim();
+    let again = |key: &str| {
+        flash(&session, &app.t(&session, key));
+        if !code.is_empty() && code.len() <= 64 {
+            session.insert("unknown_code", &code.to_owned());
+        }
+        home_redirect()
+    };
+    if name.is_empty() || name.chars().count() > 100 || code.is_empty() || code.len() > 64 {
+        return again("till-open-price-name-needed");
+    }
+    let Some(amount) = parse_amount(&form.amount)
+        .filter(|a| *a > Decimal::ZERO && a.normalize().scale() <= app.store.minor().0)
+    else {
+        return again("till-open-price-amount-needed");
+    };
+    let class = form.vat_class.trim();
+    let known = coop_domain::vat::VatClassId::parse(class)
+        .ok()
+        .is_some_and(|c| app.settings.vat.schedule(&c).is_some());
+    if !known {
+        return again("till-open-price-vat-needed");
+    }
+    let manager = match approve(&app, &form.manager, &form.manager_pin).await {
+        Ok(m) => m,
+        Err(key) => return again(key),
+    };
+    let item = crate::store::OpenItem {
+        code: code.to_owned(),
+        name: name.to_owned(),
+        vat_class: class.to_owned(),
+        approved_by: manager,
+    };
+    match app.store.add_open_line(basket, &item, amount).await {
+        Ok(line) => {
+            tracing::info!(code, line, manager = %item.approved_by, "an open-price item was added");
+            home_redirect()
+        }
+        Err(e) => failure(&e.to_string()),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

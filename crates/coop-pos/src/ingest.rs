@@ -148,7 +148,8 @@ pub fn event_payload(r: &SaleRecord, location: Option<&str>) -> serde_json::Valu
         })).collect::<Vec<_>>(),
         "tenders": r.tenders.iter().map(|t| json!({ "kind": t.kind, "amount": t.amount })).collect::<Vec<_>>(),
         "rounding": r.rounding,
-        "items": r.lines.iter().map(|l| {
+        // An open-price item (the nil product) is no stock of coop-ims's.
+        "items": r.lines.iter().filter(|l| !l.product_id.is_nil()).map(|l| {
             let mut i = json!({ "product_id": l.product_id, "quantity": l.quantity });
             if let Some(pack) = l.pack_id {
                 i["pack_id"] = json!(pack);

@@ -461,3 +461,75 @@ async fn a_return_from_a_receipt_needs_a_managers_pin_above_the_limit() {
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(store.recent(100).await.unwrap().len(), before + 1);
 }
+
+#[tokio::test]
+async fn an_unknown_code_sells_at_an_open_price_that_a_manager_allows() {
+    let (_dir, store, mut k) = kiosk().await;
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    k.post("/shift/open", &[("amount", "0")]).await;
+    let unknown = ean13("731999999999");
+    k.post("/scan", &[("code", &unknown)]).await;
+    let page = k.get("/").await;
+    assert!(
+        page.body.contains("id=\"open-price\"") && page.body.contains(&unknown),
+        "{}",
+        page.body
+    );
+    // The form shows once: the next page is the plain sale again.
+    assert!(!k.get("/").await.body.contains("id=\"open-price\""));
+    let fields = |manager: &'static str, pin: &'static str, amount: &'static str| {
+        vec![
+            ("code", unknown.clone()),
+            ("name", "Honung från grannen".to_owned()),
+            ("amount", amount.to_owned()),
+            ("vat_class", "food".to_owned()),
+            ("manager", manager.to_owned()),
+            ("manager_pin", pin.to_owned()),
+        ]
+    };
+    // Without a manager, with a wrong PIN, with no price: nothing is added.
+    for (m, p, a, says) in [
+        ("", "", "89", "Välj chefen"),
+        ("c-sam", "0000", "89", "Chefens PIN-kod är fel"),
+        ("c-sam", "1234", "0", "ett pris över noll"),
+        ("c-sam", "1234", "12.345", "ett pris över noll"),
+    ] {
+        let f = fields(m, p, a);
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        k.post("/open-price", &f).await;
+        let page = k.get("/").await;
+        assert!(page.body.contains(says), "{m} {a}: {}", page.body);
+        assert!(page.body.contains("id=\"open-price\""), "the form again");
+    }
+    let f = fields("c-sam", "1234", "89,50");
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    k.post("/open-price", &f).await;
+    let page = k.get("/").await;
+    assert!(page.body.contains("Honung från grannen"), "{}", page.body);
+    assert!(
+        page.body.contains("89.50") || page.body.contains("89,50"),
+        "{}",
+        page.body
+    );
+    k.post("/pay", &[("t-cash", "90")]).await;
+    let sale = &store.recent(1).await.unwrap()[0];
+    assert_eq!(sale.approved_by.as_deref(), Some("c-sam"));
+    let line = &sale.lines[0];
+    assert!(line.product_id.is_nil());
+    assert_eq!(
+        (
+            line.sku.as_str(),
+            line.name.as_str(),
+            line.amount,
+            line.vat_percent
+        ),
+        (
+            unknown.as_str(),
+            "Honung från grannen",
+            rust_decimal_macros::dec!(89.50),
+            rust_decimal_macros::dec!(6)
+        )
+    );
+    assert_eq!(sale.total, rust_decimal_macros::dec!(89.50));
+}

@@ -320,3 +320,19 @@ async fn returns_never_pay_back_more_than_their_sale_and_name_only_a_sale() {
         .is_some_and(|r| r.problem.contains("only a sale")));
     assert_eq!(count(&pool, "select count(*) from sale").await, 3);
 }
+
+#[test]
+fn an_open_price_item_is_booked_but_is_no_stock() {
+    let mut r = sale("kassa-1", 1, 2);
+    let mut open = r.lines[0].clone();
+    open.product_id = Uuid::nil();
+    open.sku = "7319999999992".into();
+    r.lines.push(open);
+    let p = ingest::event_payload(&r, None);
+    let items = p["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items[0]["product_id"],
+        serde_json::json!(Uuid::from_u128(1))
+    );
+}
