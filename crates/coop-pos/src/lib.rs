@@ -43,6 +43,26 @@ pub const TEMPLATES: &[TemplateSource] = &[
         text: include_str!("../templates/tills.html"),
     },
     TemplateSource {
+        name: "sales.html",
+        text: include_str!("../templates/sales.html"),
+    },
+    TemplateSource {
+        name: "receipt.html",
+        text: include_str!("../templates/receipt.html"),
+    },
+    TemplateSource {
+        name: "mine.html",
+        text: include_str!("../templates/mine.html"),
+    },
+    TemplateSource {
+        name: "days.html",
+        text: include_str!("../templates/days.html"),
+    },
+    TemplateSource {
+        name: "pos_nav.html",
+        text: include_str!("../templates/pos_nav.html"),
+    },
+    TemplateSource {
         name: "pin.html",
         text: include_str!("../templates/pin.html"),
     },
@@ -200,12 +220,14 @@ impl Service for Pos {
             )),
             None => None,
         };
+        let mailer = coop_web::mail::Mailer::from_config(loaded.coop.mail.as_ref())?;
         Ok(http::router(http::AppState {
             kit,
             oidc,
             tokens,
             settings: Arc::new(loaded.extra),
             finance,
+            mailer: Arc::new(mailer),
         }))
     }
 }

@@ -25,6 +25,8 @@ pub mod metrics;
 pub mod pdf;
 pub mod session;
 pub mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use app::{Kit, Page, RequestLang};
 pub use config::{CoopConfig, Loaded, ServiceConfig, ServiceName};

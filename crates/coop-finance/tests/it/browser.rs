@@ -3,16 +3,10 @@
 //! the real one; only the sign-in at coop-sso is stood in for: `/test/as/<who>` sets a cookie
 //! that a layer of this test turns into a signed-in member.
 
-use axum::extract::Path;
-use axum::http::{header, Request};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use coop_domain::Role;
 use coop_testkit::browser::check;
 use coop_web::auth::CurrentUser;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn who(name: &str) -> Option<CurrentUser> {
     let (id, roles): (u128, &[Role]) = match name {
@@ -23,44 +17,7 @@ fn who(name: &str) -> Option<CurrentUser> {
         ),
         _ => return None,
     };
-    let mut u = CurrentUser::fixture(roles.iter().copied());
-    u.sub = uuid::Uuid::from_u128(id).to_string();
-    u.name = format!("Demo {name}");
-    Some(u)
-}
-
-async fn sign_in_as(Path(name): Path<String>) -> Response {
-    (
-        [
-            (
-                header::SET_COOKIE,
-                format!("test-as={name}; Path=/; HttpOnly; SameSite=Lax"),
-            ),
-            (header::LOCATION, "/finance".to_owned()),
-        ],
-        axum::http::StatusCode::SEE_OTHER,
-    )
-        .into_response()
-}
-
-async fn as_member(mut req: Request<axum::body::Body>, next: Next) -> Response {
-    let name = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("test-as=").map(str::to_owned));
-    if let Some(u) = name.as_deref().and_then(who) {
-        req.extensions_mut().insert(u);
-    }
-    next.run(req).await
-}
-
-fn steps(lang: &str, who: &str, pages: Vec<Value>) -> Value {
-    let mut steps = vec![json!({ "visit": format!("/test/as/{who}") })];
-    steps.extend(pages);
-    json!({ "name": format!("{who} ({lang})"), "steps": steps })
+    Some(coop_web::testing::user(name, id, roles))
 }
 
 #[tokio::test]
@@ -72,15 +29,12 @@ async fn external_the_finance_pages_pass_the_browser_checks() {
     coop_finance::demo::seed_waiting(&app.pool, chrono::Utc::now().date_naive())
         .await
         .unwrap();
-    let router = Router::new()
-        .route("/test/as/{name}", get(sign_in_as))
-        .fallback_service(app.router.clone())
-        .layer(axum::middleware::from_fn(as_member));
+    let router = coop_web::testing::signed_in_as(app.router.clone(), "/finance", who);
     let _served = coop_testkit::http::serve_on(listener, router);
 
     let mut sessions = Vec::new();
     for lang in ["en", "sv"] {
-        sessions.push(steps(lang, "member", vec![
+        sessions.push(coop_web::testing::session(lang, "member", vec![
             json!({ "visit": format!("/finance?lang={lang}") }),
             check("wallet", lang, json!({ "expect_status": 200, "expect_selector": ["#available", "#reference"] })),
             json!({ "fill": [{ "name": "amount", "value": "-5" }, { "name": "bank_reference", "value": "x" }] }),
@@ -90,7 +44,7 @@ async fn external_the_finance_pages_pass_the_browser_checks() {
             json!({ "submit": "enter" }),
             check("wallet claim sent", lang, json!({ "expect_status": 200, "expect_selector": ".notice-success" })),
         ]));
-        sessions.push(steps(lang, "bookkeeper", vec![
+        sessions.push(coop_web::testing::session(lang, "bookkeeper", vec![
             json!({ "visit": format!("/finance/top-ups?lang={lang}") }),
             check("top-ups", lang, json!({ "expect_status": 200, "expect_selector": [".card", ".subnav [aria-current]"] })),
             json!({ "visit": format!("/finance/wallets?lang={lang}") }),

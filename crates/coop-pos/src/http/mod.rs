@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cashiers;
+pub mod sales;
 pub mod tills;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub settings: std::sync::Arc<Settings>,
     /// coop-finance's wallet API, when the co-op runs coop-finance.
     pub finance: Option<crate::wallet::Finance>,
+    /// For receipts a member asks to have mailed.
+    pub mailer: std::sync::Arc<coop_web::mail::Mailer>,
 }
 
 /// The largest upload a till may send: [`crate::ingest::MAX_BATCH`] sales of a few KiB.
@@ -38,6 +41,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(tills::list))
         .route("/tills/{id}/clear", post(tills::clear))
+        .route("/sales", get(sales::list))
+        .route("/sales/{id}", get(sales::show))
+        .route("/sales/{id}/email", post(sales::email))
+        .route("/days", get(sales::day))
+        .route("/mine", get(sales::mine))
         .route("/pin", get(cashiers::show).post(cashiers::set))
         .route("/cashiers/{sub}/remove", post(cashiers::remove))
         .route("/api/till/cashiers", get(cashiers::for_tills))

@@ -28,17 +28,27 @@ pub struct App {
 }
 
 pub async fn app() -> App {
+    app_with(|_| {}).await
+}
+
+/// The app with the co-op's config changed by `f` first (a mail server, say).
+pub async fn app_with(f: impl FnOnce(&mut Value)) -> App {
+    app_at("http://127.0.0.1:9", f).await
+}
+
+/// The app as if served at `base` (the browser pass serves it there for real).
+pub async fn app_at(base: &str, f: impl FnOnce(&mut Value)) -> App {
     let issuer = TestIssuer::start().await;
     let (db, pool) = coop_testkit::migrated_database(&coop_pos::MIGRATOR).await;
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("client-secret");
     std::fs::write(&secret, "pos-test-secret-0123456789").unwrap();
-    let base = "http://127.0.0.1:9";
     let mut v =
         coop_testkit::config::coop_config("pos", &db.url, dir.path(), &format!("{base}/pos"));
     v["public_url"] = json!(base);
     v["services"]["pos"]["client_secret_file"] = json!(secret.to_str().unwrap());
     v["services"]["sso"] = json!({ "public_url": issuer.issuer });
+    f(&mut v);
     let loaded =
         coop_web::config::parse::<Settings>(v, ServiceName::Pos, &BTreeMap::new()).unwrap();
     let (_kit, router) = coop_web::cli::app::<Pos>(loaded).await.unwrap();
@@ -59,6 +69,7 @@ pub fn user(roles: &[Role]) -> CurrentUser {
 pub struct Answer {
     pub status: StatusCode,
     pub body: String,
+    pub location: Option<String>,
 }
 
 async fn send(app: &App, mut req: Request<Body>, who: Option<&CurrentUser>) -> Answer {
@@ -67,12 +78,18 @@ async fn send(app: &App, mut req: Request<Body>, who: Option<&CurrentUser>) -> A
     }
     let res = app.router.clone().oneshot(req).await.unwrap();
     let status = res.status();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
         .await
         .unwrap();
     Answer {
         status,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        location,
     }
 }
 
@@ -263,13 +280,19 @@ pub async fn form(
     fields: &[(&str, &str)],
     with_csrf: bool,
 ) -> Answer {
-    // A session and its token from a page first, as a browser would.
+    // A session and its token from a page with a form first, as a browser would. The token
+    // belongs to the session, not to who reads the page: the PIN page, read as a cashier.
     let req = Request::get("/pos/pin")
         .header(header::ACCEPT, "text/html")
         .body(Body::empty())
         .unwrap();
     let mut req = req;
-    req.extensions_mut().insert(who.clone());
+    let reader = if who.has(Role::Cashier) || who.has(Role::Manager) {
+        who.clone()
+    } else {
+        user(&[Role::Cashier])
+    };
+    req.extensions_mut().insert(reader);
     let res = app.router.clone().oneshot(req).await.unwrap();
     let cookie: Vec<String> = res
         .headers()

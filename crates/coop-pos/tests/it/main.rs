@@ -2,6 +2,9 @@
 //! chained, flagged when wrong), and the service over HTTP (who may upload, who may read the
 //! feed, the managers' page).
 
+#[cfg(feature = "interop")]
+mod browser;
 mod http;
 mod ingest;
 mod power;
+mod sales;
