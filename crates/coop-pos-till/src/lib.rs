@@ -5,7 +5,9 @@
 //! ([`sync`], [`run`]), and the member wallet online through central ([`wallet`]).
 
 pub mod checkout;
+pub mod clock;
 pub mod journal;
+pub mod pairing;
 pub mod pin;
 pub mod pricing;
 pub mod returns;

@@ -18,8 +18,10 @@ use crate::sync::{self, Feed, SyncError, Tokens};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TillConfig {
-    /// The till's id at coop-sso (its token's subject is `till:<id>`).
-    pub till_id: String,
+    /// The till's id at coop-sso (its token's subject is `till:<id>`), with `token_file`. A till
+    /// that pairs itself (`sso_url`) learns its id from its pairing.
+    #[serde(default)]
+    pub till_id: Option<String>,
     /// Where the store lives (`StateDirectory`).
     pub state_directory: PathBuf,
     /// Where the UI listens for the kiosk browser.
@@ -35,8 +37,34 @@ pub struct TillConfig {
     /// coop-sso's member feed; without it, members are not known offline.
     #[serde(default)]
     pub member_feed_url: Option<String>,
-    /// A file holding the till's access token.
-    pub token_file: PathBuf,
+    /// coop-sso, e.g. `https://coop.example.org/sso`: the till pairs itself through its device
+    /// grant on first start (showing the code on its screen) and keeps its tokens current.
+    #[serde(default)]
+    pub sso_url: Option<String>,
+    /// Instead of pairing: a file holding an access token (a test's, or one given by hand).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+}
+
+impl TillConfig {
+    /// Checked at start: one way to get tokens, and an id to go with a token file.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match (&self.sso_url, &self.token_file, &self.till_id) {
+            (Some(_), None, None) | (None, Some(_), Some(_)) => Ok(()),
+            (Some(_), None, Some(_)) => anyhow::bail!(
+                "till.json: a till that pairs through sso_url learns its id: leave till_id out"
+            ),
+            (None, Some(_), None) => {
+                anyhow::bail!("till.json: a token_file needs the till's till_id beside it")
+            }
+            (Some(_), Some(_), _) => {
+                anyhow::bail!("till.json: pair through sso_url or use a token_file, not both")
+            }
+            (None, None, _) => anyhow::bail!(
+                "till.json: the till needs sso_url (to pair through coop-sso) or a token_file"
+            ),
+        }
+    }
 }
 
 fn default_listen() -> String {
@@ -197,6 +225,9 @@ pub async fn sync_round(
             }
         }
     }
+    if let Err(e) = sync::upload_clock(store, client, &cfg.central_url, tokens).await {
+        tracing::info!(error = %e, "clockings not uploaded; they wait on the till");
+    }
     match sync::upload(store, client, &cfg.central_url, tokens).await {
         Ok(u) if u.accepted > 0 => {
             tracing::info!(accepted = u.accepted, last = u.last_seq, "sales uploaded");
@@ -210,13 +241,31 @@ pub async fn sync_round(
 pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.state_directory)
         .with_context(|| format!("creating {}", cfg.state_directory.display()))?;
+    cfg.check()?;
     let path = cfg.state_directory.join("till.sqlite");
     let client = sync::client();
-    let tokens = TokenFile(cfg.token_file.clone());
     let mut store = Store::open(&path, 2).await?;
+    let lang = coop_web::Lang::parse(&cfg.lang).map_err(|e| anyhow::anyhow!("lang: {e}"))?;
+    // Paired through coop-sso (showing the code until a manager pairs it), or a token file.
+    let (tokens, till_id): (Arc<dyn Tokens>, String) = match (&cfg.sso_url, &cfg.token_file) {
+        (Some(sso), _) => {
+            let device = Arc::new(crate::pairing::DeviceTokens::load(store.clone(), sso).await?);
+            let id = match device.till_id().await {
+                Some(id) => id,
+                None => pair_on_screen(&cfg, &device, lang).await?,
+            };
+            (device, id)
+        }
+        (None, Some(file)) => (
+            Arc::new(TokenFile(file.clone())),
+            cfg.till_id.clone().unwrap_or_default(),
+        ),
+        (None, None) => unreachable!("checked above"),
+    };
+    let tokens_ref: &dyn Tokens = tokens.as_ref();
     // Central's settings, or the ones kept from last time; at first start, wait for them.
     let settings = loop {
-        if let Ok(s) = fetch_settings(&client, &cfg.central_url, &tokens).await {
+        if let Ok(s) = fetch_settings(&client, &cfg.central_url, tokens_ref).await {
             store
                 .set_setting(SETTINGS_KEY, &serde_json::to_value(&s)?)
                 .await?;
@@ -235,11 +284,10 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     if minor != 2 {
         store = Store::open(&path, minor).await?;
     }
-    let lang = coop_web::Lang::parse(&cfg.lang).map_err(|e| anyhow::anyhow!("lang: {e}"))?;
-    let mut app = crate::web::TillApp::new(store.clone(), settings, &cfg.till_id, lang)?;
+    let mut app = crate::web::TillApp::new(store.clone(), settings, &till_id, lang)?;
     let wallet: Arc<dyn crate::wallet::Wallet> = Arc::new(crate::wallet::Central::new(
         &cfg.central_url,
-        Arc::new(tokens.clone()),
+        tokens.clone(),
     ));
     app.wallet = Some(wallet.clone());
     let key = coop_web::session::load_or_create_key(&cfg.state_directory)?;
@@ -252,7 +300,14 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
         let (store, cfg, tokens) = (store.clone(), cfg.clone(), tokens.clone());
         tokio::spawn(async move {
             loop {
-                sync_round(&store, &cfg, &client, &tokens, Some(wallet.as_ref())).await;
+                sync_round(
+                    &store,
+                    &cfg,
+                    &client,
+                    tokens.as_ref(),
+                    Some(wallet.as_ref()),
+                )
+                .await;
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         });
@@ -260,9 +315,90 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
-    tracing::info!(listen = %cfg.listen, till = %cfg.till_id, "the till is serving");
+    tracing::info!(listen = %cfg.listen, till = %till_id, "the till is serving");
     axum::serve(listener, router)
         .with_graceful_shutdown(coop_web::app::shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Until a manager pairs the till, its screen shows the code to type at coop-sso's `/device`
+/// (the page reloads itself every few seconds, no script needed). Answers the till's id.
+async fn pair_on_screen(
+    cfg: &TillConfig,
+    device: &crate::pairing::DeviceTokens,
+    lang: coop_web::Lang,
+) -> anyhow::Result<String> {
+    use axum::response::Html;
+    let shown: Arc<std::sync::Mutex<Option<(String, String)>>> = Arc::default();
+    let t = coop_web::i18n::Translations::new(crate::web::TRANSLATIONS, lang)?;
+    let page = {
+        let shown = shown.clone();
+        move || {
+            let code = shown.lock().expect("the code").clone();
+            let (title, body) = match code {
+                Some((code, uri)) => (
+                    t.text(lang, "till-pair-title"),
+                    format!(
+                        "<p>{}</p><p class=\"pair-code\" id=\"pair-code\">{}</p><p>{}</p>",
+                        escape(&t.text(lang, "till-pair-intro")),
+                        escape(&code),
+                        escape(&uri)
+                    ),
+                ),
+                None => (
+                    t.text(lang, "till-pair-title"),
+                    format!("<p>{}</p>", escape(&t.text(lang, "till-pair-asking"))),
+                ),
+            };
+            Html(format!(
+                "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+                 <meta http-equiv=\"refresh\" content=\"5\"><title>{t}</title>\
+                 <style>body{{font:1.5rem system-ui,sans-serif;margin:2rem;background:#fff;color:#111}}\
+                 .pair-code{{font-size:4rem;font-weight:bold;letter-spacing:.2em}}</style></head>\
+                 <body><main><h1>{t}</h1>{body}</main></body></html>",
+                lang.code(),
+                t = escape(&title),
+            ))
+        }
+    };
+    let router = axum::Router::new()
+        .route("/", axum::routing::get(move || std::future::ready(page())))
+        .route("/healthz", axum::routing::get(|| async { "pairing" }));
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
+    let (done, wait) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = wait.await;
+            })
+            .await
+    });
+    let name = hostname();
+    let show = |p: Option<&crate::pairing::Pending>| {
+        *shown.lock().expect("the code") =
+            p.map(|p| (p.user_code.clone(), p.verification_uri.clone()));
+    };
+    let id = device.pair(&name, &show).await;
+    let _ = done.send(());
+    server.await??;
+    Ok(id)
+}
+
+/// The machine's name, which the manager sees beside the code.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "till".into())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

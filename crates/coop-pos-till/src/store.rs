@@ -956,6 +956,83 @@ impl Store {
         Ok(n)
     }
 
+    // ---- the time clock ----
+
+    /// `sub`'s latest clocking at this till.
+    pub async fn last_clock(&self, sub: &str) -> Result<Option<crate::clock::Event>, StoreError> {
+        let row = sqlx::query(
+            "select event_id, kind, at from clock_event where sub = ? order by at desc, rowid desc limit 1",
+        )
+        .bind(sub)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| clock_event(sub, r.get(0), r.get(1), r.get(2)))
+            .transpose()
+    }
+
+    /// Writes a clocking durably.
+    pub async fn add_clock(&self, e: &crate::clock::Event) -> Result<(), StoreError> {
+        // One width for every time, so that they sort as text.
+        sqlx::query("insert into clock_event (event_id, sub, kind, at) values (?, ?, ?, ?)")
+            .bind(e.event_id.to_string())
+            .bind(&e.sub)
+            .bind(e.kind.as_str())
+            .bind(e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Who is clocked in now, with since when.
+    pub async fn clocked_in(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query(
+            "select e.sub, e.at from clock_event e
+             where e.kind = 'in' and not exists (
+                 select 1 from clock_event later where later.sub = e.sub
+                   and (later.at > e.at or (later.at = e.at and later.rowid > e.rowid)))
+             order by e.at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let at: String = r.get(1);
+                Ok((r.get(0), parse_time(&at)?))
+            })
+            .collect()
+    }
+
+    /// Clockings central does not have yet, oldest first.
+    pub async fn pending_clock(&self, limit: i64) -> Result<Vec<crate::clock::Event>, StoreError> {
+        let rows = sqlx::query(
+            "select event_id, sub, kind, at from clock_event where uploaded_at is null
+             order by at limit ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| clock_event(&r.get::<String, _>(1), r.get(0), r.get(2), r.get(3)))
+            .collect()
+    }
+
+    /// Central has these clockings.
+    pub async fn clock_uploaded(&self, ids: &[Uuid]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = Utc::now().to_rfc3339();
+        for id in ids {
+            sqlx::query(
+                "update clock_event set uploaded_at = ? where event_id = ? and uploaded_at is null",
+            )
+            .bind(&now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     // ---- wallet holds to give back ----
 
     /// Notes a hold that central did not confirm giving back.
@@ -1174,4 +1251,25 @@ async fn insert_code(
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| StoreError::Payload(e.to_string()))
+}
+
+fn clock_event(
+    sub: &str,
+    id: String,
+    kind: String,
+    at: String,
+) -> Result<crate::clock::Event, StoreError> {
+    Ok(crate::clock::Event {
+        event_id: uuid(&id)?,
+        sub: sub.to_owned(),
+        kind: crate::clock::Kind::parse(&kind)
+            .ok_or_else(|| StoreError::Payload(format!("clock kind {kind}")))?,
+        at: parse_time(&at)?,
+    })
 }

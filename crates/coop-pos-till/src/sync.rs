@@ -238,3 +238,47 @@ pub async fn pull(
         }
     }
 }
+
+/// Uploads the clockings central does not have (`POST /api/till/clock`), marking those it took.
+/// Answers how many it took.
+pub async fn upload_clock(
+    store: &Store,
+    client: &reqwest::Client,
+    central: &str,
+    tokens: &dyn Tokens,
+) -> Result<usize, SyncError> {
+    #[derive(Deserialize)]
+    struct Took {
+        taken: Vec<uuid::Uuid>,
+    }
+    let mut done = 0;
+    loop {
+        let batch = store.pending_clock(UPLOAD_BATCH).await?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        let token = tokens.bearer().await?;
+        let res = client
+            .post(format!("{}/api/till/clock", central.trim_end_matches('/')))
+            .bearer_auth(token)
+            .json(&json!({ "events": batch }))
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = res.status();
+        let body = res.text().await.map_err(|e| unreachable(&e))?;
+        if !status.is_success() {
+            return Err(SyncError::Refused {
+                status: status.as_u16(),
+                body: body.chars().take(500).collect(),
+            });
+        }
+        let took: Took =
+            serde_json::from_str(&body).map_err(|e| SyncError::Answer(e.to_string()))?;
+        if took.taken.is_empty() {
+            return Ok(done);
+        }
+        store.clock_uploaded(&took.taken).await?;
+        done += took.taken.len();
+    }
+}

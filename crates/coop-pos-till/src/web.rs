@@ -62,6 +62,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
         text: include_str!("../templates/till_shift.html"),
     },
     TemplateSource {
+        name: "till_clock.html",
+        text: include_str!("../templates/till_clock.html"),
+    },
+    TemplateSource {
         name: "till_return.html",
         text: include_str!("../templates/till_return.html"),
     },
@@ -294,6 +298,7 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/park", post(park))
         .route("/parked/{id}/resume", post(resume))
         .route("/sales", get(sales))
+        .route("/clock", get(clock_page).post(clock_post))
         .route("/shift", get(shift_page))
         .route("/shift/open", post(shift_open))
         .route("/shift/cash", post(shift_cash))
@@ -1191,4 +1196,110 @@ async fn return_post(
             back()
         }
     }
+}
+
+/// `GET /clock`: clock in or out with one's PIN; who is in now. No cashier need be unlocked.
+async fn clock_page(State(app): State<TillApp>, session: Session) -> Response {
+    let message = take_flash(&session);
+    let done = session.get::<String>("clock_done");
+    if done.is_some() {
+        session.remove("clock_done");
+    }
+    let cashiers = app.store.cashiers().await.unwrap_or_default();
+    let names: BTreeMap<String, String> = cashiers
+        .iter()
+        .map(|c| (c.sub.clone(), c.name.clone()))
+        .collect();
+    let inside: Vec<_> = app
+        .store
+        .clocked_in()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(sub, at)| json!({ "name": names.get(&sub).cloned().unwrap_or(sub), "since": at }))
+        .collect();
+    let people: Vec<_> = cashiers
+        .iter()
+        .map(|c| json!({ "sub": c.sub, "name": c.name }))
+        .collect();
+    app.render(
+        &session,
+        "/clock",
+        "till_clock.html",
+        &json!({ "people": people, "inside": inside, "message": message, "done": done }),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ClockForm {
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// `POST /clock`: `who`, their `pin` and `kind` (`in` or `out`).
+async fn clock_post(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<ClockForm>,
+) -> Response {
+    let back = || Redirect::to("/clock").into_response();
+    let who = form.who.trim().to_owned();
+    let Some(kind) = crate::clock::Kind::parse(form.kind.trim()) else {
+        return back();
+    };
+    if app.throttle.locked(&who).is_some() {
+        flash(&session, &app.t(&session, "till-unlock-locked"));
+        return back();
+    }
+    let cashiers = app.store.cashiers().await.unwrap_or_default();
+    let found = cashiers.iter().find(|c| c.sub == who);
+    let ok = match found {
+        Some(c) if pin::is_pin(&form.pin) => {
+            pin::verify(form.pin.clone(), c.pin_hash.clone()).await
+        }
+        _ => false,
+    };
+    let Some(person) = found.filter(|_| ok) else {
+        app.throttle.failed(&who);
+        flash(&session, &app.t(&session, "till-unlock-wrong"));
+        return back();
+    };
+    app.throttle.succeeded(&who);
+    let now = Utc::now();
+    match crate::clock::clock(&app.store, &person.sub, kind, now).await {
+        Ok(e) => {
+            tracing::info!(who = %e.sub, kind = e.kind.as_str(), "clocked");
+            let lang = app.lang(&session);
+            let tz = app.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+            let at = coop_web::format::Format::new(lang, tz).datetime(now);
+            let key = match kind {
+                crate::clock::Kind::In => "till-clock-done-in",
+                crate::clock::Kind::Out => "till-clock-done-out",
+            };
+            let text = app.templates.translations().format(
+                lang,
+                key,
+                &[
+                    (
+                        "name",
+                        coop_web::i18n::FluentValue::from(person.name.clone()),
+                    ),
+                    ("at", coop_web::i18n::FluentValue::from(at)),
+                ],
+            );
+            session.insert("clock_done", &text);
+        }
+        Err(crate::clock::ClockError::AlreadyIn(_)) => {
+            flash(&session, &app.t(&session, "till-clock-already-in"));
+        }
+        Err(crate::clock::ClockError::NotIn) => {
+            flash(&session, &app.t(&session, "till-clock-not-in"));
+        }
+        Err(e) => return failure(&e.to_string()),
+    }
+    back()
 }

@@ -5,6 +5,7 @@
 //! sync state. The till itself (`coop-pos till`) is the `coop-pos-till` crate.
 
 pub mod feed;
+pub mod hours;
 pub mod http;
 pub mod ingest;
 pub mod wallet;
@@ -61,6 +62,14 @@ pub const TEMPLATES: &[TemplateSource] = &[
     TemplateSource {
         name: "pos_nav.html",
         text: include_str!("../templates/pos_nav.html"),
+    },
+    TemplateSource {
+        name: "hours.html",
+        text: include_str!("../templates/hours.html"),
+    },
+    TemplateSource {
+        name: "hours_person.html",
+        text: include_str!("../templates/hours_person.html"),
     },
     TemplateSource {
         name: "pin.html",

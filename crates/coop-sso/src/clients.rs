@@ -196,8 +196,13 @@ impl ClientRegistry {
                         kind: ClientKind::Till,
                         scopes: all(&[TILL_SCOPE]),
                         service_scopes: BTreeSet::new(),
-                        // The till's own API at coop-pos, and the member feed here.
-                        audiences: vec![ServiceName::Pos.client_id(), ServiceName::Sso.client_id()],
+                        // The till's own API at coop-pos, the member feed here, and the
+                        // catalogue feed at coop-ims when the co-op runs it.
+                        audiences: [ServiceName::Pos, ServiceName::Sso, ServiceName::Ims]
+                            .into_iter()
+                            .map(ServiceName::client_id)
+                            .filter(|a| suite_audiences.contains(a))
+                            .collect(),
                         backchannel_logout_uri: None,
                         secret: None,
                     },

@@ -533,3 +533,80 @@ async fn an_unknown_code_sells_at_an_open_price_that_a_manager_allows() {
     );
     assert_eq!(sale.total, rust_decimal_macros::dec!(89.50));
 }
+
+#[tokio::test]
+async fn workers_clock_in_and_out_with_their_pin_and_nothing_else() {
+    let (_dir, store, mut k) = kiosk().await;
+    // No cashier need be unlocked: the clock is on the locked screen too.
+    assert!(k.get("/").await.body.contains("id=\"clock-link\""));
+    let page = k.get("/clock").await;
+    assert!(page.body.contains("id=\"nobody-inside\""), "{}", page.body);
+    // A wrong PIN clocks nothing.
+    k.post(
+        "/clock",
+        &[("who", "c-kim"), ("pin", "0000"), ("kind", "in")],
+    )
+    .await;
+    assert!(k.get("/clock").await.body.contains("id=\"message\""));
+    assert!(store.pending_clock(10).await.unwrap().is_empty());
+    // Out before in: refused.
+    k.post(
+        "/clock",
+        &[("who", "c-kim"), ("pin", "4711"), ("kind", "out")],
+    )
+    .await;
+    let page = k.get("/clock").await;
+    assert!(page.body.contains("inte instämplad"), "{}", page.body);
+    let a = k
+        .post(
+            "/clock",
+            &[("who", "c-kim"), ("pin", "4711"), ("kind", "in")],
+        )
+        .await;
+    assert_eq!(a.location.as_deref(), Some("/clock"));
+    let page = k.get("/clock").await;
+    assert!(page.body.contains("Kim stämplade in"), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"inside\"") && page.body.contains("Kim"),
+        "{}",
+        page.body
+    );
+    // In twice: refused; then out.
+    k.post(
+        "/clock",
+        &[("who", "c-kim"), ("pin", "4711"), ("kind", "in")],
+    )
+    .await;
+    assert!(k.get("/clock").await.body.contains("redan instämplad"));
+    k.post(
+        "/clock",
+        &[("who", "c-kim"), ("pin", "4711"), ("kind", "out")],
+    )
+    .await;
+    let page = k.get("/clock").await;
+    assert!(page.body.contains("Kim stämplade ut"), "{}", page.body);
+    let events = store.pending_clock(10).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["in", "out"]);
+    assert!(store.clocked_in().await.unwrap().is_empty());
+    // Kept: the till cannot drop or rewrite a clocking.
+    assert!(sqlx::query("delete from clock_event")
+        .execute(store.pool())
+        .await
+        .is_err());
+    // Marked once central has them.
+    store
+        .clock_uploaded(&events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert!(store.pending_clock(10).await.unwrap().is_empty());
+    // Without the form's token, nothing.
+    k.csrf = "forged".into();
+    let a = k
+        .post(
+            "/clock",
+            &[("who", "c-kim"), ("pin", "4711"), ("kind", "in")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+}

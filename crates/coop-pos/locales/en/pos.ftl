@@ -70,3 +70,33 @@ pos-days-intro = Each till's day as its shifts' Z reports add up: sales and retu
 pos-days-none = No till sold anything that day.
 pos-vat-caption = VAT per rate
 pos-days-receipts = The day's receipts
+pos-hours-title = Hours
+pos-hours-intro = The time clock's hours per person: from each clock-in to its clock-out at a till. A clocking left unpaired counts no hours until a manager corrects it.
+pos-hours-caption = Hours from { $from } to { $to }
+pos-hours-none = Nobody clocked in or out in this period.
+pos-hours-total = Hours in all:
+pos-hours-csv = Download as CSV
+pos-hours = hours
+pos-person = Person
+pos-stretches = Stretches of work
+pos-to-look-at = To look at
+pos-unpaired = { $count ->
+    [one] one clocking unpaired
+   *[other] { $count } clockings unpaired
+}
+pos-from = From
+pos-to = To
+pos-clock-in = In
+pos-clock-out = Out
+pos-missing = missing
+pos-clockings = Clockings
+pos-clockings-none = No clockings in this period.
+pos-correction = correction
+pos-voided = voided
+pos-void = Void
+pos-void-reason = Why it is wrong
+pos-add-clocking = Add a missing clocking
+pos-time-hint = As HH:MM, the co-op's time.
+pos-correction-reason = Why it is added
+pos-hours-done-added = The clocking is added.
+pos-hours-done-voided = The clocking is voided.

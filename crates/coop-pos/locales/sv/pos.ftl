@@ -70,3 +70,33 @@ pos-days-intro = Varje kassas dag som dess skiften Z-rapporter blir tillsammans:
 pos-days-none = Ingen kassa sålde något den dagen.
 pos-vat-caption = Moms per sats
 pos-days-receipts = Dagens kvitton
+pos-hours-title = Timmar
+pos-hours-intro = Stämpelklockans timmar per person: från varje instämpling till dess utstämpling i en kassa. En stämpling utan par räknas inte förrän en chef rättar den.
+pos-hours-caption = Timmar från { $from } till { $to }
+pos-hours-none = Ingen stämplade in eller ut under perioden.
+pos-hours-total = Timmar sammanlagt:
+pos-hours-csv = Ladda ner som CSV
+pos-hours = timmar
+pos-person = Person
+pos-stretches = Arbetspass
+pos-to-look-at = Att titta på
+pos-unpaired = { $count ->
+    [one] en stämpling utan par
+   *[other] { $count } stämplingar utan par
+}
+pos-from = Från
+pos-to = Till
+pos-clock-in = In
+pos-clock-out = Ut
+pos-missing = saknas
+pos-clockings = Stämplingar
+pos-clockings-none = Inga stämplingar under perioden.
+pos-correction = rättelse
+pos-voided = struken
+pos-void = Stryk
+pos-void-reason = Varför den är fel
+pos-add-clocking = Lägg till en saknad stämpling
+pos-time-hint = Som TT:MM, kooperativets tid.
+pos-correction-reason = Varför den läggs till
+pos-hours-done-added = Stämplingen är tillagd.
+pos-hours-done-voided = Stämplingen är struken.

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cashiers;
+pub mod hours;
 pub mod sales;
 pub mod tills;
 
@@ -46,6 +47,12 @@ pub fn router(state: AppState) -> Router {
         .route("/sales/{id}/email", post(sales::email))
         .route("/days", get(sales::day))
         .route("/mine", get(sales::mine))
+        .route("/hours", get(hours::list))
+        .route("/hours.csv", get(hours::csv))
+        .route("/hours/{sub}", get(hours::person))
+        .route("/hours/{sub}/events", post(hours::add))
+        .route("/hours/events/{id}/void", post(hours::void))
+        .route("/api/till/clock", post(hours::upload))
         .route("/pin", get(cashiers::show).post(cashiers::set))
         .route("/cashiers/{sub}/remove", post(cashiers::remove))
         .route("/api/till/cashiers", get(cashiers::for_tills))

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "interop")]
 mod browser;
+mod hours;
 mod http;
 mod ingest;
 mod power;

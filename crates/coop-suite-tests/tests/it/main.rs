@@ -3,4 +3,5 @@
 mod finance_ims;
 mod pos_finance_ims;
 mod till_central;
+mod till_pairing;
 mod till_wallet;
