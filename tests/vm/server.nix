@@ -6,8 +6,9 @@
 #      accepts the invitation and invites a member;
 #   3. the member accepts the invitation and signs in through coop-sso, with
 #      curl and a cookie jar, as a browser would;
-#   4. the member opens their wallet at coop-finance and the product finder at coop-ims,
-#      signed in through coop-sso;
+#   4. the member opens their wallet at coop-finance, the product finder at coop-ims and
+#      their purchases at coop-pos, signed in through coop-sso; a till asks coop-sso for a
+#      pairing code, is paired from the console, and its token is taken by coop-pos central;
 #   5. the member signs in to Synapse through coop-sso (m.login.sso redirect ->
 #      coop-sso's form -> Synapse's OIDC callback -> m.login.token) and gets an
 #      access token, with the display name coop-sso gave;
@@ -74,6 +75,7 @@ in
         matrix.enable = true;
         finance.enable = true;
         ims.enable = true;
+        pos.enable = true;
       };
 
       # the test CA's certificate instead of Let's Encrypt
@@ -235,7 +237,7 @@ in
     with subtest("the server boots with every unit up"):
         server.wait_for_unit("multi-user.target")
         for unit in ["postgresql.target", "cooperage-secrets.service", "coop-sso.service",
-                     "coop-finance.service", "coop-ims.service",
+                     "coop-finance.service", "coop-ims.service", "coop-pos.service",
                      "cooperage-synapse-database.service", "matrix-synapse.service", "nginx.service"]:
             server.wait_for_unit(unit)
         server.wait_for_open_port(8101)
@@ -243,6 +245,8 @@ in
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/finance/readyz")
         server.wait_for_open_port(8103)
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/ims/readyz")
+        server.wait_for_open_port(8102)
+        server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/pos/readyz")
         server.wait_for_open_port(8008)
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
         server.succeed("test -z \"$(systemctl list-units --failed --plain --no-legend)\"")
@@ -320,6 +324,31 @@ in
         # the feed and the look-up answer only to tokens
         server.succeed(f"test \"$(curl -s -o /dev/null -w '%{{http_code}}' https://{DOMAIN}/ims/api/feed)\" = 401")
         server.succeed(f"test \"$(curl -s -o /dev/null -w '%{{http_code}}' 'https://{DOMAIN}/ims/api/lookup?code=4011')\" = 401")
+
+    with subtest("the member opens their purchases at coop-pos; the tills page is for managers"):
+        # coop-pos interface: /pos/mine lists the member's own receipts (none yet)
+        url, status, page = browse("/tmp/member-fresh.jar", f"https://{DOMAIN}/pos/mine")
+        assert urllib.parse.urlparse(url).path == "/pos/mine", f"not at the purchases: ended on {url}"
+        assert 'id="no-purchases"' in page, f"purchases page without its empty state:\n{page}"
+        status, _, _ = http("/tmp/member-fresh.jar", f"https://{DOMAIN}/pos/", None)
+        assert status == 403, f"a member reached the tills page ({status})"
+        status, _, _ = http("/tmp/member-fresh.jar", f"https://{DOMAIN}/pos/hours", None)
+        assert status == 403, f"a member reached the hours ({status})"
+
+    with subtest("a till pairs through coop-sso's device grant and central takes its token"):
+        # the till's side of RFC 8628, by hand: a code, paired from the console, then the token
+        answer = json.loads(server.succeed(
+            f"curl -sSf -d client_id=coop-till -d scope=till -d device_name=vm-till https://{DOMAIN}/device/authorize"))
+        server.succeed(f"cooperage-manage sso pair-till --code {answer['user_code']} --name 'Kassa VM'")
+        token = json.loads(server.succeed(
+            f"curl -sS -d grant_type=urn:ietf:params:oauth:grant-type:device_code -d client_id=coop-till "
+            f"-d device_code={answer['device_code']} https://{DOMAIN}/token"))
+        assert "access_token" in token and "refresh_token" in token, f"no tokens: {token}"
+        settings = json.loads(server.succeed(
+            f"curl -sSf -H 'Authorization: Bearer {token['access_token']}' https://{DOMAIN}/pos/api/till/settings"))
+        assert settings["currency"] == "SEK", f"unexpected till settings: {settings}"
+        # the catalogue feed at coop-ims takes the same token
+        server.succeed(f"curl -sSf -H 'Authorization: Bearer {token['access_token']}' 'https://{DOMAIN}/ims/api/feed?after=0&limit=1'")
 
     with subtest("the member signs in to Matrix through coop-sso and gets an access token"):
         flows = matrix("/_matrix/client/v3/login")["flows"]

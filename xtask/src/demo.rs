@@ -32,6 +32,11 @@ const SERVICES: &[DemoService] = &[
         port: 8101,
     },
     DemoService {
+        key: "pos",
+        binary: "coop-pos",
+        port: 8102,
+    },
+    DemoService {
         key: "ims",
         binary: "coop-ims",
         port: 8103,
@@ -256,6 +261,11 @@ fn config_json(pg: &Pg, state: &Path, root_dir: &Path) -> serde_json::Value {
 
 /// A minimal HTTP/1.1 GET on loopback, so the demo needs no HTTP client crate.
 pub fn http_status(url: &str) -> anyhow::Result<u16> {
+    Ok(http_get(url)?.0)
+}
+
+/// [`http_status`] with the answer's body.
+pub fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
     use std::io::{Read as _, Write as _};
     let rest = url.strip_prefix("http://").context("only http:// URLs")?;
     let (host, path) = rest
@@ -274,7 +284,97 @@ pub fn http_status(url: &str) -> anyhow::Result<u16> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("no HTTP status line")?;
-    Ok(status)
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The demo till's own port.
+const TILL_PORT: u16 = 8180;
+
+/// The demo till's config: it pairs through the demo's coop-sso and sells from central.
+fn till_json(state: &Path) -> serde_json::Value {
+    let url = |key: &str| {
+        let s = SERVICES
+            .iter()
+            .find(|s| s.key == key)
+            .expect("a demo service");
+        format!("http://127.0.0.1:{}", s.port)
+    };
+    serde_json::json!({
+        "state_directory": state.join("till"),
+        "listen": format!("127.0.0.1:{TILL_PORT}"),
+        "lang": "sv",
+        "central_url": url("pos"),
+        "catalogue_feed_url": format!("{}/api/feed", url("ims")),
+        "member_feed_url": format!("{}/api/feed", url("sso")),
+        "sso_url": url("sso"),
+    })
+}
+
+/// Starts the demo till and, the first time, pairs it from coop-sso's console with the code
+/// its screen shows, as a manager would at /device.
+fn start_till(
+    group: &mut supervise::Group,
+    exe: &dyn Fn(&str) -> PathBuf,
+    demo: &Path,
+    state: &Path,
+    config: &Path,
+    signals: &supervise::Signals,
+) -> anyhow::Result<()> {
+    let till_config = demo.join("till.json");
+    std::fs::write(
+        &till_config,
+        serde_json::to_string_pretty(&till_json(state))?,
+    )?;
+    let mut cmd = Command::new(exe("coop-pos"));
+    cmd.arg("till").arg("--config").arg(&till_config);
+    group.spawn("coop-pos till", cmd)?;
+    let screen = format!("http://127.0.0.1:{TILL_PORT}/");
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Some(sig) = signals.received() {
+            bail!("stopped by {sig} while the till was starting");
+        }
+        match http_get(&screen) {
+            // Paired before (a second start): it serves its own pages.
+            Ok((200, body))
+                if !body.contains("id=\"pair-code\"")
+                    && !body.contains("http-equiv=\"refresh\"") =>
+            {
+                break
+            }
+            Ok((200, body)) => {
+                if let Some(code) = body
+                    .split_once("id=\"pair-code\">")
+                    .and_then(|(_, rest)| rest.split_once('<'))
+                    .map(|(code, _)| code.to_owned())
+                {
+                    run_cmd(
+                        Command::new(exe("coop-sso"))
+                            .arg("pair-till")
+                            .arg("--config")
+                            .arg(config)
+                            .arg("--code")
+                            .arg(&code)
+                            .arg("--name")
+                            .arg("Kassa 1 (demo)"),
+                    )?;
+                    break;
+                }
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    group.wait_healthy(
+        "coop-pos till",
+        &format!("http://127.0.0.1:{TILL_PORT}/healthz"),
+        Duration::from_secs(60),
+        signals,
+    )
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
@@ -524,10 +624,16 @@ fn run_suite(
                 signals,
             )?;
         }
+        start_till(&mut group, &exe, demo, state, &config, signals)?;
         println!("\nCooperage demo is running:");
         for s in SERVICES {
             println!("  {:<18} http://127.0.0.1:{}/", s.binary, s.port);
         }
+        println!(
+            "  {:<18} http://127.0.0.1:{TILL_PORT}/  (a cashier sets a PIN at http://127.0.0.1:{}/pin first)",
+            "the till",
+            SERVICES.iter().find(|s| s.key == "pos").map_or(0, |s| s.port)
+        );
         println!(
             "  {:<18} http://127.0.0.1:{}/styleguide",
             "styleguide", SERVICES[0].port
@@ -554,6 +660,12 @@ fn run_suite(
                     println!("demo check: {url} {status}");
                 }
             }
+            // The till, paired, serves its locked screen with the time clock.
+            let (status, body) = http_get(&format!("http://127.0.0.1:{TILL_PORT}/"))?;
+            if status != 200 || !body.contains("/clock") {
+                bail!("the demo till answered {status} without its locked screen");
+            }
+            println!("demo check: the till at http://127.0.0.1:{TILL_PORT}/ is paired and serving");
             return Ok(());
         }
         println!("\nPress Ctrl-C to stop.");

@@ -364,7 +364,13 @@ async fn pair_on_screen(
     };
     let router = axum::Router::new()
         .route("/", axum::routing::get(move || std::future::ready(page())))
-        .route("/healthz", axum::routing::get(|| async { "pairing" }));
+        // Not ready to sell: a watchdog or a supervisor waits.
+        .route(
+            "/healthz",
+            axum::routing::get(|| async {
+                (axum::http::StatusCode::SERVICE_UNAVAILABLE, "pairing")
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;

@@ -35,6 +35,22 @@ pub enum Command {
     /// as done by the operator). Suspending and leaving sign the member out everywhere, the
     /// relying parties included (back-channel logout, sent by the running service).
     MemberStatus(MemberStatusArgs),
+    /// Pair a till from the server's console: the code the till shows and the name it gets
+    /// (audited as done by the operator). Managers pair tills at /device; this is for the
+    /// first till, or a co-op's demo.
+    PairTill(PairTillArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PairTillArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The code on the till's screen (`BCDF-GHJK`).
+    #[arg(long)]
+    pub code: String,
+    /// The till's name, as managers will see it ("Kassa 1").
+    #[arg(long)]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -68,7 +84,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BootstrapAdmin(args) => bootstrap_admin(&args).await,
         Command::RotateKeys(arg) => rotate_keys(&arg).await,
         Command::MemberStatus(args) => member_status(&args).await,
+        Command::PairTill(args) => pair_till(&args).await,
     }
+}
+
+async fn pair_till(args: &PairTillArgs) -> anyhow::Result<()> {
+    use crate::http::oidc::device::{normalise_user_code, ALPHABET};
+    let code = normalise_user_code(&args.code);
+    if code.len() != 8 || !code.bytes().all(|b| ALPHABET.contains(&b)) {
+        anyhow::bail!("--code: the till shows eight letters, like BCDF-GHJK");
+    }
+    let name = args.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        anyhow::bail!("--name: give the till a name of 1 to 100 characters");
+    }
+    let loaded = coop_web::cli::load::<Sso>(&args.config.config)?;
+    let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+    let now = chrono::Utc::now();
+    let mut tx = db.begin().await?;
+    let pending = crate::devices::lock_pending(&mut tx, &code, now)
+        .await?
+        .context(
+            "no till is waiting with that code (it may have expired: the till shows a new one)",
+        )?;
+    let till = uuid::Uuid::new_v4();
+    crate::devices::approve(&mut tx, &pending.device_code_hash, till, name, None, now).await?;
+    members::audit(
+        &mut tx,
+        None,
+        None,
+        crate::domain::AuditAction::TillPaired,
+        serde_json::json!({ "till": till, "name": name, "from": "console" }),
+    )
+    .await?;
+    tx.commit().await?;
+    eprintln!("The till is paired as {name}; it starts within a few seconds.");
+    println!("{till}");
+    Ok(())
 }
 
 async fn member_status(args: &MemberStatusArgs) -> anyhow::Result<()> {

@@ -168,13 +168,14 @@ pub async fn lock_pending(
     .await
 }
 
-/// A manager approves: the till exists from now on, and the request points at it.
+/// A manager approves (or, with no manager, the operator at the server's console): the till
+/// exists from now on, and the request points at it.
 pub async fn approve(
     tx: &mut PgConnection,
     device_code_hash: &[u8],
     till: Uuid,
     name: &str,
-    manager: Uuid,
+    manager: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(

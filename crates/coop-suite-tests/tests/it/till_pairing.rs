@@ -86,9 +86,16 @@ async fn approve(db: &sqlx::PgPool, user_code: &str, name: &str, manager: Uuid) 
     .unwrap();
     let till = Uuid::new_v4();
     let mut tx = db.begin().await.unwrap();
-    coop_sso::devices::approve(&mut tx, &hash, till, name, manager, chrono::Utc::now())
-        .await
-        .unwrap();
+    coop_sso::devices::approve(
+        &mut tx,
+        &hash,
+        till,
+        name,
+        Some(manager),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     till
 }

@@ -35,7 +35,7 @@ const SLOW_DOWN_STEP: i32 = 5;
 const MAX_PER_ADDRESS: i64 = 10;
 const RATE_WINDOW: Duration = Duration::minutes(10);
 /// Consonants only: no vowels (no words), no look-alikes (no 0/O, 1/I/L/Y).
-const ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
+pub(crate) const ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
 
 fn new_user_code() -> String {
     let mut rng = rand::thread_rng();
@@ -45,7 +45,7 @@ fn new_user_code() -> String {
 }
 
 /// Accepts what people type: lower case, a dash, spaces.
-fn normalise_user_code(input: &str) -> String {
+pub(crate) fn normalise_user_code(input: &str) -> String {
     input
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
@@ -358,7 +358,7 @@ pub async fn approve_submit(
     let hash = pending.device_code_hash;
     if approve {
         let till = Uuid::new_v4();
-        devices::approve(&mut tx, &hash, till, name, me.member.member_id, now).await?;
+        devices::approve(&mut tx, &hash, till, name, Some(me.member.member_id), now).await?;
         crate::members::audit(
             &mut tx,
             Some(me.member.member_id),

@@ -1,7 +1,7 @@
 //! The OpenID Provider's endpoints.
 
 mod authorize;
-mod device;
+pub(crate) mod device;
 mod logout;
 mod token;
 mod userinfo;
