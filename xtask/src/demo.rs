@@ -374,6 +374,14 @@ fn start_till(
         &format!("http://127.0.0.1:{TILL_PORT}/healthz"),
         Duration::from_secs(60),
         signals,
+    )?;
+    // Three weeks of the till's sales, once (a second start finds them and adds none); the
+    // running till uploads them to central, and coop-ims and coop-finance take them from there.
+    run_cmd(
+        Command::new(exe("coop-pos"))
+            .arg("till-demo-sales")
+            .arg("--config")
+            .arg(&till_config),
     )
 }
 

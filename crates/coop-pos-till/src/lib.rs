@@ -6,6 +6,7 @@
 
 pub mod checkout;
 pub mod clock;
+pub mod demo;
 pub mod journal;
 pub mod pairing;
 pub mod pin;

@@ -408,3 +408,37 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+/// `coop-pos till-demo-sales`: a few weeks of demo sales in the till's journal (see
+/// [`crate::demo`]), once its settings and catalogue have arrived; the running till uploads
+/// them. Only for `cargo xtask demo`.
+pub async fn demo_sales(cfg: TillConfig, days: u32) -> anyhow::Result<()> {
+    let store = Store::open(&cfg.state_directory.join("till.sqlite"), 2).await?;
+    let started = std::time::Instant::now();
+    let (settings, till_id) = loop {
+        let settings = store.setting(SETTINGS_KEY).await?;
+        let paired = store.setting("pairing").await?;
+        let till = cfg
+            .till_id
+            .clone()
+            .or_else(|| paired.and_then(|p| p["till_id"].as_str().map(str::to_owned)));
+        // The catalogue, and (for a members-only co-op) the members, have arrived.
+        let members = !store.active_members(1).await?.is_empty();
+        if let (Some(s), Some(t), true) = (settings, till, store.product_count().await? > 0) {
+            let s: TillSettings = serde_json::from_value(s)?;
+            if members || !s.member_only {
+                break (s, t);
+            }
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "the till has no settings or catalogue after two minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let tz: chrono_tz::Tz = settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let made = crate::demo::sales(&store, &settings, &till_id, days, today).await?;
+    eprintln!("coop-pos till: {made} demo sales over {days} days");
+    Ok(())
+}

@@ -478,6 +478,16 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` active members' ids.
+    pub async fn active_members(&self, limit: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "select sub from member where status = 'active' order by sub limit ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn member_by_number(&self, number: &str) -> Result<Option<Member>, StoreError> {
         self.member_where("member_number = ?", number).await
     }

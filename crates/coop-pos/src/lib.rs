@@ -260,6 +260,16 @@ pub mod cli {
     pub enum Command {
         #[command(flatten)]
         Kit(KitCommand),
+        /// Fill a demo till's journal with a few weeks of sales (the running till uploads
+        /// them). Only for `cargo xtask demo`; never on a real co-op's till.
+        TillDemoSales {
+            /// The till's config file (JSON).
+            #[arg(long)]
+            config: std::path::PathBuf,
+            /// How many days back.
+            #[arg(long, default_value_t = 21)]
+            days: u32,
+        },
         /// Run a till: its UI for the kiosk browser, its store, its sync with the server.
         Till {
             /// The till's config file (JSON).
@@ -275,6 +285,14 @@ pub mod cli {
     pub async fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Kit(k) => coop_web::cli::run::<super::Pos>(k).await,
+            Command::TillDemoSales { config, days } => {
+                use anyhow::Context as _;
+                let text = std::fs::read_to_string(&config)
+                    .with_context(|| format!("reading {}", config.display()))?;
+                let cfg: coop_pos_till::run::TillConfig =
+                    serde_json::from_str(&text).with_context(|| format!("{}", config.display()))?;
+                coop_pos_till::run::demo_sales(cfg, days).await
+            }
             Command::Till { config } => {
                 use anyhow::Context as _;
                 let text = std::fs::read_to_string(&config)

@@ -579,3 +579,36 @@ fn tender_kinds_read_from_settings() {
     );
     let _: &TenderType = &s.tenders[0];
 }
+
+#[tokio::test]
+async fn the_demo_history_is_days_of_chained_sales_on_their_days_made_once() {
+    let (_dir, store) = till().await;
+    let s = settings();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let made = coop_pos_till::demo::sales(&store, &s, "kassa-1", 3, today)
+        .await
+        .unwrap();
+    assert!(made >= 36, "{made}");
+    let mut records = store.recent(1000).await.unwrap();
+    assert_eq!(records.len(), made);
+    records.reverse();
+    let mut chain = Chain::default();
+    for r in &records {
+        chain.accept(r).unwrap();
+        assert!(
+            r.total > Decimal::ZERO
+                && r.business_day < today
+                && r.business_day >= today - chrono::Days::new(3)
+        );
+        assert_eq!(r.kind, SaleKind::Sale);
+    }
+    assert!(records.iter().any(|r| r.member.is_some()));
+    assert!(records.iter().any(|r| r.tenders[0].kind == "card"));
+    // Again: the journal has sales, so none are made.
+    assert_eq!(
+        coop_pos_till::demo::sales(&store, &s, "kassa-1", 3, today)
+            .await
+            .unwrap(),
+        0
+    );
+}
