@@ -66,6 +66,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
         text: include_str!("../templates/till_clock.html"),
     },
     TemplateSource {
+        name: "till_search.html",
+        text: include_str!("../templates/till_search.html"),
+    },
+    TemplateSource {
         name: "till_return.html",
         text: include_str!("../templates/till_return.html"),
     },
@@ -291,6 +295,7 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/lock", post(lock))
         .route("/scan", post(scan))
         .route("/open-price", post(open_price))
+        .route("/search", get(search))
         .route("/lines/{n}", post(set_quantity))
         .route("/lines/{n}/void", post(void))
         .route("/member", post(member))
@@ -532,6 +537,9 @@ pub struct ScanForm {
     code: String,
     #[serde(default)]
     quantity: String,
+    /// For weighed goods: the container's weight in kg, taken off the weight.
+    #[serde(default)]
+    tare: String,
 }
 
 fn parse_quantity(s: &str) -> Result<Option<Decimal>, ()> {
@@ -563,11 +571,38 @@ async fn scan(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Ok(quantity) = parse_quantity(&form.quantity) else {
+    let (Ok(mut quantity), Ok(tare)) = (parse_quantity(&form.quantity), parse_quantity(&form.tare))
+    else {
         flash(&session, &app.t(&session, "till-quantity-not-a-number"));
         return home_redirect();
     };
+    // A tare is for weighed goods, off a weight typed or read from the scale; what is left must
+    // be above zero.
+    if let Some(tare) = tare.filter(|t| !t.is_zero()) {
+        let weighed = checkout::resolve(&app.store, &app.settings, &form.code)
+            .await
+            .is_ok_and(|r| {
+                r.found.pack.is_none() && r.found.product.unit != crate::pricing::SaleUnit::Each
+            });
+        let Some(gross) = quantity.filter(|_| weighed) else {
+            flash(&session, &app.t(&session, "till-tare-weighed-only"));
+            return home_redirect();
+        };
+        if tare.is_sign_negative() || gross - tare <= Decimal::ZERO {
+            flash(&session, &app.t(&session, "till-tare-too-much"));
+            return home_redirect();
+        }
+        quantity = Some(gross - tare);
+    }
     if let Err(e) = checkout::scan(&app.store, &app.settings, basket, &form.code, quantity).await {
+        // Words, not a code: look for them among the products' names.
+        let code = form.code.trim();
+        if matches!(e, CheckoutError::Unknown(_))
+            && !code.is_empty()
+            && !code.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Redirect::to(&format!("/search?q={}", urlencode(code))).into_response();
+        }
         flash(&session, &app.refusal(&session, &e));
         // A code the catalogue does not know may be sold at an open price, with a manager.
         if let CheckoutError::Unknown(code) = &e {
@@ -575,6 +610,60 @@ async fn scan(
         }
     }
     home_redirect()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /search?q=`: products whose name or SKU holds the words, each to add with a quantity.
+async fn search(
+    State(app): State<TillApp>,
+    session: Session,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let q: String = q.q.trim().chars().take(64).collect();
+    let lang = app.lang(&session);
+    let found = if q.chars().count() >= 2 {
+        app.store.search(&q, 30).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let day = app.settings.business_day(Utc::now());
+    let rows: Vec<_> = found
+        .iter()
+        .map(|p| {
+            let (shelf, member) =
+                crate::pricing::prices_on(p.shelf_price, p.member_price, &p.price_changes, day);
+            json!({
+                "sku": p.sku, "name": p.name_in(lang.code()), "unit": p.unit.as_str(),
+                "shelf_price": shelf, "member_price": member,
+            })
+        })
+        .collect();
+    app.render(
+        &session,
+        "/search",
+        "till_search.html",
+        &json!({ "q": q, "rows": rows, "searched": q.chars().count() >= 2 }),
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -610,3 +610,53 @@ async fn workers_clock_in_and_out_with_their_pin_and_nothing_else() {
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_cashier_finds_a_product_by_name_and_weighs_it_less_its_container() {
+    let (_dir, store, mut k) = kiosk().await;
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    // Words in the scan field look among the names.
+    let a = k.post("/scan", &[("code", "grevé")]).await;
+    assert_eq!(a.location.as_deref(), Some("/search?q=grev%C3%A9"));
+    let page = k.get("/search?q=grev").await;
+    assert!(
+        page.body.contains("Grevé") && page.body.contains("OST-GRE"),
+        "{}",
+        page.body
+    );
+    let page = k.get("/search?q=nothing-like-it").await;
+    assert!(page.body.contains("id=\"nothing-found\""));
+    // 0.640 kg on the scale in a 0.140 kg box: 0.5 kg of cheese at 139.00.
+    k.post(
+        "/scan",
+        &[
+            ("code", "OST-GRE"),
+            ("quantity", "0,640"),
+            ("tare", "0,140"),
+        ],
+    )
+    .await;
+    let page = k.get("/").await;
+    assert!(
+        page.body.contains("69,50") && page.body.contains("0.5 kg"),
+        "{}",
+        page.body
+    );
+    // A tare as heavy as the weight, or on goods sold by the piece: refused, nothing added.
+    let before = k.get("/").await.body.matches("<tr>").count();
+    for (code, q, says) in [
+        ("OST-GRE", "0,140", "minus taran"),
+        ("HAV-1KG", "2", "efter vikt"),
+    ] {
+        k.post(
+            "/scan",
+            &[("code", code), ("quantity", q), ("tare", "0,140")],
+        )
+        .await;
+        let page = k.get("/").await;
+        assert!(page.body.contains(says), "{code}: {}", page.body);
+    }
+    assert_eq!(k.get("/").await.body.matches("<tr>").count(), before);
+    let _ = store;
+}
