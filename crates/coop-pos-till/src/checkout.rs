@@ -476,7 +476,13 @@ pub async fn complete(
         let m = active_member.ok_or(CheckoutError::WalletWithoutMember)?;
         let outcome = match online_wallet {
             // A training sale touches no one's money.
-            Some(w) if !training && wallet > Decimal::ZERO => w.hold(&m.sub, sale_id, wallet).await,
+            Some(w) if !training && wallet > Decimal::ZERO => {
+                // Noted before it is asked for: a crash before the sale is written, or an
+                // answer lost on the way, leaves a hold that the sync rounds give back. Writing
+                // the sale takes the note away.
+                store.note_release(sale_id).await?;
+                w.hold(&m.sub, sale_id, wallet).await
+            }
             _ => crate::wallet::HoldOutcome::Unreachable,
         };
         match outcome {
@@ -484,10 +490,15 @@ pub async fn complete(
                 held = online_wallet;
                 None
             }
+            // Refused: nothing is held, nothing to give back.
             crate::wallet::HoldOutcome::Insufficient { available } => {
-                return Err(CheckoutError::WalletInsufficient(available))
+                store.released(sale_id).await?;
+                return Err(CheckoutError::WalletInsufficient(available));
             }
-            crate::wallet::HoldOutcome::Inactive => return Err(CheckoutError::WalletInactive),
+            crate::wallet::HoldOutcome::Inactive => {
+                store.released(sale_id).await?;
+                return Err(CheckoutError::WalletInactive);
+            }
             crate::wallet::HoldOutcome::Unreachable => {
                 let left = (settings.offline_wallet_limit - m.offline_spent).max(Decimal::ZERO);
                 if wallet > left {
@@ -499,10 +510,11 @@ pub async fn complete(
     };
     // Whatever fails from here gives the hold back.
     let give_back = |e: CheckoutError| async move {
+        // Given back now, or (noted before the hold) by the sync rounds.
         if let Some(w) = held {
-            if !w.release(sale_id).await {
-                if let Err(s) = store.note_release(sale_id).await {
-                    tracing::error!(error = %s, sale = %sale_id, "noting a hold to release");
+            if w.release(sale_id).await {
+                if let Err(s) = store.released(sale_id).await {
+                    tracing::warn!(error = %s, sale = %sale_id, "a released hold stays noted");
                 }
             }
         }

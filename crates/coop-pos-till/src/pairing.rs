@@ -143,6 +143,27 @@ impl DeviceTokens {
             .map_err(|e| SyncError::Answer(e.to_string()))
     }
 
+    /// A request to coop-sso's token endpoint: its status and JSON answer.
+    async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+    ) -> Result<(reqwest::StatusCode, Value), SyncError> {
+        let e = self.endpoints().await?;
+        let res = self
+            .client
+            .post(&e.token_endpoint)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = res.status();
+        let body: Value = res
+            .json()
+            .await
+            .map_err(|e| SyncError::Answer(e.to_string()))?;
+        Ok((status, body))
+    }
+
     /// Asks coop-sso for a code to show, naming the till `device_name` for the manager.
     pub async fn start(&self, device_name: &str) -> Result<Pending, SyncError> {
         #[derive(Deserialize)]
@@ -190,23 +211,13 @@ impl DeviceTokens {
 
     /// Asks once whether a manager has paired the till; on success keeps the tokens.
     pub async fn poll(&self, pending: &mut Pending) -> Result<Poll, SyncError> {
-        let e = self.endpoints().await?;
-        let res = self
-            .client
-            .post(&e.token_endpoint)
-            .form(&[
+        let (status, body) = self
+            .token_request(&[
                 ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
                 ("device_code", pending.device_code.as_str()),
                 ("client_id", CLIENT_ID),
             ])
-            .send()
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let status = res.status();
-        let body: Value = res
-            .json()
-            .await
-            .map_err(|e| SyncError::Answer(e.to_string()))?;
+            .await?;
         if status.is_success() {
             let kept = self.keep(&body).await?;
             return Ok(Poll::Paired(kept));
@@ -289,23 +300,13 @@ impl DeviceTokens {
 
     /// A fresh access token from the refresh token.
     async fn refresh(&self, kept: &Kept) -> Result<(), SyncError> {
-        let e = self.endpoints().await?;
-        let res = self
-            .client
-            .post(&e.token_endpoint)
-            .form(&[
+        let (status, body) = self
+            .token_request(&[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", kept.refresh_token.as_str()),
                 ("client_id", CLIENT_ID),
             ])
-            .send()
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let status = res.status();
-        let body: Value = res
-            .json()
-            .await
-            .map_err(|e| SyncError::Answer(e.to_string()))?;
+            .await?;
         if !status.is_success() {
             if body["error"] == "invalid_grant" {
                 tracing::error!("coop-sso no longer knows this till: it must be paired again");

@@ -57,6 +57,8 @@ pub struct Returnable {
     pub sold: Decimal,
     /// What earlier returns took back already.
     pub returned: Decimal,
+    /// What earlier returns paid back of it.
+    pub returned_amount: Decimal,
     pub left: Decimal,
     pub unit: pricing::SaleUnit,
     pub unit_price: Decimal,
@@ -74,10 +76,13 @@ pub async fn returnable(
     original: &SaleRecord,
 ) -> Result<Vec<Returnable>, ReturnError> {
     let earlier = store.returns_of(original.sale_id).await?;
-    let mut back: BTreeMap<(Uuid, Option<Uuid>, Decimal), Decimal> = BTreeMap::new();
+    // Per key: the quantity and the amount earlier returns took back (both positive).
+    let mut back: BTreeMap<(Uuid, Option<Uuid>, Decimal), (Decimal, Decimal)> = BTreeMap::new();
     for r in &earlier {
         for l in &r.lines {
-            *back.entry(key(l)).or_default() -= l.quantity;
+            let e = back.entry(key(l)).or_default();
+            e.0 -= l.quantity;
+            e.1 -= l.amount;
         }
     }
     // Earlier returns are charged to the first lines with the same key.
@@ -87,13 +92,16 @@ pub async fn returnable(
         .enumerate()
         .map(|(i, l)| {
             let taken = back.entry(key(l)).or_default();
-            let returned = (*taken).min(l.quantity).max(Decimal::ZERO);
-            *taken -= returned;
+            let returned = taken.0.min(l.quantity).max(Decimal::ZERO);
+            let returned_amount = taken.1.min(l.amount).max(Decimal::ZERO);
+            taken.0 -= returned;
+            taken.1 -= returned_amount;
             Returnable {
                 line: i + 1,
                 name: l.name.clone(),
                 sold: l.quantity,
                 returned,
+                returned_amount,
                 left: l.quantity - returned,
                 unit: l.unit,
                 unit_price: l.unit_price,
@@ -172,7 +180,7 @@ pub async fn plan(
         // All of what is left of the line: exactly its amount less what earlier returns paid
         // back, so that a line returned in parts never pays back more than it cost.
         let fixed = if q == r.left {
-            Some(-(l.amount - returned_amount(l, r.returned)))
+            Some(-(l.amount - r.returned_amount))
         } else {
             None
         };
@@ -220,12 +228,33 @@ pub async fn plan(
     })
 }
 
-/// What earlier returns paid back of a line: its price for what they took, as they priced it.
-fn returned_amount(l: &RecordLine, returned: Decimal) -> Decimal {
-    if returned.is_zero() || l.quantity.is_zero() {
-        return Decimal::ZERO;
-    }
-    (l.amount * returned / l.quantity).round_dp(2)
+/// Whether a manager must allow this return, and for what amount: when the sale's returns,
+/// this one with them, pay back more than the co-op's limit, or when it is paid back in another
+/// tender than the sale was paid with (a card sale refunded in cash, say).
+pub async fn manager_needed(
+    store: &Store,
+    settings: &TillSettings,
+    planned: &Planned,
+    tender: &str,
+) -> Result<Option<Decimal>, ReturnError> {
+    let back = -planned.priced.total.amount();
+    let before: Decimal = store
+        .returns_of(planned.original.sale_id)
+        .await?
+        .iter()
+        .map(|r| -r.total)
+        .sum();
+    let class = settings
+        .tenders
+        .iter()
+        .find(|t| t.id == tender)
+        .map(|t| t.kind.class());
+    let same_tender = planned
+        .original
+        .tenders
+        .iter()
+        .any(|t| Some(t.kind.as_str()) == class && t.amount > Decimal::ZERO);
+    Ok((before + back > settings.return_pin_above || !same_tender).then_some(back))
 }
 
 /// Writes the return: priced as [`plan`], paid back in one tender, and appended to the journal
@@ -235,12 +264,11 @@ pub async fn complete(
     settings: &TillSettings,
     req: &ReturnRequest<'_>,
 ) -> Result<SaleRecord, ReturnError> {
+    // One return at a time: what is left is read and the return written under one lock.
+    let _one = store.returns_lock().await;
     let planned = plan(store, settings, req.original, req.quantities).await?;
     let total = planned.priced.total;
     let back = -total.amount();
-    if back > settings.return_pin_above && req.approved_by.is_none() {
-        return Err(ReturnError::NeedsManager(back));
-    }
     let kind = settings
         .tenders
         .iter()
@@ -253,6 +281,12 @@ pub async fn complete(
         "wallet" if member.is_some() => {}
         "wallet" => return Err(ReturnError::NoWallet),
         _ => return Err(ReturnError::Tender(req.tender.to_owned())),
+    }
+    if let (Some(back), None) = (
+        manager_needed(store, settings, &planned, req.tender).await?,
+        req.approved_by,
+    ) {
+        return Err(ReturnError::NeedsManager(back));
     }
     // Cash is paid back rounded to the coin, as the sale was; the wallet to the öre.
     let given_amount = if class == "cash" {

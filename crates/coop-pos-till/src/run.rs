@@ -214,7 +214,7 @@ pub async fn sync_round(
         }
     }
     // Holds of sales that did not happen, given back now that central may answer.
-    if let Ok(releases) = store.releases().await {
+    if let Ok(releases) = store.releases(chrono::Duration::minutes(1)).await {
         if !releases.is_empty() {
             if let Some(w) = wallet {
                 for sale in releases {

@@ -179,6 +179,8 @@ pub struct Store {
     minor: Minor,
     /// One journal writer at a time: the next number and hash are read and written together.
     append: std::sync::Arc<Mutex<()>>,
+    /// One return at a time: what is left of a sale is read and the return written together.
+    returns: std::sync::Arc<Mutex<()>>,
 }
 
 fn uuid(s: &str) -> Result<Uuid, StoreError> {
@@ -225,7 +227,14 @@ impl Store {
             pool,
             minor: Minor(minor_units),
             append: std::sync::Arc::new(Mutex::new(())),
+            returns: std::sync::Arc::new(Mutex::new(())),
         })
+    }
+
+    /// Held while a return is planned and written, so that two returns of one sale cannot both
+    /// take what is left of it.
+    pub async fn returns_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.returns.lock().await
     }
 
     pub fn minor(&self) -> Minor {
@@ -871,11 +880,22 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(b) = basket {
-            sqlx::query("delete from basket where basket_id = ?")
+            // The basket goes with its sale: a second payment of the same basket (a double
+            // tap) finds it gone and writes nothing.
+            let gone = sqlx::query("delete from basket where basket_id = ? and status = 'open'")
                 .bind(b.to_string())
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if gone != 1 {
+                return Err(StoreError::NoBasket);
+            }
         }
+        // A hold noted before it was asked for belongs to this sale now: nothing to give back.
+        sqlx::query("delete from wallet_release where sale_id = ?")
+            .bind(record.sale_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         if let Some((member, amount)) = wallet_offline {
             sqlx::query("update member set offline_spent = offline_spent + ? where sub = ?")
                 .bind(self.minor.to_int(amount)?)
@@ -1057,12 +1077,15 @@ impl Store {
         Ok(())
     }
 
-    /// The holds still to give back.
-    pub async fn releases(&self) -> Result<Vec<Uuid>, StoreError> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("select sale_id from wallet_release order by noted_at")
-                .fetch_all(&self.pool)
-                .await?;
+    /// The holds still to give back: noted at least `older_than` ago, so that a checkout still
+    /// under way keeps its own.
+    pub async fn releases(&self, older_than: chrono::Duration) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "select sale_id from wallet_release where noted_at <= ? order by noted_at",
+        )
+        .bind((Utc::now() - older_than).to_rfc3339())
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .iter()
             .filter_map(|r| Uuid::parse_str(r).ok())

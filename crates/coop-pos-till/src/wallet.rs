@@ -132,7 +132,13 @@ impl Wallet for Central {
                 .send()
                 .await
             {
-                Ok(r) if r.status().is_success() => true,
+                // Released now or before; or central holds nothing of this till's for the sale
+                // (the hold never reached it): nothing is held either way.
+                Ok(r)
+                    if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND =>
+                {
+                    true
+                }
                 other => {
                     tracing::warn!(answer = ?other.map(|r| r.status()), %sale,
                         "a wallet hold could not be released now; coop-finance keeps it until a bookkeeper or the next try");

@@ -498,28 +498,17 @@ async fn unlock(
     session: Session,
     CsrfForm(form): CsrfForm<UnlockForm>,
 ) -> Response {
-    let who = form.cashier.trim().to_owned();
-    if let Some(left) = app.throttle.locked(&who) {
-        let m = app.t(&session, "till-unlock-locked");
-        flash(&session, &format!("{m} ({} s)", left.as_secs() + 1));
-        return home_redirect();
-    }
-    let cashiers = app.store.cashiers().await.unwrap_or_default();
-    let found = cashiers.iter().find(|c| c.sub == who);
-    let ok = match found {
-        Some(c) if pin::is_pin(&form.pin) => {
-            pin::verify(form.pin.clone(), c.pin_hash.clone()).await
+    match check_pin(&app, &form.cashier, &form.pin, false).await {
+        Ok(c) => {
+            session.insert("cashier", &(c.sub.clone(), c.name.clone()));
+            tracing::info!(cashier = %c.sub, "till unlocked");
         }
-        _ => false,
-    };
-    if let (true, Some(c)) = (ok, found) {
-        app.throttle.succeeded(&who);
-        session.insert("cashier", &(c.sub.clone(), c.name.clone()));
-        tracing::info!(cashier = %c.sub, "till unlocked");
-        return home_redirect();
+        Err(PinRefusal::Locked(left)) => {
+            let m = app.t(&session, "till-unlock-locked");
+            flash(&session, &format!("{m} ({} s)", left.as_secs() + 1));
+        }
+        Err(PinRefusal::Wrong) => flash(&session, &app.t(&session, "till-unlock-wrong")),
     }
-    app.throttle.failed(&who);
-    flash(&session, &app.t(&session, "till-unlock-wrong"));
     home_redirect()
 }
 
@@ -588,11 +577,14 @@ async fn scan(
             flash(&session, &app.t(&session, "till-tare-weighed-only"));
             return home_redirect();
         };
-        if tare.is_sign_negative() || gross - tare <= Decimal::ZERO {
+        let Some(net) = gross
+            .checked_sub(tare)
+            .filter(|n| !tare.is_sign_negative() && *n > Decimal::ZERO)
+        else {
             flash(&session, &app.t(&session, "till-tare-too-much"));
             return home_redirect();
-        }
-        quantity = Some(gross - tare);
+        };
+        quantity = Some(net);
     }
     if let Err(e) = checkout::scan(&app.store, &app.settings, basket, &form.code, quantity).await {
         // Words, not a code: look for them among the products' names.
@@ -1118,25 +1110,50 @@ async fn shift_report(
 /// A manager's approval: their PIN checked like an unlock (five wrong tries lock them out a
 /// minute). Answers the manager's id, or the refusal's message key.
 async fn approve(app: &TillApp, manager: &str, pin: &str) -> Result<String, &'static str> {
-    let manager = manager.trim();
-    if manager.is_empty() {
+    if manager.trim().is_empty() {
         return Err("till-manager-needed");
     }
-    if app.throttle.locked(manager).is_some() {
-        return Err("till-unlock-locked");
+    match check_pin(app, manager, pin, true).await {
+        Ok(c) => Ok(c.sub),
+        Err(PinRefusal::Locked(_)) => Err("till-unlock-locked"),
+        Err(PinRefusal::Wrong) => Err("till-manager-wrong"),
+    }
+}
+
+/// Why a PIN was refused.
+enum PinRefusal {
+    /// Too many wrong tries: locked out this long.
+    Locked(std::time::Duration),
+    Wrong,
+}
+
+/// One PIN check for unlocking, a manager's approval and the time clock: the person must be
+/// among the till's cashiers (a manager, when `manager`), and five wrong tries lock that person
+/// out a minute; the others are not.
+async fn check_pin(
+    app: &TillApp,
+    who: &str,
+    pin: &str,
+    manager: bool,
+) -> Result<crate::store::Cashier, PinRefusal> {
+    let who = who.trim();
+    if let Some(left) = app.throttle.locked(who) {
+        return Err(PinRefusal::Locked(left));
     }
     let cashiers = app.store.cashiers().await.unwrap_or_default();
-    let found = cashiers.iter().find(|c| c.sub == manager && c.manager);
-    let ok = match found {
+    let found = cashiers
+        .into_iter()
+        .find(|c| c.sub == who && (c.manager || !manager));
+    let ok = match &found {
         Some(c) if pin::is_pin(pin) => pin::verify(pin.to_owned(), c.pin_hash.clone()).await,
         _ => false,
     };
-    if ok {
-        app.throttle.succeeded(manager);
-        Ok(manager.to_owned())
+    if let Some(c) = found.filter(|_| ok) {
+        app.throttle.succeeded(who);
+        Ok(c)
     } else {
-        app.throttle.failed(manager);
-        Err("till-manager-wrong")
+        app.throttle.failed(who);
+        Err(PinRefusal::Wrong)
     }
 }
 
@@ -1240,10 +1257,13 @@ async fn return_post(
     let tender = form.get("tender").map_or("", |t| t.trim());
     // Above the limit, a manager's PIN; checked only when it is needed, so that a wrong PIN
     // typed for nothing locks nobody out.
-    let planned = crate::returns::plan(&app.store, &app.settings, id, &quantities).await;
-    let needs_manager = planned
-        .as_ref()
-        .is_ok_and(|p| -p.priced.total.amount() > app.settings.return_pin_above);
+    let needs_manager = match crate::returns::plan(&app.store, &app.settings, id, &quantities).await
+    {
+        Ok(p) => crate::returns::manager_needed(&app.store, &app.settings, &p, tender)
+            .await
+            .is_ok_and(|m| m.is_some()),
+        Err(_) => false,
+    };
     let approved_by = if needs_manager {
         match approve(
             &app,
@@ -1336,28 +1356,20 @@ async fn clock_post(
     CsrfForm(form): CsrfForm<ClockForm>,
 ) -> Response {
     let back = || Redirect::to("/clock").into_response();
-    let who = form.who.trim().to_owned();
     let Some(kind) = crate::clock::Kind::parse(form.kind.trim()) else {
         return back();
     };
-    if app.throttle.locked(&who).is_some() {
-        flash(&session, &app.t(&session, "till-unlock-locked"));
-        return back();
-    }
-    let cashiers = app.store.cashiers().await.unwrap_or_default();
-    let found = cashiers.iter().find(|c| c.sub == who);
-    let ok = match found {
-        Some(c) if pin::is_pin(&form.pin) => {
-            pin::verify(form.pin.clone(), c.pin_hash.clone()).await
+    let person = match check_pin(&app, &form.who, &form.pin, false).await {
+        Ok(p) => p,
+        Err(PinRefusal::Locked(_)) => {
+            flash(&session, &app.t(&session, "till-unlock-locked"));
+            return back();
         }
-        _ => false,
+        Err(PinRefusal::Wrong) => {
+            flash(&session, &app.t(&session, "till-unlock-wrong"));
+            return back();
+        }
     };
-    let Some(person) = found.filter(|_| ok) else {
-        app.throttle.failed(&who);
-        flash(&session, &app.t(&session, "till-unlock-wrong"));
-        return back();
-    };
-    app.throttle.succeeded(&who);
     let now = Utc::now();
     match crate::clock::clock(&app.store, &person.sub, kind, now).await {
         Ok(e) => {

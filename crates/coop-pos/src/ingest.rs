@@ -224,6 +224,10 @@ pub async fn ingest(
             drop(tx);
             return refuse(db, till, r, problem, out).await;
         }
+        if let Some(problem) = hold_mismatch(&mut tx, till, r).await? {
+            drop(tx);
+            return refuse(db, till, r, problem, out).await;
+        }
         if let Some(problem) = return_beyond_original(&mut tx, r).await? {
             drop(tx);
             return refuse(db, till, r, problem, out).await;
@@ -265,6 +269,40 @@ pub async fn ingest(
     .await?;
     out.last_seq = last;
     Ok(out)
+}
+
+/// A sale whose wallet part says it was held online must match the hold this till placed
+/// through central: the same member and amount. (coop-finance charges the hold's wallet, so a
+/// sale naming another member would charge one and credit the other's history.)
+async fn hold_mismatch(
+    tx: &mut sqlx::PgConnection,
+    till: &str,
+    r: &SaleRecord,
+) -> Result<Option<String>, sqlx::Error> {
+    let held: Vec<&coop_pos_till::journal::RecordTender> = r
+        .tenders
+        .iter()
+        .filter(|t| t.kind == "wallet" && t.reference.is_some())
+        .collect();
+    if held.is_empty() {
+        return Ok(None);
+    }
+    let amount: Decimal = held.iter().map(|t| t.amount).sum();
+    let member = r
+        .member
+        .as_deref()
+        .and_then(|m| uuid::Uuid::parse_str(m).ok());
+    let hold = sqlx::query!(
+        "select till_id, member_id, amount from wallet_hold where sale_id = $1",
+        r.sale_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(match hold {
+        Some(h) if h.till_id == till && Some(h.member_id) == member && h.amount == amount => None,
+        Some(_) => Some("the sale does not match the wallet hold placed for it".into()),
+        None => Some("the sale names a wallet hold that central never placed".into()),
+    })
 }
 
 /// A return that would pay back more than its original sale cost, with the returns before it.

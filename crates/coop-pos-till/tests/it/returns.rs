@@ -177,11 +177,24 @@ async fn a_sale_comes_back_in_parts_at_its_own_prices_and_never_twice() {
     let left = returns::returnable(&store, &sale).await.unwrap();
     let left: Vec<Decimal> = left.iter().map(|l| l.left).collect();
     assert_eq!(left, vec![dec!(0), dec!(0), dec!(1)]);
-    // The six-pack, and then nothing more: the returns add up to the sale, never beyond.
-    let three = returns::complete(
+    // The six-pack: the sale's returns come to 203.10 with it, above the limit of 100 counted
+    // over all of them, so a manager allows it too. Then nothing more: the returns add up to
+    // the sale, never beyond.
+    let e = returns::complete(
         &store,
         &s,
         &request(sale.sale_id, &[(3, dec!(1))], "cash", None),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, ReturnError::NeedsManager(a) if a == dec!(64.90)),
+        "{e:?}"
+    );
+    let three = returns::complete(
+        &store,
+        &s,
+        &request(sale.sale_id, &[(3, dec!(1))], "cash", Some("c-mgr")),
     )
     .await
     .unwrap();
@@ -260,4 +273,68 @@ async fn a_walk_in_is_paid_back_in_cash_not_to_a_wallet() {
         (dec!(-24.90), dec!(-25))
     );
     assert!(back.member.is_none());
+}
+
+#[tokio::test]
+async fn two_returns_of_the_same_at_once_pay_back_once() {
+    let (_dir, store) = till().await;
+    let s = settings();
+    let sale = sold(&store).await;
+    let q = [(1, dec!(3))];
+    let (first, second) = (
+        request(sale.sale_id, &q, "cash", None),
+        request(sale.sale_id, &q, "cash", None),
+    );
+    let (a, b) = tokio::join!(
+        returns::complete(&store, &s, &first),
+        returns::complete(&store, &s, &second),
+    );
+    assert!(a.is_ok() != b.is_ok(), "{a:?} / {b:?}");
+    let refused = if a.is_ok() { b } else { a };
+    assert!(matches!(refused, Err(ReturnError::TooMuch { left, .. }) if left.is_zero()));
+    assert_eq!(store.returns_of(sale.sale_id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_card_sale_is_refunded_in_cash_only_with_a_manager() {
+    let (_dir, store) = till().await;
+    let s = settings();
+    let basket = store.open_basket("c-kim").await.unwrap();
+    checkout::scan(&store, &s, basket, "HAV-1KG", None)
+        .await
+        .unwrap();
+    let sale = checkout::complete(
+        &store,
+        &s,
+        &Completion {
+            till: "kassa-1",
+            basket,
+            cashier: "c-kim",
+            given: &[Given {
+                tender: "card".into(),
+                amount: dec!(24.90),
+            }],
+            now: at(2),
+            training: false,
+            card: None,
+            wallet: None,
+        },
+    )
+    .await
+    .unwrap();
+    let e = returns::complete(
+        &store,
+        &s,
+        &request(sale.sale_id, &[(1, dec!(1))], "cash", None),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ReturnError::NeedsManager(_)), "{e:?}");
+    returns::complete(
+        &store,
+        &s,
+        &request(sale.sale_id, &[(1, dec!(1))], "cash", Some("c-mgr")),
+    )
+    .await
+    .unwrap();
 }

@@ -139,6 +139,9 @@ fn period(
     };
     let from = parse(&p.from, today.with_day(1).unwrap_or(today))?;
     let to = parse(&p.to, today)?;
+    if !(2000..=2100).contains(&from.year()) || !(2000..=2100).contains(&to.year()) {
+        return Err(coop_web::Error::BadRequest("a day between 2000 and 2100".into()).into());
+    }
     if to < from || (to - from).num_days() > 400 {
         return Err(coop_web::Error::BadRequest(
             "the period runs forward, at most 400 days".into(),
@@ -260,17 +263,14 @@ pub async fn csv(
     let (from, to, start, end) = period(&state, &p)?;
     let mut body = String::from("member_id;name;hours;stretches;unpaired\n");
     for p in people(clockings(&state, None, start, end).await?) {
-        // A name is text: quoted, its quotes doubled, and never read as a formula.
-        let name = p.name.replace('"', "\"\"");
-        let name = if name.starts_with(['=', '+', '-', '@']) {
-            format!("'{name}")
-        } else {
-            name
-        };
         let _ = writeln!(
             body,
-            "{};\"{name}\";{};{};{}",
-            p.sub, p.hours, p.stretches, p.unpaired
+            "{};{};{};{};{}",
+            csv_text(&p.sub),
+            csv_text(&p.name),
+            p.hours,
+            p.stretches,
+            p.unpaired
         );
     }
     Ok((
@@ -285,6 +285,16 @@ pub async fn csv(
         body,
     )
         .into_response())
+}
+
+/// A text cell: quoted, its quotes doubled, and never read as a formula by a spreadsheet.
+fn csv_text(s: &str) -> String {
+    let s = s.replace('"', "\"\"");
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("\"'{s}\"")
+    } else {
+        format!("\"{s}\"")
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -392,6 +402,10 @@ pub async fn add(
     if at > Utc::now() {
         return Err(bad("a clocking cannot be in the future"));
     }
+    // Nobody corrects their own hours: another manager does.
+    if sub == user.sub {
+        return Err(coop_web::Error::Forbidden.into());
+    }
     let known = sqlx::query_scalar!(
         r#"select exists (select 1 from cashier where sub = $1)
                   or exists (select 1 from clock_event where sub = $1) as "x!""#,
@@ -443,9 +457,10 @@ pub async fn void(
             coop_web::Error::BadRequest("a void says why, in up to 500 characters".into()).into(),
         );
     }
+    // Nobody voids their own clockings: another manager does.
     let row = sqlx::query!(
         "update clock_event set voided_at = now(), voided_by = $2, void_reason = $3
-         where event_id = $1 and voided_at is null
+         where event_id = $1 and voided_at is null and sub <> $2
          returning sub, at",
         id,
         user.sub,

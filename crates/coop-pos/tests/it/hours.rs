@@ -103,8 +103,8 @@ async fn hours_are_paired_from_the_tills_clockings_and_corrected_by_a_manager() 
     assert_eq!(
         csv.body,
         "member_id;name;hours;stretches;unpaired\n\
-         m-sam;\"'=Sam \"\"the baker\"\"\";1.25;1;0\n\
-         m-kim;\"Kim\";4.50;1;1\n"
+         \"m-sam\";\"'=Sam \"\"the baker\"\"\";1.25;1;0\n\
+         \"m-kim\";\"Kim\";4.50;1;1\n"
     );
     // The period runs forward and is a real period.
     for bad in [
@@ -168,6 +168,15 @@ async fn hours_are_paired_from_the_tills_clockings_and_corrected_by_a_manager() 
     );
     let a = form(&app, "/hours/m-kim/events", &manager, &out, true).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
+    // A manager does not correct their own hours.
+    let mut kim = user(&[Role::Member, Role::Manager]);
+    kim.sub = "m-kim".into();
+    assert_eq!(
+        form(&app, "/hours/m-kim/events", &kim, &out, true)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     let a = get(&app, &format!("/hours/m-kim?{period}"), Some(&manager)).await;
     assert!(
         a.body.contains("8.50") && a.body.contains("forgot at closing"),
@@ -214,7 +223,7 @@ async fn hours_are_paired_from_the_tills_clockings_and_corrected_by_a_manager() 
     );
     let csv = get(&app, &format!("/hours.csv?{period}"), Some(&keeper)).await;
     assert!(
-        csv.body.contains("m-kim;\"Kim\";8.50;2;0") && csv.body.contains(";0;0;1\n"),
+        csv.body.contains("\"m-kim\";\"Kim\";8.50;2;0") && csv.body.contains(";0;0;1\n"),
         "{}",
         csv.body
     );
