@@ -291,3 +291,25 @@ pub async fn revoke_access_token(
     .await?;
     Ok(())
 }
+
+/// A till's refresh retried: the successors issued since `since` that nobody has used yet are
+/// retired (used and expired at once: presented later, one counts as theft, not as a retry), so
+/// that one live refresh token remains once the retry is answered.
+/// Answers how many there were.
+pub async fn retire_successors(
+    tx: &mut PgConnection,
+    family: Uuid,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "update refresh_token set used_at = $3, expires_at = $3
+         where token_family_id = $1 and used_at is null and created_at >= $2",
+        family,
+        since,
+        now
+    )
+    .execute(tx)
+    .await?
+    .rows_affected())
+}

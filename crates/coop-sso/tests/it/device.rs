@@ -213,6 +213,53 @@ async fn a_manager_pairs_a_till_which_then_gets_tokens_of_its_own() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let lost: serde_json::Value = r.json().await.unwrap();
+    let refresh = |token: String| {
+        let url = sso.url("/token");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                    ("client_id", "coop-till"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // The answer was lost on the way: within a minute the till presents the same token again
+    // and is answered once more; the token it never received is retired.
+    sso.clock.advance(chrono::Duration::seconds(20));
+    let first = t["refresh_token"].as_str().unwrap().to_owned();
+    let (status, retried) = refresh(first.clone()).await;
+    assert_eq!(status, 200, "{retried}");
+    let r = reqwest::Client::new()
+        .post(sso.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", retried["refresh_token"].as_str().unwrap()),
+            ("client_id", "coop-till"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the retried answer's token works");
+    // The token that was lost turning up after all means someone else has it: the pairing's
+    // tokens end, as for any reuse.
+    let (status, body) = refresh(lost["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the lost token is retired"
+    );
+    // Past the minute, the first token again is reuse too.
+    sso.clock.advance(chrono::Duration::seconds(61));
+    let (status, _) = refresh(first).await;
+    assert_eq!(status.as_u16(), 400);
 
     // Unpairing the till ends it.
     sqlx::query("update till_device set revoked_at = now()")

@@ -20,6 +20,10 @@ use crate::signin::{self, Member};
 use crate::state::AppState;
 use crate::tokens::{self, ClaimSet, IdTokenInput, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
 
+/// How long a till may present a refresh token again after it was used, when the answer was
+/// lost on the way, before a second use counts as theft.
+const TILL_REFRESH_GRACE: chrono::Duration = chrono::Duration::seconds(60);
+
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
@@ -298,7 +302,27 @@ async fn refresh_grant(
             "the refresh token has been revoked",
         ));
     }
-    if row.used_at.is_some() {
+    // A till whose answer was lost (the network dropped, it crashed before keeping the new
+    // token) presents the same token again: within a minute, while the token issued then is
+    // still unused, that one is retired and the till gets a new one, instead of being unpaired.
+    let retried = match (row.used_at, row.till_device_id) {
+        // A retired token (expired when it was retired) is no retry.
+        (Some(used), Some(_)) if now - used <= TILL_REFRESH_GRACE && row.expires_at > now => {
+            grants::retire_successors(&mut tx, row.token_family_id, used, now).await? == 1
+        }
+        _ => false,
+    };
+    if retried {
+        crate::members::audit(
+            &mut tx,
+            None,
+            None,
+            AuditAction::TokenRefreshReused,
+            json!({ "client": client.client_id, "till": row.till_device_id, "retry": true }),
+        )
+        .await?;
+        tracing::info!(till = ?row.till_device_id, "a till retried its refresh; answered once more");
+    } else if row.used_at.is_some() {
         // Rotation means each refresh token works once; a second use means two holders.
         grants::revoke_family(&mut tx, row.token_family_id, now, "refresh token reused").await?;
         crate::members::audit(
