@@ -469,8 +469,19 @@ async function runSession(context, plan, session, shared) {
         await submit(page, step.submit, state);
         state.lastField = null;
       } else if (step.check !== undefined) {
-        const { problems, notes } = await checkPage(page, step, ctx);
-        report(step.check, problems, notes);
+        // A page may navigate by itself while it is checked (a background job's page reloads
+        // when the job is done): check the page it lands on, up to three times.
+        let result;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            result = await checkPage(page, step, ctx);
+            break;
+          } catch (e) {
+            if (attempt >= 3 || !/Execution context was destroyed|navigation/i.test(e.message)) throw e;
+            await page.waitForLoadState('load');
+          }
+        }
+        report(step.check, result.problems, result.notes);
       } else {
         throw new Error(`unknown step ${JSON.stringify(step)}`);
       }
