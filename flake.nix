@@ -3,9 +3,15 @@
 
   # Written exactly as `original` in flake.lock, so Nix does not re-lock.
   inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
+  # The Raspberry Pi board modules (kernel, device tree) of the till image.
+  inputs.nixos-hardware.url = "github:NixOS/nixos-hardware";
 
   outputs =
-    { self, nixpkgs }:
+    {
+      self,
+      nixpkgs,
+      nixos-hardware,
+    }:
     let
       inherit (nixpkgs) lib;
 
@@ -17,7 +23,10 @@
 
       # The service binaries the workspace builds (bin/coop-<name>). A new
       # service adds its name here and a module in nixos-modules/.
-      binaries = [ "coop-sso" ];
+      binaries = [
+        "coop-sso"
+        "coop-pos"
+      ];
 
       version = (lib.importTOML ./Cargo.toml).workspace.package.version;
 
@@ -169,6 +178,10 @@
         // {
           default = all.cooperage;
         }
+        # the till's SD card image (hosts/till-pi), flashed as docs/tills.md says
+        // lib.optionalAttrs (pkgs.stdenv.hostPlatform.system == "aarch64-linux") {
+          till-sd-image = self.nixosConfigurations.till-pi.config.system.build.sdImage;
+        }
       );
 
       # `cooperage`: the module alone (it wants `pkgs.cooperage`, e.g. from
@@ -182,10 +195,35 @@
           services.cooperage.package = lib.mkDefault (cooperagePackages pkgs).cooperage;
         };
 
+      # `till`: a till machine (nixos-modules/till.nix), with the package built
+      # from this flake, as `default` is for the server.
+      nixosModules.till =
+        { lib, pkgs, ... }:
+        {
+          imports = [ ./nixos-modules/till.nix ];
+          services.cooperage.till.package = lib.mkDefault (cooperagePackages pkgs).cooperage;
+        };
+
       nixosConfigurations.demo-server = nixpkgs.lib.nixosSystem {
         modules = [
           self.nixosModules.default
           ./hosts/demo-server/configuration.nix
+        ];
+      };
+
+      # A till on a Raspberry Pi 4 (an SD card image: packages.aarch64-linux.till-sd-image)
+      # and one on an old x86 PC (installed from the NixOS installer); docs/tills.md.
+      nixosConfigurations.till-pi = nixpkgs.lib.nixosSystem {
+        modules = [
+          self.nixosModules.till
+          nixos-hardware.nixosModules.raspberry-pi-4
+          ./hosts/till-pi/configuration.nix
+        ];
+      };
+      nixosConfigurations.till-pc = nixpkgs.lib.nixosSystem {
+        modules = [
+          self.nixosModules.till
+          ./hosts/till-pc/configuration.nix
         ];
       };
 
@@ -198,6 +236,9 @@
           # NixOS VM test: boot, bootstrap an admin, invite and sign in a
           # member, sign in to Matrix through coop-sso (see tests/vm/server.nix)
           vm-server = pkgs.testers.runNixOSTest (import ./tests/vm/server.nix { inherit self; });
+          # NixOS VM test: a server and a till; pairing, sales online and offline, the
+          # kiosk (see tests/vm/till.nix)
+          vm-till = pkgs.testers.runNixOSTest (import ./tests/vm/till.nix { inherit self; });
 
           clippy = all.cooperage-clippy;
           tests = all.cooperage-tests;
@@ -219,6 +260,8 @@
         # the example server builds (including check-config of its cooperage.json)
         // lib.optionalAttrs (pkgs.stdenv.hostPlatform.system == "x86_64-linux") {
           demo-server = self.nixosConfigurations.demo-server.config.system.build.toplevel;
+          # the PC till builds (including check-config of its till.json)
+          till-pc = self.nixosConfigurations.till-pc.config.system.build.toplevel;
         }
       );
 

@@ -121,43 +121,7 @@ let
     };
 
   # systemd sandbox of every Cooperage service (see systemd.exec(5)).
-  hardening = {
-    CapabilityBoundingSet = [ "" ];
-    AmbientCapabilities = [ "" ];
-    DevicePolicy = "closed";
-    LockPersonality = true;
-    MemoryDenyWriteExecute = true;
-    NoNewPrivileges = true;
-    PrivateDevices = true;
-    PrivateTmp = true;
-    PrivateUsers = true;
-    ProcSubset = "pid";
-    ProtectClock = true;
-    ProtectControlGroups = true;
-    ProtectHome = true;
-    ProtectHostname = true;
-    ProtectKernelLogs = true;
-    ProtectKernelModules = true;
-    ProtectKernelTunables = true;
-    ProtectProc = "invisible";
-    ProtectSystem = "strict";
-    RemoveIPC = true;
-    RestrictAddressFamilies = [
-      "AF_UNIX"
-      "AF_INET"
-      "AF_INET6"
-    ];
-    RestrictNamespaces = true;
-    RestrictRealtime = true;
-    RestrictSUIDSGID = true;
-    SystemCallArchitectures = "native";
-    SystemCallFilter = [
-      "@system-service"
-      "~@privileged"
-    ];
-    SystemCallErrorNumber = "EPERM";
-    UMask = "0077";
-  };
+  hardening = import ./hardening.nix;
 
   loadCredential = s: mapAttrsToList (n: file: "${n}:${file}") (cfg.internal.credentials // s.credentials);
 

@@ -5,7 +5,8 @@
 # temp dir (fsync on, as in production) with central's database, and runs
 # crates/coop-pos/examples/bench.rs, which fills a till's store with PRODUCTS products, runs
 # the real `coop-pos till` with central out of reach and prints: scan to priced line p50/p99,
-# sale completion p50/p99, the till's RSS idle and after SALES sales, the sync catch-up when
+# sale completion p50/p99, the till's start-up time to a usable screen (and its restart with
+# SALES sales in its journal), its RSS idle and after SALES sales, the sync catch-up when
 # central comes up, and central's ingest rate (8-line sales over HTTP). Then pgbench on the same
 # cluster (one client, the same run) as the reference for the ingest rate.
 #

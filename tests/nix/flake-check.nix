@@ -35,7 +35,10 @@ eval {
     "flake.lock pins nixpkgs nixos-26.05, and `original` matches the input URL" =
       lock.version == 7
       && lock.root == "root"
-      && lock.nodes.root.inputs == { nixpkgs = "nixpkgs"; }
+      && lock.nodes.root.inputs == {
+        nixpkgs = "nixpkgs";
+        nixos-hardware = "nixos-hardware";
+      }
       && lock.nodes.nixpkgs.original == {
         owner = "NixOS";
         repo = "nixpkgs";
@@ -45,15 +48,39 @@ eval {
       && lock.nodes.nixpkgs.locked.rev == "531670d871c0e29724a02f3cbcac170adc65b58c"
       && flake.flake.inputs.nixpkgs.url == "github:NixOS/nixpkgs/nixos-26.05";
 
-    "packages: cooperage, coop-sso and default, for x86_64-linux and aarch64-linux" = forAll (
-      s:
-      lib.attrNames out.packages.${s} == [
-        "coop-sso"
-        "cooperage"
-        "default"
-      ]
-      && out.packages.${s}.default == out.packages.${s}.cooperage
-    );
+    "flake.lock pins nixos-hardware at the revision of flake-pins.md, `original` matching the input URL" =
+      lock.nodes.nixos-hardware.locked.rev == "740a22363033e9f1bb6270fbfb5a9574067af15b"
+      && lock.nodes.nixos-hardware.locked.narHash == "sha256-yRKJ7gpVmXbX2ZcA8nFi6CMPkJXZGjie2unsiMzj3Ig="
+      && lock.nodes.nixos-hardware.original == {
+        owner = "NixOS";
+        repo = "nixos-hardware";
+        type = "github";
+      }
+      && flake.flake.inputs.nixos-hardware.url == "github:NixOS/nixos-hardware";
+
+    "packages: cooperage, coop-sso, coop-pos and default, and the till's SD image on aarch64-linux" =
+      forAll (
+        s:
+        lib.attrNames out.packages.${s}
+        == [
+          "coop-pos"
+          "coop-sso"
+          "cooperage"
+          "default"
+        ]
+        ++ lib.optional (s == "aarch64-linux") "till-sd-image"
+        && out.packages.${s}.default == out.packages.${s}.cooperage
+      );
+
+    "nixosModules.till is the till module with the package built from the flake" =
+      lib.isFunction out.nixosModules.till;
+
+    "nixosConfigurations: the demo server and the two tills" =
+      lib.attrNames out.nixosConfigurations == [
+        "demo-server"
+        "till-pc"
+        "till-pi"
+      ];
 
     "cooperage is built from Cargo.lock, every workspace binary but xtask, tests left to checks" =
       let
@@ -77,7 +104,7 @@ eval {
       p.env.meta.mainProgram == "coop-sso"
       && lib.hasInfix "${out.packages.x86_64-linux.cooperage}/bin/coop-sso $out/bin/coop-sso" p.buildCommand;
 
-    "overlays.default adds cooperage and coop-sso" =
+    "overlays.default adds cooperage, coop-sso and coop-pos" =
       let
         pkgs =
           (eval {
@@ -87,7 +114,9 @@ eval {
             };
           }).pkgs;
       in
-      pkgs.cooperage.name == "cooperage-0.1.0" && pkgs.coop-sso.name == "coop-sso-0.1.0";
+      pkgs.cooperage.name == "cooperage-0.1.0"
+      && pkgs.coop-sso.name == "coop-sso-0.1.0"
+      && pkgs.coop-pos.name == "coop-pos-0.1.0";
 
     "nixosModules: cooperage is the module file, default adds the package" =
       out.nixosModules.cooperage == ../../nixos-modules/cooperage.nix && lib.isFunction out.nixosModules.default;
@@ -103,6 +132,7 @@ eval {
       # (its script reads the fileset source, which Nix 2.8 cannot evaluate)
       && lib.any (p: p.pname == "rustfmt") ch.fmt.env.nativeBuildInputs
       && ch ? vm-server
+      && ch ? vm-till
     );
 
     "apps.demo runs `cargo xtask demo` from a checkout" = forAll (

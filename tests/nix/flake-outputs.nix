@@ -46,10 +46,15 @@ let
     ] pkgsFor;
   };
 
-  self = flake.outputs { inherit self nixpkgs; } // {
+  # nixos-hardware's board modules, restated (nixos-hardware-rpi4.nix)
+  nixos-hardware = {
+    nixosModules.raspberry-pi-4 = ./nixos-hardware-rpi4.nix;
+  };
+
+  self = flake.outputs { inherit self nixpkgs nixos-hardware; } // {
     outPath = toString ../..;
     inputs = {
-      inherit nixpkgs;
+      inherit nixpkgs nixos-hardware;
     };
   };
 in

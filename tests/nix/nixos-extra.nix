@@ -4,6 +4,8 @@
 #
 #   services.postgresqlBackup  nixos/modules/services/backup/postgresql-backup.nix
 #   system.checks              nixos/modules/system/activation/top-level.nix
+#   systemd.settings           nixos/modules/system/boot/systemd.nix (the [Manager]
+#                              section of system.conf; systemd.watchdog.* moved here)
 #
 # Only nix-check evaluations import this; on NixOS the real modules are there.
 {
@@ -18,6 +20,23 @@ let
 in
 {
   options = {
+    systemd.settings = mkOption {
+      type = types.submodule {
+        freeformType = types.attrsOf (
+          types.attrsOf (
+            types.oneOf [
+              types.bool
+              types.int
+              types.str
+              (types.listOf types.str)
+            ]
+          )
+        );
+      };
+      default = { };
+      description = "Sections of systemd's system.conf, e.g. `Manager.RuntimeWatchdogSec`.";
+    };
+
     system.checks = mkOption {
       type = types.listOf types.package;
       default = [ ];

@@ -3,13 +3,16 @@
 # (../shared/nix-check, beside the repository) and check what they produce:
 #
 #   1. every .nix file of the repository parses;
-#   2. the positive checks (demo-server.nix, variants.nix, flake-check.nix)
-#      evaluate and all their named tests pass;
+#   2. the positive checks (demo-server.nix, variants.nix, flake-check.nix,
+#      till.nix: hosts/till-pi, hosts/till-pc and till variants) evaluate and
+#      all their named tests pass;
 #   3. every configuration in negative/ fails, with the message its
 #      `# expect:` line names (an assertion, or a type error);
-#   4. tests/fixtures/demo-server-cooperage.json is what the module renders
-#      for hosts/demo-server (regenerated and compared);
-#   5. the option reference in docs/operators.md matches the declarations.
+#   4. tests/fixtures/demo-server-cooperage.json and till-pi-till.json are what
+#      the modules render for hosts/demo-server and hosts/till-pi (regenerated
+#      and compared; coop-pos's tests give the till's to `coop-pos till check-config`);
+#   5. the option references in docs/operators.md and docs/tills.md match the
+#      declarations.
 #
 # usage: tests/nix/run.sh            check everything
 #        tests/nix/run.sh --update   rewrite the fixture and the option reference first
@@ -34,7 +37,9 @@ root="$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)"
 nixcheck="$root/../shared/nix-check/nix-check"
 here="$root/tests/nix"
 fixture="$root/tests/fixtures/demo-server-cooperage.json"
+till_fixture="$root/tests/fixtures/till-pi-till.json"
 operators="$root/docs/operators.md"
+tills="$root/docs/tills.md"
 
 # ---- prerequisites ------------------------------------------------------------
 # nixpkgs' lib ships beside nix-check (../shared/nix-check/nixpkgs-lib), so only
@@ -77,18 +82,23 @@ while IFS= read -r -d '' f; do
 done < <(git -C "$root" ls-files -z --cached --others --exclude-standard -- '*.nix')
 
 # ---- 4./5. regenerate the fixture and the option reference ---------------------
+# render_fixture NAME: what tests/nix/NAME.nix prints, as the fixture is written
 render_fixture() {
-  "$nixcheck" "$here/fixture.nix" 2>"$tmp/fixture.err" \
+  "$nixcheck" "$here/$1.nix" 2>"$tmp/$1.err" \
     | python3 -c 'import json, sys; json.dump(json.load(sys.stdin), sys.stdout, indent=2, ensure_ascii=False, sort_keys=True); print()'
 }
+# render_options NAME: the Markdown option reference tests/nix/NAME.nix declares
 render_options() {
-  "$nixcheck" "$here/options.nix" 2>"$tmp/options.err" | python3 "$here/render-options.py"
+  "$nixcheck" "$here/$1.nix" 2>"$tmp/$1.err" | python3 "$here/render-options.py"
 }
 if $update; then
-  render_fixture >"$fixture.new" && mv "$fixture.new" "$fixture"
-  "$nixcheck" "$here/options.nix" 2>"$tmp/options.err" >"$tmp/options.json"
-  python3 "$here/render-options.py" --into "$operators" <"$tmp/options.json"
-  echo "updated $fixture and the option reference in $operators"
+  render_fixture fixture >"$fixture.new" && mv "$fixture.new" "$fixture"
+  render_fixture till-fixture >"$till_fixture.new" && mv "$till_fixture.new" "$till_fixture"
+  for pair in "options:$operators" "till-options:$tills"; do
+    "$nixcheck" "$here/${pair%%:*}.nix" 2>"$tmp/options.err" >"$tmp/options.json"
+    python3 "$here/render-options.py" --into "${pair#*:}" <"$tmp/options.json"
+  done
+  echo "updated $fixture, $till_fixture and the option references in $operators and $tills"
 fi
 
 # ---- 2. positive checks -----------------------------------------------------------
@@ -106,7 +116,7 @@ for name, result in sorted(results.items()):
         print(f"FAIL  {name}: warning: {warning}")
 PY
 }
-for check in demo-server variants flake-check; do
+for check in demo-server variants flake-check till; do
   if "$nixcheck" "$here/$check.nix" >"$tmp/$check.json" 2>"$tmp/$check.err"; then
     while IFS= read -r line; do
       case "$line" in
@@ -125,7 +135,7 @@ done
 for f in "$here"/negative/*.nix; do
   name="$(basename "$f" .nix)"
   expect="$(sed -n '1s/^# expect: //p' "$f")"
-  [[ -n "$expect" ]] || continue # base.nix, eval.nix: shared parts
+  [[ -n "$expect" ]] || continue # base.nix, eval.nix, till-eval.nix: shared parts
   if "$nixcheck" "$f" >/dev/null 2>"$tmp/neg.err"; then
     not_ok "negative/$name fails to evaluate (it evaluated)"
   elif grep -qF -- "$expect" "$tmp/neg.err"; then
@@ -136,22 +146,26 @@ for f in "$here"/negative/*.nix; do
   fi
 done
 
-# ---- 4. the fixture -------------------------------------------------------------------
-if render_fixture >"$tmp/fixture.json"; then
-  if diff -u "$fixture" "$tmp/fixture.json" >"$tmp/fixture.diff"; then
-    ok "tests/fixtures/demo-server-cooperage.json is what the module renders"
+# ---- 4. the fixtures -------------------------------------------------------------------
+for pair in "fixture:$fixture" "till-fixture:$till_fixture"; do
+  name="${pair%%:*}" file="${pair#*:}"
+  rel="${file#"$root"/}"
+  if render_fixture "$name" >"$tmp/$name.json"; then
+    if diff -u "$file" "$tmp/$name.json" >"$tmp/$name.diff"; then
+      ok "$rel is what the module renders"
+    else
+      not_ok "$rel is what the module renders (run tests/nix/run.sh --update)"
+      sed 's/^/      /' "$tmp/$name.diff"
+    fi
   else
-    not_ok "tests/fixtures/demo-server-cooperage.json is what the module renders (run tests/nix/run.sh --update)"
-    sed 's/^/      /' "$tmp/fixture.diff"
+    not_ok "tests/nix/$name.nix evaluates"
+    sed 's/^/      /' "$tmp/$name.err"
   fi
-else
-  not_ok "tests/nix/fixture.nix evaluates"
-  sed 's/^/      /' "$tmp/fixture.err"
-fi
+done
 
-# ---- 5. the option reference ------------------------------------------------------------
+# ---- 5. the option references ------------------------------------------------------------
 options_up_to_date() {
-  python3 - "$operators" "$tmp/options.md" <<'PY'
+  python3 - "$1" "$2" <<'PY'
 import difflib, sys
 doc = open(sys.argv[1], encoding="utf-8").read()
 begin = "<!-- BEGIN OPTIONS (generated by tests/nix/run.sh --update; do not edit) -->"
@@ -162,21 +176,25 @@ if begin not in doc or end not in doc:
 current = doc[doc.index(begin) + len(begin):doc.index(end)].strip("\n")
 wanted = open(sys.argv[2], encoding="utf-8").read().strip("\n")
 if current != wanted:
-    sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), "docs/operators.md", "declarations"))
+    sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), sys.argv[1], "declarations"))
     sys.exit(1)
 PY
 }
-if render_options >"$tmp/options.md"; then
-  if options_up_to_date >"$tmp/options.diff"; then
-    ok "docs/operators.md's option reference matches the declarations"
+for pair in "options:$operators" "till-options:$tills"; do
+  name="${pair%%:*}" doc="${pair#*:}"
+  rel="${doc#"$root"/}"
+  if render_options "$name" >"$tmp/$name.md"; then
+    if options_up_to_date "$doc" "$tmp/$name.md" >"$tmp/$name.diff"; then
+      ok "$rel's option reference matches the declarations"
+    else
+      not_ok "$rel's option reference matches the declarations (run tests/nix/run.sh --update)"
+      sed 's/^/      /' "$tmp/$name.diff"
+    fi
   else
-    not_ok "docs/operators.md's option reference matches the declarations (run tests/nix/run.sh --update)"
-    sed 's/^/      /' "$tmp/options.diff"
+    not_ok "tests/nix/$name.nix evaluates"
+    sed 's/^/      /' "$tmp/$name.err"
   fi
-else
-  not_ok "tests/nix/options.nix evaluates"
-  sed 's/^/      /' "$tmp/options.err"
-fi
+done
 
 echo
 echo "nix-check: $passed passed, $failed failed"

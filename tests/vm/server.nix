@@ -29,26 +29,13 @@ let
   domain = "coop.test";
   matrixHost = "matrix.${domain}";
 
-  certs =
-    pkgs.runCommand "cooperage-test-certs"
-      {
-        nativeBuildInputs = [ pkgs.openssl ];
-      }
-      ''
-        mkdir $out
-        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
-          -subj "/CN=Cooperage test CA" -keyout ca.key -out $out/ca.pem
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=${domain}" \
-          -keyout $out/key.pem -out server.csr
-        cat > ext.cnf <<EOF
-        subjectAltName = DNS:${domain}, DNS:${matrixHost}
-        basicConstraints = CA:FALSE
-        keyUsage = digitalSignature, keyEncipherment
-        extendedKeyUsage = serverAuth
-        EOF
-        openssl x509 -req -in server.csr -CA $out/ca.pem -CAkey ca.key -CAcreateserial \
-          -days 3650 -extfile ext.cnf -out $out/cert.pem
-      '';
+  certs = import ./certs.nix {
+    inherit pkgs;
+    names = [
+      domain
+      matrixHost
+    ];
+  };
 in
 {
   name = "cooperage-server";
@@ -100,17 +87,9 @@ in
       ];
     };
 
-  testScript = ''
-    import base64
-    import hashlib
-    import hmac
-    import html
+  # tests/vm/helpers.py: http, browse, submit, invite_link, totp, accept_invitation, sign_in
+  testScript = builtins.readFile ./helpers.py + ''
     import json
-    import struct
-    import re
-    import shlex
-    import urllib.parse
-    from html.parser import HTMLParser
 
     DOMAIN = "${domain}"
     MATRIX = "${matrixHost}"
@@ -122,105 +101,6 @@ in
     MEMBER = {"email": "mia@coop.test", "name": "Mia Member", "password": "a long member passphrase 42"}
     # where Synapse sends the member back after sign-in; never fetched
     CLIENT = "https://client.invalid/after-login"
-
-
-    def http(jar, url, form=None):
-        """One request through curl with a cookie jar, redirects not followed.
-        With `form`, a POST of those fields. Returns (status, location, body)."""
-        args = ["curl", "--silent", "--show-error", "--cookie", jar, "--cookie-jar", jar,
-                "--output", "/tmp/body", "--write-out", "%{http_code} %{redirect_url}"]
-        for name, value in (form or {}).items():
-            args += ["--data-urlencode", f"{name}={value}"]
-        status, _, location = server.succeed(shlex.join(args + [url])).strip().partition(" ")
-        return int(status), location, server.succeed("cat /tmp/body")
-
-
-    def browse(jar, url, form=None, stop=lambda url: False):
-        """Follow redirects as a browser does, but not to a URL for which
-        stop(url) holds. Returns (url, status, body) of the last answer."""
-        for _ in range(20):
-            status, location, body = http(jar, url, form)
-            form = None
-            if 300 <= status < 400 and location:
-                if stop(location):
-                    return location, status, body
-                url = location
-                continue
-            assert status < 400, f"{url} answered {status}:\n{body}"
-            return url, status, body
-        raise AssertionError(f"more than 20 redirects from {url}")
-
-
-    class Forms(HTMLParser):
-        """The forms of a page: action, method, fields with their values."""
-
-        def __init__(self, page):
-            super().__init__()
-            self.forms: list[dict] = []
-            self.feed(page)
-
-        def handle_starttag(self, tag, attrs):
-            a = {k: v or "" for k, v in attrs}
-            if tag == "form":
-                self.forms.append({"action": a.get("action", ""), "method": a.get("method", "get").lower(),
-                                   "fields": {}, "passwords": []})
-            elif self.forms and tag in ("input", "textarea", "select") and a.get("name"):
-                kind = a.get("type", "text").lower()
-                if kind in ("submit", "button", "image", "reset"):
-                    return
-                if kind in ("checkbox", "radio") and "checked" not in a:
-                    return
-                self.forms[-1]["fields"].setdefault(a["name"], a.get("value", ""))
-                if kind == "password":
-                    self.forms[-1]["passwords"].append(a["name"])
-
-
-    def submit(jar, url, page, fill, password=None, stop=lambda url: False):
-        """Fill in the page's form that has the fields in `fill` (and, given a
-        password, password fields: all get it) and submit it, keeping hidden
-        fields such as a CSRF token, as a browser does."""
-        forms = [f for f in Forms(page).forms
-                 if all(k in f["fields"] for k in fill) and (password is None or f["passwords"])]
-        wanted = sorted(fill) + (["a password"] if password else [])
-        assert forms, f"{url}: no form with {wanted}:\n{page}"
-        form = forms[0]
-        assert form["method"] == "post", f"{url}: the form is not POSTed"
-        fields = dict(form["fields"], **fill)
-        for name in form["passwords"]:
-            fields[name] = password
-        return browse(jar, urllib.parse.urljoin(url, form["action"]), fields, stop)
-
-
-    def invite_link(text):
-        """An invitation link of coop-sso in a page, a mail or command output."""
-        # coop-sso interface: invitation links are https://<domain>/...invite...
-        # (pages escape the slashes of URLs as &#x2F;, so unescape first)
-        links = re.findall(r"https://" + re.escape(DOMAIN) + r"/[^\s\"'<>]*invite[^\s\"'<>]*", html.unescape(text))
-        return links[-1] if links else None
-
-
-    def totp(secret_b32):
-        """The current RFC 6238 code (SHA-1, 30 s, 6 digits), by the server's clock."""
-        key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-        counter = int(server.succeed("date +%s").strip()) // 30
-        mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-        offset = mac[-1] & 0x0F
-        return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
-
-
-    def accept_invitation(jar, link, who):
-        """Open the invitation as the invitee and choose a password."""
-        url, _, page = browse(jar, link)
-        submit(jar, url, page, {}, password=who["password"])
-
-
-    def sign_in(jar, who):
-        """Sign in on coop-sso's form; check the account page shows the member."""
-        url, _, page = browse(jar, f"https://{DOMAIN}{LOGIN_PATH}")
-        submit(jar, url, page, {"email": who["email"]}, password=who["password"])
-        url, _, page = browse(jar, f"https://{DOMAIN}{ACCOUNT_PATH}")
-        assert urllib.parse.urlparse(url).path == ACCOUNT_PATH, f"not signed in: ended on {url}"
-        assert who["name"] in html.unescape(page), f"the account page does not show {who['name']}:\n{page}"
 
 
     def matrix(path, token=None, data=None):

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod pairing;
 pub mod pin;
 pub mod pricing;
+pub mod recovery;
 pub mod returns;
 pub mod run;
 pub mod shift;

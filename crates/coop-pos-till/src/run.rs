@@ -3,6 +3,7 @@
 //! uploads its journal and pulls the catalogue and members, forever, whatever the network does.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use crate::sync::{self, Feed, SyncError, Tokens};
 
 /// The till's own config file (`/etc/cooperage/till.json`), which the till's NixOS module
 /// renders.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TillConfig {
     /// The till's id at coop-sso (its token's subject is `till:<id>`), with `token_file`. A till
@@ -47,8 +48,43 @@ pub struct TillConfig {
 }
 
 impl TillConfig {
-    /// Checked at start: one way to get tokens, and an id to go with a token file.
+    /// Checked at start and by `coop-pos till check-config`: one way to get tokens, an id to go
+    /// with a token file, addresses that are addresses, a language the till speaks.
+    ///
+    /// # Errors
+    /// What is wrong, naming the key.
     pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.state_directory.is_absolute(),
+            "till.json: state_directory must be an absolute path, not `{}`",
+            self.state_directory.display()
+        );
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            anyhow::anyhow!(
+                "till.json: listen `{}` is not an address and port like 127.0.0.1:8180",
+                self.listen
+            )
+        })?;
+        coop_web::Lang::parse(&self.lang)
+            .map_err(|e| anyhow::anyhow!("till.json: lang `{}`: {e}", self.lang))?;
+        let urls = [
+            ("central_url", Some(&self.central_url)),
+            ("catalogue_feed_url", Some(&self.catalogue_feed_url)),
+            ("member_feed_url", self.member_feed_url.as_ref()),
+            ("sso_url", self.sso_url.as_ref()),
+        ];
+        for (key, url) in urls {
+            let Some(url) = url else { continue };
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| anyhow::anyhow!("till.json: {key} `{url}`: {e}"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "https" | "http")
+                    && parsed.host_str().is_some()
+                    && parsed.query().is_none()
+                    && parsed.username().is_empty(),
+                "till.json: {key} `{url}` must be an http(s) address of the co-op's server, with no query or user"
+            );
+        }
         match (&self.sso_url, &self.token_file, &self.till_id) {
             (Some(_), None, None) | (None, Some(_), Some(_)) => Ok(()),
             (Some(_), None, Some(_)) => anyhow::bail!(
@@ -237,7 +273,8 @@ pub async fn sync_round(
     }
 }
 
-/// Runs the till until SIGTERM.
+/// Runs the till until SIGTERM. Under systemd it says `READY=1` once its screen answers and
+/// keeps the watchdog fed while it does (see [`watchdog`]).
 pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.state_directory)
         .with_context(|| format!("creating {}", cfg.state_directory.display()))?;
@@ -246,13 +283,21 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     let client = sync::client();
     let mut store = Store::open(&path, 2).await?;
     let lang = coop_web::Lang::parse(&cfg.lang).map_err(|e| anyhow::anyhow!("lang: {e}"))?;
+    let serving = Arc::new(AtomicBool::new(false));
+    tokio::spawn(watchdog(cfg.listen.clone(), serving.clone()));
+    // Until the till can sell, its screen says why (the kiosk browser shows it). The till is
+    // "up" for systemd once that screen answers, so the kiosk started after it finds a page.
+    let screen = HoldingScreen::start(&cfg.listen, lang, serving.clone()).await?;
+    if let Err(e) = coop_web::systemd::notify("READY=1") {
+        tracing::warn!(error = %e, "could not tell systemd the till is up");
+    }
     // Paired through coop-sso (showing the code until a manager pairs it), or a token file.
     let (tokens, till_id): (Arc<dyn Tokens>, String) = match (&cfg.sso_url, &cfg.token_file) {
         (Some(sso), _) => {
             let device = Arc::new(crate::pairing::DeviceTokens::load(store.clone(), sso).await?);
             let id = match device.till_id().await {
                 Some(id) => id,
-                None => pair_on_screen(&cfg, &device, lang).await?,
+                None => pair_on_screen(&device, &screen).await,
             };
             (device, id)
         }
@@ -274,6 +319,7 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
         if let Some(v) = store.setting(SETTINGS_KEY).await? {
             break serde_json::from_value::<TillSettings>(v)?;
         }
+        screen.show("till-waiting-title", "till-waiting-settings", None);
         tracing::warn!(central = %cfg.central_url, "no settings yet: waiting for central");
         tokio::time::sleep(Duration::from_secs(10)).await;
     };
@@ -312,9 +358,12 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
             }
         });
     }
+    // The holding screen gives the address over to the till's own screen.
+    screen.stop().await?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
+    serving.store(true, Ordering::SeqCst);
     tracing::info!(listen = %cfg.listen, till = %till_id, "the till is serving");
     axum::serve(listener, router)
         .with_graceful_shutdown(coop_web::app::shutdown_signal())
@@ -322,75 +371,148 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Until a manager pairs the till, its screen shows the code to type at coop-sso's `/device`
-/// (the page reloads itself every few seconds, no script needed). Answers the till's id.
-async fn pair_on_screen(
-    cfg: &TillConfig,
-    device: &crate::pairing::DeviceTokens,
-    lang: coop_web::Lang,
-) -> anyhow::Result<String> {
-    use axum::response::Html;
-    let shown: Arc<std::sync::Mutex<Option<(String, String)>>> = Arc::default();
-    let t = coop_web::i18n::Translations::new(crate::web::TRANSLATIONS, lang)?;
-    let page = {
-        let shown = shown.clone();
-        move || {
-            let code = shown.lock().expect("the code").clone();
-            let (title, body) = match code {
-                Some((code, uri)) => (
-                    t.text(lang, "till-pair-title"),
-                    format!(
-                        "<p>{}</p><p class=\"pair-code\" id=\"pair-code\">{}</p><p>{}</p>",
-                        escape(&t.text(lang, "till-pair-intro")),
-                        escape(&code),
-                        escape(&uri)
-                    ),
-                ),
-                None => (
-                    t.text(lang, "till-pair-title"),
-                    format!("<p>{}</p>", escape(&t.text(lang, "till-pair-asking"))),
-                ),
-            };
-            Html(format!(
-                "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-                 <meta http-equiv=\"refresh\" content=\"5\"><title>{t}</title>\
-                 <style>body{{font:1.5rem system-ui,sans-serif;margin:2rem;background:#fff;color:#111}}\
-                 .pair-code{{font-size:4rem;font-weight:bold;letter-spacing:.2em}}</style></head>\
-                 <body><main><h1>{t}</h1>{body}</main></body></html>",
-                lang.code(),
-                t = escape(&title),
-            ))
+/// Feeds systemd's watchdog (when `WatchdogSec` is set) while the till is well: its screen
+/// answers on `listen` (any status: 503 while pairing is an answer), or it has no screen up for
+/// a moment between the holding screen and its own. A till whose web server hangs stops feeding
+/// it, and systemd restarts it.
+async fn watchdog(listen: String, serving: Arc<AtomicBool>) {
+    let Some(every) = coop_web::systemd::watchdog_interval() else {
+        return;
+    };
+    watch(&format!("http://{listen}/healthz"), &serving, every, || {
+        let _ = coop_web::systemd::notify("WATCHDOG=1");
+    })
+    .await;
+}
+
+/// Every `every`, calls `feed` if the till is well (see [`watchdog`]); forever.
+async fn watch(url: &str, serving: &AtomicBool, every: Duration, feed: impl Fn()) {
+    let probe = reqwest::Client::builder()
+        .timeout(every.min(Duration::from_secs(5)))
+        .no_proxy()
+        .build()
+        .expect("a plain HTTP client");
+    loop {
+        let well = !serving.load(Ordering::SeqCst) || probe.get(url).send().await.is_ok();
+        if well {
+            feed();
+        } else {
+            tracing::warn!(%url, "the till's screen does not answer: not feeding the watchdog");
         }
-    };
-    let router = axum::Router::new()
-        .route("/", axum::routing::get(move || std::future::ready(page())))
-        // Not ready to sell: a watchdog or a supervisor waits.
-        .route(
-            "/healthz",
-            axum::routing::get(|| async {
-                (axum::http::StatusCode::SERVICE_UNAVAILABLE, "pairing")
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("listening on {}", cfg.listen))?;
-    let (done, wait) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = wait.await;
-            })
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// The screen the till shows before it can sell: its pairing code, or that it waits for the
+/// server. The page reloads itself every few seconds (no script needed), so the kiosk moves on
+/// to the till's own screen by itself; `/healthz` answers 503 meanwhile.
+struct HoldingScreen {
+    lang: coop_web::Lang,
+    shown: Arc<std::sync::Mutex<(String, String)>>,
+    t: Arc<coop_web::i18n::Translations>,
+    done: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl HoldingScreen {
+    async fn start(
+        listen: &str,
+        lang: coop_web::Lang,
+        serving: Arc<AtomicBool>,
+    ) -> anyhow::Result<Self> {
+        use axum::response::Html;
+        let t = Arc::new(coop_web::i18n::Translations::new(
+            crate::web::TRANSLATIONS,
+            lang,
+        )?);
+        let shown = Arc::new(std::sync::Mutex::new((
+            t.text(lang, "till-waiting-title"),
+            format!("<p>{}</p>", escape(&t.text(lang, "till-waiting-starting"))),
+        )));
+        let page = {
+            let shown = shown.clone();
+            move || {
+                let (title, body) = shown.lock().expect("the screen").clone();
+                Html(format!(
+                    "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+                     <meta http-equiv=\"refresh\" content=\"5\"><title>{t}</title>\
+                     <style>body{{font:1.5rem system-ui,sans-serif;margin:2rem;background:#fff;color:#111}}\
+                     .pair-code{{font-size:4rem;font-weight:bold;letter-spacing:.2em}}</style></head>\
+                     <body><main><h1>{t}</h1>{body}</main></body></html>",
+                    lang.code(),
+                    t = escape(&title),
+                ))
+            }
+        };
+        let router = axum::Router::new()
+            .route("/", axum::routing::get(move || std::future::ready(page())))
+            // Not ready to sell: a supervisor waits.
+            .route(
+                "/healthz",
+                axum::routing::get(|| async {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "starting")
+                }),
+            )
+            .fallback(|| async { axum::response::Redirect::to("/") });
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-    });
+            .with_context(|| format!("listening on {listen}"))?;
+        serving.store(true, Ordering::SeqCst);
+        let (done, wait) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = wait.await;
+                })
+                .await;
+            serving.store(false, Ordering::SeqCst);
+            served
+        });
+        Ok(Self {
+            lang,
+            shown,
+            t,
+            done,
+            server,
+        })
+    }
+
+    /// Shows the message `body` under `title` (Fluent ids), with `code` in large letters.
+    fn show(&self, title: &str, body: &str, code: Option<(&str, &str)>) {
+        let mut html = format!("<p>{}</p>", escape(&self.t.text(self.lang, body)));
+        if let Some((code, uri)) = code {
+            use std::fmt::Write as _;
+            let _ = write!(
+                html,
+                "<p class=\"pair-code\" id=\"pair-code\">{}</p><p>{}</p>",
+                escape(code),
+                escape(uri)
+            );
+        }
+        *self.shown.lock().expect("the screen") = (self.t.text(self.lang, title), html);
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.done.send(());
+        self.server.await??;
+        Ok(())
+    }
+}
+
+/// Until a manager pairs the till, its screen shows the code to type at coop-sso's `/device`.
+/// Answers the till's id.
+async fn pair_on_screen(device: &crate::pairing::DeviceTokens, screen: &HoldingScreen) -> String {
+    screen.show("till-pair-title", "till-pair-asking", None);
     let name = hostname();
-    let show = |p: Option<&crate::pairing::Pending>| {
-        *shown.lock().expect("the code") =
-            p.map(|p| (p.user_code.clone(), p.verification_uri.clone()));
+    let show = |p: Option<&crate::pairing::Pending>| match p {
+        Some(p) => screen.show(
+            "till-pair-title",
+            "till-pair-intro",
+            Some((&p.user_code, &p.verification_uri)),
+        ),
+        None => screen.show("till-pair-title", "till-pair-asking", None),
     };
-    let id = device.pair(&name, &show).await;
-    let _ = done.send(());
-    server.await??;
-    Ok(id)
+    device.pair(&name, &show).await
 }
 
 /// The machine's name, which the manager sees beside the code.
@@ -441,4 +563,61 @@ pub async fn demo_sales(cfg: TillConfig, days: u32) -> anyhow::Result<()> {
     let made = crate::demo::sales(&store, &settings, &till_id, days, today).await?;
     eprintln!("coop-pos till: {made} demo sales over {days} days");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// How often `watch` feeds the watchdog in `for_` against `url`.
+    async fn feeds(url: &str, serving: bool, for_: Duration) -> usize {
+        let fed = Arc::new(AtomicUsize::new(0));
+        let serving = AtomicBool::new(serving);
+        let counter = fed.clone();
+        let _ = tokio::time::timeout(
+            for_,
+            watch(url, &serving, Duration::from_millis(100), move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .await;
+        fed.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn the_watchdog_is_fed_only_while_the_screen_answers() {
+        // A screen that answers, even 503 (pairing): fed.
+        let answering = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/healthz", answering.local_addr().unwrap());
+        tokio::spawn(async move {
+            let app = axum::Router::new().route(
+                "/healthz",
+                axum::routing::get(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE }),
+            );
+            axum::serve(answering, app).await
+        });
+        assert!(feeds(&url, true, Duration::from_secs(1)).await >= 1);
+
+        // A screen that takes the connection and never answers (a hung server): not fed.
+        let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/healthz", hung.local_addr().unwrap());
+        let _held = tokio::spawn(async move {
+            let mut kept = Vec::new();
+            loop {
+                if let Ok((s, _)) = hung.accept().await {
+                    kept.push(s);
+                }
+            }
+        });
+        assert_eq!(feeds(&url, true, Duration::from_millis(450)).await, 0);
+
+        // Nothing listening while the till is between screens (not serving): fed.
+        let gone = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/healthz", gone.local_addr().unwrap());
+        drop(gone);
+        assert!(feeds(&url, false, Duration::from_secs(1)).await >= 1);
+        // ... but while it should serve, a refused connection is not well.
+        assert_eq!(feeds(&url, true, Duration::from_millis(450)).await, 0);
+    }
 }

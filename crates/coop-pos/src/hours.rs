@@ -84,6 +84,44 @@ pub fn stretches(clockings: &[Clocking]) -> Vec<Stretch> {
     out
 }
 
+/// Stores a till's clockings, each once by its id; answers the ids central holds of them now
+/// (stored now or before). Another till's event of the same id is not this till's.
+///
+/// # Errors
+/// The database's.
+pub async fn store_clockings(
+    db: &sqlx::PgPool,
+    till: &str,
+    events: &[coop_pos_till::clock::Event],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    let subs: Vec<String> = events.iter().map(|e| e.sub.clone()).collect();
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.as_str().to_owned()).collect();
+    let ats: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
+    sqlx::query_scalar!(
+        r#"with seen as (
+               insert into till (till_id) values ($1)
+               on conflict (till_id) do update set last_seen_at = now()
+           ), ins as (
+               insert into clock_event (event_id, sub, kind, at, till_id)
+               select e.id, e.sub, e.kind, e.at, $1
+               from unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) as e(id, sub, kind, at)
+               on conflict (event_id) do nothing
+               returning event_id
+           )
+           select event_id as "event_id!" from ins
+           union
+           select event_id from clock_event where event_id = any($2) and till_id = $1"#,
+        till,
+        &ids,
+        &subs,
+        &kinds,
+        &ats
+    )
+    .fetch_all(db)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

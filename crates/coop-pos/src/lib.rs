@@ -8,6 +8,7 @@ pub mod feed;
 pub mod hours;
 pub mod http;
 pub mod ingest;
+pub mod recovery;
 pub mod wallet;
 
 use std::sync::{Arc, LazyLock};
@@ -242,7 +243,8 @@ impl Service for Pos {
 }
 
 pub mod cli {
-    use coop_web::cli::KitCommand;
+    use anyhow::Context as _;
+    use coop_web::cli::{ConfigArg, KitCommand};
 
     /// `coop-pos serve | migrate | check-config` (central) and `coop-pos till` (a till).
     #[derive(Debug, clap::Parser)]
@@ -275,10 +277,42 @@ pub mod cli {
             /// The till's config file (JSON).
             #[arg(
                 long,
+                global = true,
                 env = "COOPERAGE_TILL_CONFIG",
                 default_value = "/etc/cooperage/till.json"
             )]
             config: std::path::PathBuf,
+            #[command(subcommand)]
+            command: Option<TillCommand>,
+        },
+        /// Take the sales a broken till never uploaded, from the file `coop-pos till
+        /// export-unsent` wrote (stdin, or --file): each is checked against the till's chain
+        /// and stored once, however often this runs.
+        ImportTillSales {
+            #[command(flatten)]
+            config: ConfigArg,
+            /// The export (JSON); `-` or left out: stdin.
+            #[arg(long)]
+            file: Option<std::path::PathBuf>,
+        },
+    }
+
+    /// What `coop-pos till` does besides running the till.
+    #[derive(Debug, clap::Subcommand)]
+    pub enum TillCommand {
+        /// Check the till's config file, and print it as the till reads it.
+        CheckConfig,
+        /// Write, as JSON on stdout, the sales and clockings a till's store holds that central
+        /// has not acknowledged: for a till that broke, from its SD card (the store is copied
+        /// aside and never written). Take them at the server with `coop-pos import-till-sales`.
+        ExportUnsent {
+            /// The till's store: its state directory (`/var/lib/cooperage-till` on the card)
+            /// or the `till.sqlite` in it.
+            #[arg(long)]
+            store: std::path::PathBuf,
+            /// The till's id, for a till run from a token file (a paired till's store knows it).
+            #[arg(long)]
+            till: Option<String>,
         },
     }
 
@@ -286,22 +320,93 @@ pub mod cli {
         match cli.command {
             Command::Kit(k) => coop_web::cli::run::<super::Pos>(k).await,
             Command::TillDemoSales { config, days } => {
-                use anyhow::Context as _;
-                let text = std::fs::read_to_string(&config)
-                    .with_context(|| format!("reading {}", config.display()))?;
-                let cfg: coop_pos_till::run::TillConfig =
-                    serde_json::from_str(&text).with_context(|| format!("{}", config.display()))?;
-                coop_pos_till::run::demo_sales(cfg, days).await
+                coop_pos_till::run::demo_sales(read_till_config(&config)?, days).await
             }
-            Command::Till { config } => {
-                use anyhow::Context as _;
-                let text = std::fs::read_to_string(&config)
-                    .with_context(|| format!("reading {}", config.display()))?;
-                let cfg: coop_pos_till::run::TillConfig =
-                    serde_json::from_str(&text).with_context(|| format!("{}", config.display()))?;
+            Command::Till {
+                config,
+                command: None,
+            } => {
+                let cfg = read_till_config(&config)?;
                 coop_web::logging::init("coop-pos-till", "info");
                 coop_pos_till::run::run(cfg).await
             }
+            Command::Till {
+                config,
+                command: Some(TillCommand::CheckConfig),
+            } => {
+                let cfg = read_till_config(&config)?;
+                cfg.check()
+                    .with_context(|| format!("{}", config.display()))?;
+                println!("{}", serde_json::to_string_pretty(&cfg)?);
+                Ok(())
+            }
+            Command::Till {
+                command: Some(TillCommand::ExportUnsent { store, till }),
+                ..
+            } => {
+                let unsent =
+                    coop_pos_till::recovery::export_unsent(&store, till.as_deref()).await?;
+                println!("{}", serde_json::to_string_pretty(&unsent)?);
+                eprintln!(
+                    "coop-pos till: {} unsent sales and {} clockings of till {}",
+                    unsent.sales.len(),
+                    unsent.clockings.len(),
+                    unsent.till_id
+                );
+                Ok(())
+            }
+            Command::ImportTillSales { config, file } => import_till_sales(&config, file).await,
         }
+    }
+
+    fn read_till_config(
+        config: &std::path::Path,
+    ) -> anyhow::Result<coop_pos_till::run::TillConfig> {
+        let text = std::fs::read_to_string(config)
+            .with_context(|| format!("reading {}", config.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}", config.display()))
+    }
+
+    async fn import_till_sales(
+        config: &ConfigArg,
+        file: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<()> {
+        use std::io::Read as _;
+        let text = match file {
+            Some(f) if f.as_os_str() != "-" => {
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?
+            }
+            _ => {
+                let mut t = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut t)
+                    .context("reading the export from stdin")?;
+                t
+            }
+        };
+        let unsent = crate::recovery::parse(&text)?;
+        let loaded = coop_web::cli::load::<super::Pos>(&config.config)?;
+        let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+        let done = crate::recovery::import(
+            &db,
+            &unsent,
+            loaded.coop.currency.code(),
+            loaded.extra.location.as_deref(),
+        )
+        .await?;
+        println!("{}", serde_json::to_string_pretty(&done)?);
+        if let Some(r) = &done.refused {
+            anyhow::bail!(
+                "sale {} (number {}) was refused: {}; the sales after it were not taken",
+                r.sale_id,
+                r.seq,
+                r.problem
+            );
+        }
+        eprintln!(
+            "coop-pos: {} sales taken, {} there already, {} clockings held, for till {}",
+            done.accepted, done.duplicates, done.clockings, done.till_id
+        );
+        Ok(())
     }
 }

@@ -39,6 +39,19 @@ pub enum Command {
     /// (audited as done by the operator). Managers pair tills at /device; this is for the
     /// first till, or a co-op's demo.
     PairTill(PairTillArgs),
+    /// End a till's pairing (a till that broke, was replaced or lost): its tokens stop working
+    /// at once and it can no longer upload (audited as done by the operator). Without --till,
+    /// lists the paired tills with their ids.
+    UnpairTill(UnpairTillArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct UnpairTillArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The till's id (as listed, and as central's tills page shows it).
+    #[arg(long)]
+    pub till: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -85,7 +98,68 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateKeys(arg) => rotate_keys(&arg).await,
         Command::MemberStatus(args) => member_status(&args).await,
         Command::PairTill(args) => pair_till(&args).await,
+        Command::UnpairTill(args) => unpair_till(&args).await,
     }
+}
+
+async fn unpair_till(args: &UnpairTillArgs) -> anyhow::Result<()> {
+    let loaded = coop_web::cli::load::<Sso>(&args.config.config)?;
+    let db = coop_web::db::connect(&loaded.service.database_url, 2).await?;
+    let Some(till) = args.till else {
+        let rows = sqlx::query!(
+            "select till_device_id, name, paired_at from till_device
+             where revoked_at is null order by paired_at"
+        )
+        .fetch_all(&db)
+        .await?;
+        if rows.is_empty() {
+            eprintln!("No till is paired.");
+        }
+        for r in rows {
+            println!(
+                "{}  {}  (paired {})",
+                r.till_device_id,
+                r.name,
+                r.paired_at.format("%Y-%m-%d")
+            );
+        }
+        return Ok(());
+    };
+    let now = chrono::Utc::now();
+    let mut tx = db.begin().await?;
+    let name = sqlx::query_scalar!(
+        "update till_device set revoked_at = $2 where till_device_id = $1 and revoked_at is null
+         returning name",
+        till,
+        now
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .with_context(|| {
+        format!("no paired till has the id {till} (run without --till to list them)")
+    })?;
+    let families = sqlx::query!(
+        "update token_family set revoked_at = $2, revoke_reason = 'till unpaired'
+         where till_device_id = $1 and revoked_at is null",
+        till,
+        now
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    members::audit(
+        &mut tx,
+        None,
+        None,
+        crate::domain::AuditAction::TillUnpaired,
+        serde_json::json!({ "till": till, "name": name, "from": "console" }),
+    )
+    .await?;
+    tx.commit().await?;
+    eprintln!(
+        "{name} is unpaired: it can no longer renew its tokens ({families} pairing ended), and the last one it holds expires within ten minutes. Pair its replacement at /device."
+    );
+    Ok(())
 }
 
 async fn pair_till(args: &PairTillArgs) -> anyhow::Result<()> {

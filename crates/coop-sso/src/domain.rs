@@ -114,6 +114,9 @@ pub enum AuditAction {
     #[serde(rename = "till.paired")]
     #[sqlx(rename = "till.paired")]
     TillPaired,
+    #[serde(rename = "till.unpaired")]
+    #[sqlx(rename = "till.unpaired")]
+    TillUnpaired,
     #[serde(rename = "token.code_reused")]
     #[sqlx(rename = "token.code_reused")]
     TokenCodeReused,
@@ -123,7 +126,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::MemberBookkeeperAccepted,
         AuditAction::MemberBookkeeperAppointed,
         AuditAction::MemberBookkeeperDeclined,
@@ -147,6 +150,7 @@ impl AuditAction {
         AuditAction::SessionSignedOut,
         AuditAction::TillDenied,
         AuditAction::TillPaired,
+        AuditAction::TillUnpaired,
         AuditAction::TokenCodeReused,
         AuditAction::TokenRefreshReused,
     ];
@@ -177,6 +181,7 @@ impl AuditAction {
             AuditAction::SessionSignedOut => "session.signed_out",
             AuditAction::TillDenied => "till.denied",
             AuditAction::TillPaired => "till.paired",
+            AuditAction::TillUnpaired => "till.unpaired",
             AuditAction::TokenCodeReused => "token.code_reused",
             AuditAction::TokenRefreshReused => "token.refresh_reused",
         }

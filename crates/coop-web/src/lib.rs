@@ -24,6 +24,7 @@ pub mod mail;
 pub mod metrics;
 pub mod pdf;
 pub mod session;
+pub mod systemd;
 pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;

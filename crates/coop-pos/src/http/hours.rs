@@ -71,36 +71,7 @@ pub async fn upload(
         )
             .into_response();
     }
-    let ids: Vec<Uuid> = upload.events.iter().map(|e| e.event_id).collect();
-    let subs: Vec<String> = upload.events.iter().map(|e| e.sub.clone()).collect();
-    let kinds: Vec<String> = upload
-        .events
-        .iter()
-        .map(|e| e.kind.as_str().to_owned())
-        .collect();
-    let ats: Vec<DateTime<Utc>> = upload.events.iter().map(|e| e.at).collect();
-    let stored = sqlx::query_scalar!(
-        r#"with seen as (
-               insert into till (till_id) values ($1)
-               on conflict (till_id) do update set last_seen_at = now()
-           ), ins as (
-               insert into clock_event (event_id, sub, kind, at, till_id)
-               select e.id, e.sub, e.kind, e.at, $1
-               from unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) as e(id, sub, kind, at)
-               on conflict (event_id) do nothing
-               returning event_id
-           )
-           select event_id as "event_id!" from ins
-           union
-           select event_id from clock_event where event_id = any($2) and till_id = $1"#,
-        till,
-        &ids,
-        &subs,
-        &kinds,
-        &ats
-    )
-    .fetch_all(&state.kit.db)
-    .await;
+    let stored = crate::hours::store_clockings(&state.kit.db, till, &upload.events).await;
     match stored {
         Ok(taken) => Json(json!({ "taken": taken })).into_response(),
         Err(e) => {

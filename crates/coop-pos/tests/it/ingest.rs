@@ -84,7 +84,7 @@ async fn up(pool: &PgPool, till: &str, records: &[SaleRecord]) -> ingest::Outcom
         .unwrap()
 }
 
-async fn count(pool: &PgPool, sql: &str) -> i64 {
+pub async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 

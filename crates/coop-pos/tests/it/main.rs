@@ -8,4 +8,6 @@ mod hours;
 mod http;
 mod ingest;
 mod power;
+mod recovery;
 mod sales;
+mod till_config;

@@ -174,6 +174,7 @@ admin-audit-token-code_reused = A sign-in code was used twice; its tokens were w
 admin-audit-token-refresh_reused = A refresh token was used twice; the sign-in was withdrawn
 admin-audit-till-denied = Till pairing refused
 admin-audit-till-paired = Till paired
+admin-audit-till-unpaired = Till unpaired
 appoint-intro = Any member can appoint another member as bookkeeper of the buyers club. The member is asked to accept first; the administrators are told. A new bookkeeper sets up a second sign-in step the next time they sign in.
 appoint-done = If { $number } is the number of an active member who is not a bookkeeper yet, they have been asked to accept, and the administrators have been told.
 appoint-mail-subject = { $org }: { $appointee } appointed as bookkeeper

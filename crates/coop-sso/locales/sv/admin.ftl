@@ -174,6 +174,7 @@ admin-audit-token-code_reused = En inloggningskod användes två gånger; dess n
 admin-audit-token-refresh_reused = En förnyelsenyckel användes två gånger; inloggningen drogs tillbaka
 admin-audit-till-denied = Parkoppling av kassa nekad
 admin-audit-till-paired = Kassa parkopplad
+admin-audit-till-unpaired = Kassa bortkopplad
 appoint-intro = Alla medlemmar kan utse en annan medlem till bokförare för inköpsgruppen. Medlemmen får först godkänna det; administratörerna får veta. En ny bokförare ställer in ett andra inloggningssteg nästa gång hen loggar in.
 appoint-done = Om { $number } är numret på en aktiv medlem som inte redan är bokförare har hen ombetts godkänna uppdraget, och administratörerna har fått veta.
 appoint-mail-subject = { $org }: { $appointee } utsedd till bokförare

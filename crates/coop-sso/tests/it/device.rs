@@ -363,3 +363,117 @@ async fn refused_expired_and_unauthorised_pairings() {
         "unauthorized_client"
     );
 }
+
+/// The real binary: a till paired from the console (`coop-sso pair-till`), listed, and
+/// unpaired (`coop-sso unpair-till`), after which its refresh token is refused and the
+/// operator's act is in the audit log; unpairing it again is refused with a reason.
+#[tokio::test]
+async fn the_console_pairs_a_till_lists_it_and_unpairs_it() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let sso = coop_testkit::binary::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_coop-sso")),
+        "sso",
+        dir.path(),
+        // The till's client exists where the co-op runs coop-pos.
+        |c| {
+            let public = c["services"]["sso"]["public_url"].clone();
+            c["services"]["pos"] =
+                serde_json::json!({ "public_url": format!("{}/pos", public.as_str().unwrap_or("http://127.0.0.1")) });
+        },
+    )
+    .await;
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_coop-sso"))
+            .args(args)
+            .arg("--config")
+            .arg(&sso.config_path)
+            .env_remove("COOPERAGE_CONFIG")
+            .output()
+            .expect("running coop-sso");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let http = reqwest::Client::new();
+    let d: serde_json::Value = http
+        .post(format!("{}/device/authorize", sso.base_url))
+        .form(&[
+            ("client_id", "coop-till"),
+            ("scope", "till"),
+            ("device_name", "till-9"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (ok, out, err) = cli(&[
+        "pair-till",
+        "--code",
+        d["user_code"].as_str().unwrap(),
+        "--name",
+        "Kassa 9",
+    ]);
+    assert!(ok, "{err}");
+    let till = out.trim().to_owned();
+    let t: serde_json::Value = http
+        .post(format!("{}/token", sso.base_url))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", "coop-till"),
+            ("device_code", d["device_code"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = t["refresh_token"].as_str().expect("tokens").to_owned();
+
+    let (ok, listed, _) = cli(&["unpair-till"]);
+    assert!(ok);
+    assert!(
+        listed.contains(&till) && listed.contains("Kassa 9"),
+        "{listed}"
+    );
+
+    let (ok, _, err) = cli(&["unpair-till", "--till", &till]);
+    assert!(ok, "{err}");
+    assert!(err.contains("Kassa 9 is unpaired"), "{err}");
+    let r: serde_json::Value = http
+        .post(format!("{}/token", sso.base_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("client_id", "coop-till"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["error"], "invalid_grant", "{r}");
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'till.unpaired' and detail->>'till' = $1",
+    )
+    .bind(&till)
+    .fetch_one(&sso.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    let (ok, _, err) = cli(&["unpair-till", "--till", &till]);
+    assert!(!ok);
+    assert!(err.contains("no paired till has the id"), "{err}");
+    let (ok, listed, err) = cli(&["unpair-till"]);
+    assert!(
+        ok && listed.is_empty() && err.contains("No till is paired"),
+        "{listed}{err}"
+    );
+}

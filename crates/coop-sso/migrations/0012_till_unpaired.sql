@@ -1,0 +1,30 @@
+-- A till unpaired from the console (`coop-sso unpair-till`): its pairing and tokens end.
+alter table audit_event drop constraint audit_event_action_known;
+alter table audit_event add constraint audit_event_action_known check (action in (
+    'member.bookkeeper_accepted',
+    'member.bookkeeper_appointed',
+    'member.bookkeeper_declined',
+    'member.bookkeeper_withdrawn',
+    'member.create',
+    'member.household_changed',
+    'member.invite_accepted',
+    'member.invite_issued',
+    'member.left',
+    'member.password_reset',
+    'member.password_reset_requested',
+    'member.password_set',
+    'member.reactivated',
+    'member.roles_changed',
+    'member.suspended',
+    'member.totp_enrolled',
+    'member.totp_reset',
+    'session.revoked',
+    'session.signed_in',
+    'session.signed_in_again',
+    'session.signed_out',
+    'till.denied',
+    'till.paired',
+    'till.unpaired',
+    'token.code_reused',
+    'token.refresh_reused'
+));
