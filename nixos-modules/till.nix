@@ -300,10 +300,14 @@ in
         '';
       }
       {
-        assertion = config.networking.hostName != "";
+        assertion = !(lib.elem config.networking.hostName [
+          ""
+          "nixos"
+        ]);
         message = ''
-          services.cooperage.till: set networking.hostName (e.g. "till-1"): a
-          manager sees it beside the pairing code, and the till keeps it as its name.
+          services.cooperage.till: set networking.hostName to this till's own name (e.g.
+          "till-1"), not "${config.networking.hostName}": a manager sees it beside the
+          pairing code, and tells the co-op's tills apart by it.
         '';
       }
       {
@@ -373,8 +377,10 @@ in
       ]
       // {
         DeviceAllow = [
+          # /proc/devices names: usb_device (189, raw USB), usb (180, /dev/usb/lp*),
+          # ttyUSB (188), ttyACM (166), ttyS (4), hidraw (dynamic)
           "char-usb_device rw"
-          "char-usbmisc rw"
+          "char-usb rw"
           "char-ttyUSB rw"
           "char-ttyACM rw"
           "char-ttyS rw"
@@ -411,16 +417,14 @@ in
     );
 
     # ---- the kiosk ------------------------------------------------------------
+    # A normal user (logind's "user" session class, which may take the display
+    # and input devices through cage's PAM session) with no password, so no
+    # one logs in as it; nothing is kept in its home: the kiosk's HOME is its
+    # /run/user tmpfs. Not in `input`: that would let it read every keyboard.
     users.users.${kioskUser} = mkIf cfg.kiosk.enable {
-      isSystemUser = true;
+      isNormalUser = true;
       group = kioskUser;
       description = "Cooperage till kiosk";
-      # nothing is kept in a home: the kiosk's HOME is its /run/user tmpfs
-      home = "/var/empty";
-      extraGroups = [
-        "video"
-        "input"
-      ];
     };
     users.groups.${kioskUser} = mkIf cfg.kiosk.enable { };
 
@@ -438,7 +442,9 @@ in
     };
     systemd.services."cage-tty1" = mkIf cfg.kiosk.enable {
       # The till's screen answers once coop-till is up (Type=notify); when the
-      # till restarts, the kiosk restarts with it and loads the page afresh.
+      # till restarts, the kiosk restarts with it and loads the page afresh;
+      # when the till is started by hand, so is the kiosk.
+      wantedBy = [ "coop-till.service" ];
       wants = [ "coop-till.service" ];
       after = [ "coop-till.service" ];
       partOf = [ "coop-till.service" ];
@@ -489,6 +495,14 @@ in
       RuntimeWatchdogSec = mkDefault "30s";
       RebootWatchdogSec = mkDefault "5min";
     };
+
+    # The drivers whose device numbers the till's DeviceAllow names, loaded at
+    # boot so that a printer, scale or scanner plugged in later is allowed.
+    boot.kernelModules = [
+      "usblp"
+      "usbserial"
+      "cdc_acm"
+    ];
 
     # The till listens on 127.0.0.1 only: nothing to open.
     networking.firewall.enable = mkDefault true;

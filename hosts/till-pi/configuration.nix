@@ -3,11 +3,18 @@
 # this folder for each till, change what the comments say, and build it from
 # the co-op's own flake with the Cooperage flake's `nixosModules.till` and
 # nixos-hardware's `raspberry-pi-4` module, as this repository's flake.nix does.
-{ modulesPath, ... }:
+{ lib, modulesPath, ... }:
 {
   imports = [ "${modulesPath}/installer/sd-card/sd-image-aarch64.nix" ];
 
   nixpkgs.hostPlatform = "aarch64-linux";
+  # The SD image module asks for every kernel module of every board in the
+  # initrd; the Raspberry Pi kernel lacks some of them, and the build would
+  # stop (NixOS/nixpkgs#154163). The Pi needs only its own.
+  hardware.enableAllHardware = lib.mkForce false;
+  # The display: the VC4 driver with the firmware's KMS (nixos-hardware), so
+  # cage finds a screen.
+  hardware.raspberry-pi."4".fkms-3d.enable = true;
 
   # ---- the till ------------------------------------------------------------
   # A manager sees this name beside the pairing code; one per till.

@@ -421,7 +421,22 @@ async function checkPage(page, check, ctx) {
   }
   await page.setViewportSize({ width: first.width, height: first.height });
   await page.emulateMedia({ colorScheme: 'light' });
-  return { problems, notes };
+  // A rule the check allows, with the reason written beside it in the test, is a note, not a
+  // failure; an allowance without a reason is itself a failure.
+  const allow = check.allow ?? {};
+  for (const [rule, why] of Object.entries(allow)) {
+    if (typeof why !== 'string' || why.trim() === '') problems.push({ rule: 'allow', nodes: `${rule} is allowed without a reason` });
+  }
+  const ruleId = (p) => (p.rule.startsWith('axe ') ? p.rule.slice(4).split(' ')[0] : p.rule);
+  const kept = problems.filter((p) => {
+    const why = allow[ruleId(p)];
+    if (p.rule !== 'allow' && typeof why === 'string' && why.trim() !== '') {
+      notes.push(`allowed ${p.rule}: ${why}`);
+      return false;
+    }
+    return true;
+  });
+  return { problems: kept, notes };
 }
 
 // --- driver --------------------------------------------------------------------------------

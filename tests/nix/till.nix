@@ -60,7 +60,7 @@ let
       && !(s ? PrivateDevices)
       && s.DeviceAllow == [
         "char-usb_device rw"
-        "char-usbmisc rw"
+        "char-usb rw"
         "char-ttyUSB rw"
         "char-ttyACM rw"
         "char-ttyS rw"
@@ -72,7 +72,8 @@ let
       (till c).after == [ "network.target" ]
       && !(lib.elem "network-online.target" ((till c).wants ++ (till c).requires))
       && !(lib.elem "time-sync.target" ((till c).after ++ (till c).wants ++ (till c).requires))
-      && lib.elem "multi-user.target" (till c).wantedBy;
+      && lib.elem "multi-user.target" (till c).wantedBy
+      && hasAll [ "usblp" "usbserial" "cdc_acm" ] c.boot.kernelModules;
 
     "till.json: central and catalogue under the server, coop-sso at its root; the UI on 127.0.0.1 only" =
       c:
@@ -100,7 +101,8 @@ let
       && lib.hasInfix "--kiosk" (kiosk c)
       && lib.hasInfix "http://127.0.0.1:8180/" (kiosk c)
       && lib.hasInfix ''--user-data-dir="$XDG_RUNTIME_DIR/chromium"'' (kiosk c)
-      && hasAll [ "video" "input" ] c.users.users.cooperage-kiosk.extraGroups
+      && c.users.users.cooperage-kiosk.isNormalUser
+      && !(lib.elem "input" c.users.users.cooperage-kiosk.extraGroups)
       && lib.elem "cage-tty1.service" c.systemd.targets.graphical.wants;
 
     "no way out: cage without -s (no console switching), Chromium's policies allow only the till's screen" =
@@ -118,7 +120,8 @@ let
       && (cage c).unitConfig.StartLimitIntervalSec == 0
       && lib.elem "coop-till.service" (cage c).after
       && lib.elem "coop-till.service" (cage c).wants
-      && lib.elem "coop-till.service" (cage c).partOf;
+      && lib.elem "coop-till.service" (cage c).partOf
+      && lib.elem "coop-till.service" (cage c).wantedBy;
 
     "udev: receipt printers, scanners and USB-serial adapters of the documented vendors go to the till's group" =
       c:
@@ -198,6 +201,9 @@ in
         && c.hardware.deviceTree.filter == "bcm2711-rpi-*.dtb";
 
       "the root file system is mounted noatime" = c: lib.elem "noatime" c.fileSystems."/".options;
+
+      "only the Pi's own kernel modules in the initrd (not every board's), and the VC4 display" =
+        c: !c.hardware.enableAllHardware && c.hardware.raspberry-pi."4".fkms-3d.enable;
 
       "the flake's aarch64 packages have the till's SD image" =
         lib.elem "till-sd-image" (lib.attrNames flake.self.packages.aarch64-linux)

@@ -82,6 +82,7 @@ in
       networking.hostName = "till-1";
       time.timeZone = "Europe/Stockholm";
       networking.hosts.${nodes.server.networking.primaryIPAddress} = [ domain ];
+      # coop-pos trusts the system's certificates (/etc/ssl/certs) besides the public roots
       security.pki.certificateFiles = [ "${certs}/ca.pem" ];
 
       services.cooperage.till = {
@@ -287,8 +288,10 @@ in
         # the till "breaks": its card goes into another machine (here: the server)
         till.succeed("systemctl stop coop-till.service")
         till.succeed("mkdir -p /tmp/card && cp -a /var/lib/cooperage-till/. /tmp/card/")
-        till.copy_from_vm("/tmp/card", "card")
+        # copy_from_vm puts it in the driver's out_dir under its own name
+        till.copy_from_vm("/tmp/card")
         server.copy_from_host(str(till.out_dir / "card"), "/tmp/card")
+        server.succeed("test -f /tmp/card/till.sqlite")
         server.succeed("${lib.getExe' self.packages.${pkgs.stdenv.hostPlatform.system}.cooperage "coop-pos"} till export-unsent --store /tmp/card > /tmp/unsent.json")
         unsent = json.loads(server.succeed("cat /tmp/unsent.json"))
         assert len(unsent["sales"]) == 2, unsent

@@ -372,41 +372,52 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
 }
 
 /// Feeds systemd's watchdog (when `WatchdogSec` is set) while the till is well: its screen
-/// answers on `listen` (any status: 503 while pairing is an answer), or it has no screen up for
-/// a moment between the holding screen and its own. A till whose web server hangs stops feeding
-/// it, and systemd restarts it.
+/// answered (any status: 503 while pairing is an answer) within the last half of `WatchdogSec`,
+/// or it has no screen up for a moment between the holding screen and its own. The screen is
+/// asked every quarter of `WatchdogSec`, so one slow answer does not cost the till its life; a
+/// till whose web server hangs stops feeding it, and systemd restarts it.
 async fn watchdog(listen: String, serving: Arc<AtomicBool>) {
-    let Some(every) = coop_web::systemd::watchdog_interval() else {
+    let Some(timeout) = coop_web::systemd::watchdog_timeout() else {
         return;
     };
-    watch(&format!("http://{listen}/healthz"), &serving, every, || {
-        let _ = coop_web::systemd::notify("WATCHDOG=1");
-    })
+    watch(
+        &format!("http://{listen}/healthz"),
+        &serving,
+        timeout,
+        || {
+            let _ = coop_web::systemd::notify("WATCHDOG=1");
+        },
+    )
     .await;
 }
 
-/// Every `every`, calls `feed` if the till is well (see [`watchdog`]); forever.
-async fn watch(url: &str, serving: &AtomicBool, every: Duration, feed: impl Fn()) {
+/// Every quarter of `timeout`, calls `feed` if the till is well (see [`watchdog`]); forever.
+async fn watch(url: &str, serving: &AtomicBool, timeout: Duration, feed: impl Fn()) {
+    let every = timeout / 4;
     let probe = reqwest::Client::builder()
         .timeout(every.min(Duration::from_secs(5)))
         .no_proxy()
         .build()
         .expect("a plain HTTP client");
+    let mut answered: Option<tokio::time::Instant> = None;
     loop {
-        let well = !serving.load(Ordering::SeqCst) || probe.get(url).send().await.is_ok();
-        if well {
+        let asked = tokio::time::Instant::now();
+        if !serving.load(Ordering::SeqCst) || probe.get(url).send().await.is_ok() {
+            answered = Some(asked);
+        }
+        if answered.is_some_and(|a| a.elapsed() < timeout / 2) {
             feed();
         } else {
             tracing::warn!(%url, "the till's screen does not answer: not feeding the watchdog");
         }
-        tokio::time::sleep(every).await;
+        tokio::time::sleep_until(asked + every).await;
     }
 }
 
 /// The screen the till shows before it can sell: its pairing code, or that it waits for the
 /// server. The page reloads itself every few seconds (no script needed), so the kiosk moves on
 /// to the till's own screen by itself; `/healthz` answers 503 meanwhile.
-struct HoldingScreen {
+pub struct HoldingScreen {
     lang: coop_web::Lang,
     shown: Arc<std::sync::Mutex<(String, String)>>,
     t: Arc<coop_web::i18n::Translations>,
@@ -414,9 +425,36 @@ struct HoldingScreen {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+impl std::fmt::Debug for HoldingScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HoldingScreen")
+            .field("lang", &self.lang)
+            .finish_non_exhaustive()
+    }
+}
+
 impl HoldingScreen {
-    async fn start(
+    /// Serves the screen on `listen`; `serving` is true while it does.
+    ///
+    /// # Errors
+    /// The address cannot be bound, or the translations do not load.
+    pub async fn start(
         listen: &str,
+        lang: coop_web::Lang,
+        serving: Arc<AtomicBool>,
+    ) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        Self::serve(listener, lang, serving)
+    }
+
+    /// Serves the screen on a bound listener.
+    ///
+    /// # Errors
+    /// The translations do not load.
+    pub fn serve(
+        listener: tokio::net::TcpListener,
         lang: coop_web::Lang,
         serving: Arc<AtomicBool>,
     ) -> anyhow::Result<Self> {
@@ -429,18 +467,24 @@ impl HoldingScreen {
             t.text(lang, "till-waiting-title"),
             format!("<p>{}</p>", escape(&t.text(lang, "till-waiting-starting"))),
         )));
+        let skip = t.text(lang, "skip-link");
         let page = {
             let shown = shown.clone();
             move || {
                 let (title, body) = shown.lock().expect("the screen").clone();
                 Html(format!(
                     "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+                     <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
                      <meta http-equiv=\"refresh\" content=\"5\"><title>{t}</title>\
-                     <style>body{{font:1.5rem system-ui,sans-serif;margin:2rem;background:#fff;color:#111}}\
-                     .pair-code{{font-size:4rem;font-weight:bold;letter-spacing:.2em}}</style></head>\
-                     <body><main><h1>{t}</h1>{body}</main></body></html>",
+                     <style>body{{font:1.5rem system-ui,sans-serif;margin:2rem;background:#fff;color:#111;overflow-wrap:anywhere}}\
+                     .pair-code{{font-size:3rem;font-weight:bold;letter-spacing:.1em;overflow-wrap:anywhere}}\
+                     main{{outline:none}}.skip-link{{position:absolute;left:-100vw}}.skip-link:focus{{left:1rem;top:1rem;background:#fff;color:#111;outline:3px solid #111}}\
+                     </style></head>\
+                     <body><a class=\"skip-link\" href=\"#main\">{skip}</a>\
+                     <main id=\"main\" tabindex=\"-1\"><h1>{t}</h1>{body}</main></body></html>",
                     lang.code(),
                     t = escape(&title),
+                    skip = escape(&skip),
                 ))
             }
         };
@@ -454,9 +498,6 @@ impl HoldingScreen {
                 }),
             )
             .fallback(|| async { axum::response::Redirect::to("/") });
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("listening on {listen}"))?;
         serving.store(true, Ordering::SeqCst);
         let (done, wait) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -477,8 +518,9 @@ impl HoldingScreen {
         })
     }
 
-    /// Shows the message `body` under `title` (Fluent ids), with `code` in large letters.
-    fn show(&self, title: &str, body: &str, code: Option<(&str, &str)>) {
+    /// Shows the message `body` under `title` (Fluent ids), with `code` (and the address to
+    /// type it at) in large letters.
+    pub fn show(&self, title: &str, body: &str, code: Option<(&str, &str)>) {
         let mut html = format!("<p>{}</p>", escape(&self.t.text(self.lang, body)));
         if let Some((code, uri)) = code {
             use std::fmt::Write as _;
@@ -492,7 +534,11 @@ impl HoldingScreen {
         *self.shown.lock().expect("the screen") = (self.t.text(self.lang, title), html);
     }
 
-    async fn stop(self) -> anyhow::Result<()> {
+    /// Stops serving, giving the address back.
+    ///
+    /// # Errors
+    /// The server failed.
+    pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.done.send(());
         self.server.await??;
         Ok(())
@@ -577,7 +623,7 @@ mod tests {
         let counter = fed.clone();
         let _ = tokio::time::timeout(
             for_,
-            watch(url, &serving, Duration::from_millis(100), move || {
+            watch(url, &serving, Duration::from_millis(400), move || {
                 counter.fetch_add(1, Ordering::SeqCst);
             }),
         )

@@ -43,20 +43,58 @@ pub fn parse(text: &str) -> anyhow::Result<Unsent> {
         !id.is_empty() && id.len() <= 200 && id == unsent.till_id,
         "the export names no till"
     );
+    // A till keeps far fewer unsent sales than this; the limits are an upload's, scaled.
+    anyhow::ensure!(
+        unsent.sales.len() <= MAX_SALES && unsent.clockings.len() <= MAX_CLOCKINGS,
+        "the export holds more than {MAX_SALES} sales or {MAX_CLOCKINGS} clockings: not a till's"
+    );
+    if let Some(bad) = unsent
+        .clockings
+        .iter()
+        .find(|c| c.sub.trim().is_empty() || c.sub.len() > 200)
+    {
+        anyhow::bail!(
+            "clocking {} names no worker: not a till's clocking",
+            bad.event_id
+        );
+    }
     Ok(unsent)
 }
 
-/// Takes an export's sales (in batches, in order) and clockings.
+/// The most sales an export may hold (a till offline for weeks keeps a few thousand).
+pub const MAX_SALES: usize = 1_000_000;
+/// The most clockings an export may hold.
+pub const MAX_CLOCKINGS: usize = 100_000;
+
+/// Why an import took nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Central never heard from this till. Every till fetches its settings from central before
+    /// its first sale, so a till that sold is known; an unknown id is a mistake or a forgery.
+    #[error("central has never heard from till {0}: check the till's id (coop-sso unpair-till lists the paired tills)")]
+    UnknownTill(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Takes an export's sales (in batches, in order) and clockings, for a till central knows.
 ///
 /// # Errors
-/// The database's.
+/// An unknown till; the database's.
 pub async fn import(
     db: &PgPool,
     unsent: &Unsent,
     currency: &str,
     location: Option<&str>,
-) -> Result<Imported, sqlx::Error> {
+) -> Result<Imported, ImportError> {
     let till = unsent.till_id.as_str();
+    let known: bool = sqlx::query_scalar("select exists (select 1 from till where till_id = $1)")
+        .bind(till)
+        .fetch_one(db)
+        .await?;
+    if !known {
+        return Err(ImportError::UnknownTill(till.to_owned()));
+    }
     let mut done = Imported {
         till_id: till.to_owned(),
         ..Imported::default()

@@ -1,6 +1,6 @@
 //! Telling systemd how a service is doing (`sd_notify`): `READY=1` once it serves, and
-//! `WATCHDOG=1` at least every half of `WatchdogSec`, so that a service that hangs is killed
-//! and restarted. Outside systemd (`$NOTIFY_SOCKET` unset) every call does nothing.
+//! `WATCHDOG=1` well within `WatchdogSec`, so that a service that hangs is killed and
+//! restarted. Outside systemd (`$NOTIFY_SOCKET` unset) every call does nothing.
 
 use std::io;
 use std::os::unix::net::UnixDatagram;
@@ -31,25 +31,26 @@ fn notify_to(path: &std::ffi::OsStr, state: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// How often systemd wants to hear `WATCHDOG=1`: half of `WatchdogSec` (`$WATCHDOG_USEC`), when
-/// the watchdog is on and meant for this process (`$WATCHDOG_PID`, if set, is ours).
+/// The unit's `WatchdogSec` (`$WATCHDOG_USEC`): systemd kills the service if it hears no
+/// `WATCHDOG=1` for that long. `None` when the watchdog is off or meant for another process
+/// (`$WATCHDOG_PID`, if set, is not ours).
 #[must_use]
-pub fn watchdog_interval() -> Option<Duration> {
-    watchdog_interval_from(
+pub fn watchdog_timeout() -> Option<Duration> {
+    watchdog_timeout_from(
         std::env::var("WATCHDOG_USEC").ok().as_deref(),
         std::env::var("WATCHDOG_PID").ok().as_deref(),
         std::process::id(),
     )
 }
 
-fn watchdog_interval_from(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Duration> {
+fn watchdog_timeout_from(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Duration> {
     let usec: u64 = usec?.trim().parse().ok().filter(|u| *u > 0)?;
     if let Some(pid) = pid {
         if pid.trim().parse::<u32>().ok()? != me {
             return None;
         }
     }
-    Some(Duration::from_micros(usec / 2))
+    Some(Duration::from_micros(usec))
 }
 
 #[cfg(test)]
@@ -57,19 +58,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_interval_is_half_the_watchdog_and_only_for_its_process() {
+    fn the_timeout_is_the_units_and_only_for_its_process() {
         assert_eq!(
-            watchdog_interval_from(Some("30000000"), None, 7),
-            Some(Duration::from_secs(15))
+            watchdog_timeout_from(Some("30000000"), None, 7),
+            Some(Duration::from_secs(30))
         );
         assert_eq!(
-            watchdog_interval_from(Some("30000000"), Some("7"), 7),
-            Some(Duration::from_secs(15))
+            watchdog_timeout_from(Some("30000000"), Some("7"), 7),
+            Some(Duration::from_secs(30))
         );
-        assert_eq!(watchdog_interval_from(Some("30000000"), Some("8"), 7), None);
-        assert_eq!(watchdog_interval_from(Some("0"), None, 7), None);
-        assert_eq!(watchdog_interval_from(Some("soon"), None, 7), None);
-        assert_eq!(watchdog_interval_from(None, None, 7), None);
+        assert_eq!(watchdog_timeout_from(Some("30000000"), Some("8"), 7), None);
+        assert_eq!(watchdog_timeout_from(Some("0"), None, 7), None);
+        assert_eq!(watchdog_timeout_from(Some("soon"), None, 7), None);
+        assert_eq!(watchdog_timeout_from(None, None, 7), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-# expect: services.cooperage.till: set networking.hostName
+# expect: services.cooperage.till: set networking.hostName to this till's own name
 { lib, eval }:
 import ./till-eval.nix {
   inherit lib eval;

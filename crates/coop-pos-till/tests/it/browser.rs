@@ -78,3 +78,45 @@ async fn external_the_till_passes_the_browser_checks() {
     .await
     .unwrap();
 }
+
+/// The screen a till shows before it can sell (its pairing code), in English and Swedish. It
+/// reloads itself every 5 seconds so that an unattended kiosk moves on to the till's own screen
+/// once a manager has paired it, with no script: axe's `meta-refresh` is allowed for it, with
+/// that reason; every other rule applies.
+#[tokio::test]
+async fn external_the_pairing_screen_passes_the_browser_checks() {
+    use std::sync::atomic::AtomicBool;
+    for lang in [Lang::En, Lang::Sv] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let screen = coop_pos_till::run::HoldingScreen::serve(
+            listener,
+            lang,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .unwrap();
+        screen.show(
+            "till-pair-title",
+            "till-pair-intro",
+            Some(("BCDF-GHJK", "https://coop.example.org/device")),
+        );
+        let code = lang.code();
+        let sessions = vec![json!({
+            "name": format!("pairing ({code})"),
+            "steps": [
+                { "visit": "/" },
+                check("pairing code", code, json!({
+                    "expect_status": 200,
+                    "expect_selector": "#pair-code",
+                    "allow": { "meta-refresh": "an unattended kiosk screen that must move on to the till once paired, without a script; nothing on it is read or typed by the cashier" },
+                })),
+            ]
+        })];
+        tokio::task::spawn_blocking(move || {
+            coop_testkit::browser::run("coop-pos-till", &base, sessions)
+        })
+        .await
+        .unwrap();
+        screen.stop().await.unwrap();
+    }
+}

@@ -180,7 +180,36 @@ async fn the_export_refuses_what_it_cannot_vouch_for() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a till's store"));
 
-    // Central reads only its own format, naming a till.
+    // A till central has never heard of: refused, nothing stored.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&export(dir.path(), Some(till)).stdout).unwrap();
+    v["till_id"] = json!("a-till-nobody-knows");
+    for s in v["sales"].as_array_mut().unwrap() {
+        s["till"] = json!("a-till-nobody-knows");
+    }
+    let e = recovery::import(&db, &recovery::parse(&v.to_string()).unwrap(), "SEK", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("has never heard from till"), "{e}");
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from sale where till_id = 'a-till-nobody-knows'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from till where till_id = 'a-till-nobody-knows'"
+        )
+        .await,
+        0
+    );
+
+    // Central reads only its own format, naming a till, within bounds.
     assert!(recovery::parse("{}").is_err());
     let mut v: serde_json::Value =
         serde_json::from_slice(&export(dir.path(), Some(till)).stdout).unwrap();
@@ -190,6 +219,10 @@ async fn the_export_refuses_what_it_cannot_vouch_for() {
     v["format"] = json!(recovery_format());
     v["till_id"] = json!(" ");
     assert!(recovery::parse(&v.to_string()).is_err());
+    v["till_id"] = json!(till);
+    v["clockings"][0]["sub"] = json!("");
+    let e = recovery::parse(&v.to_string()).unwrap_err().to_string();
+    assert!(e.contains("names no worker"), "{e}");
 }
 
 fn recovery_format() -> &'static str {
