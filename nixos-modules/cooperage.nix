@@ -116,7 +116,7 @@ in
     ./ims.nix
     ./finance.nix
     ./pos.nix
-    # later: ./buyers-club.nix
+    ./buyers-club.nix
   ];
 
   options.services.cooperage = {

@@ -231,6 +231,43 @@ in
       && lib.elem "coop_finance" c.services.postgresqlBackup.databases;
   };
 
+  # the buyers club beside coop-finance (whose wallets it holds and charges)
+  buyers-club = check {
+    services.cooperage.finance.enable = true;
+    services.cooperage.buyersClub = {
+      enable = true;
+      settings.log_filter = "info,coop_buyers_club=debug";
+    };
+  } {
+    "coop-buyers-club runs as its own user, sandboxed, with its state and its client secret" =
+      c:
+      let
+        s = sc c "coop-buyers-club";
+      in
+      s.User == "coop_buyers_club"
+      && s.DynamicUser
+      && s.ProtectSystem == "strict"
+      && s.StateDirectory == "coop-buyers-club"
+      && lib.elem "coop-buyers-club-oidc-client-secret:/var/lib/cooperage-secrets/coop-buyers-club-oidc-client-secret" s.LoadCredential
+      && lib.hasInfix "/bin/coop-buyers-club" s.ExecStart;
+    "coop-sso gets the same secret, generated at first boot" =
+      c:
+      lib.elem "coop-buyers-club-oidc-client-secret:/var/lib/cooperage-secrets/coop-buyers-club-oidc-client-secret" (sc c "coop-sso").LoadCredential
+      && lib.hasInfix "coop-buyers-club-oidc-client-secret" c.systemd.services.cooperage-secrets.script;
+    "cooperage.json has the buyers_club section" =
+      c:
+      (rendered c).services.buyers_club == {
+        listen = "127.0.0.1:8105";
+        client_secret_file = "coop-buyers-club-oidc-client-secret";
+        log_filter = "info,coop_buyers_club=debug";
+      };
+    "nginx passes /buyers-club/ to it, its database and role exist and are dumped" =
+      c:
+      c.services.nginx.virtualHosts."coop.example.org".locations ? "/buyers-club/"
+      && lib.elem "coop_buyers_club" c.services.postgresql.ensureDatabases
+      && lib.elem "coop_buyers_club" c.services.postgresqlBackup.databases;
+  };
+
   # coop-ims beside coop-sso, with a second shop and members seeing shelves
   ims = check {
     services.cooperage.ims = {

@@ -46,6 +46,11 @@ const SERVICES: &[DemoService] = &[
         binary: "coop-finance",
         port: 8104,
     },
+    DemoService {
+        key: "buyers_club",
+        binary: "coop-buyers-club",
+        port: 8105,
+    },
 ];
 
 pub(crate) struct Pg {
@@ -608,7 +613,7 @@ fn run_suite(
         )?;
     }
     let sign_ins = seed(&exe("coop-sso"), &config)?;
-    for seeded in ["coop-finance", "coop-ims"] {
+    for seeded in ["coop-finance", "coop-ims", "coop-buyers-club"] {
         run_cmd(
             Command::new(exe(seeded))
                 .arg("demo-seed")

@@ -313,6 +313,16 @@ pub async fn products(db: &PgPool, supplier: Uuid) -> Result<Vec<Product>, sqlx:
     .await
 }
 
+/// The supplier of a product on a list.
+pub async fn product_supplier(db: &PgPool, product: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select supplier_id from product where product_id = $1 and deleted_at is null",
+    )
+    .bind(product)
+    .fetch_optional(db)
+    .await
+}
+
 /// Any member adds a product to a supplier's list.
 pub async fn add_product(
     db: &PgPool,
@@ -1019,7 +1029,7 @@ pub async fn parts(
     db: &PgPool,
     order: Uuid,
     minor: u32,
-    vat_percent: &dyn Fn(&str) -> Decimal,
+    vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
 ) -> Result<Vec<Part>, sqlx::Error> {
     let lines = sorting(db, order).await?;
     let approved: Vec<(Uuid, Uuid, Decimal)> = sqlx::query_as(
@@ -1231,7 +1241,7 @@ pub async fn complete(
     now: DateTime<Utc>,
     today: chrono::NaiveDate,
     minor: u32,
-    vat_percent: &dyn Fn(&str) -> Decimal,
+    vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
 ) -> Result<Vec<Part>, Refused> {
     let mut tx = db.begin().await?;
     let o = lock_order(&mut tx, order, false).await?;
@@ -1313,4 +1323,58 @@ pub async fn complete(
     .await?;
     tx.commit().await?;
     Ok(parts)
+}
+
+/// A change after delivery, as the order's page lists it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Change {
+    pub change_id: Uuid,
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub unit: String,
+    pub member_id: Uuid,
+    pub quantity_before: Decimal,
+    pub quantity_after: Decimal,
+    pub reason: String,
+    pub state: String,
+    pub answer_note: String,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// The order's changes after delivery, newest first (withdrawn ones left out).
+pub async fn changes(db: &PgPool, order: Uuid) -> Result<Vec<Change>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.change_id, c.product_id, op.name as product_name, op.unit, c.member_id,
+                c.quantity_before, c.quantity_after, c.reason, c.state, c.answer_note,
+                c.requested_at
+         from purchase_change c join order_product op using (order_id, product_id)
+         where c.order_id = $1 and c.state <> 'withdrawn'
+         order by c.requested_at desc, c.change_id",
+    )
+    .bind(order)
+    .fetch_all(db)
+    .await
+}
+
+/// The order of `member`'s change (none for another member's).
+pub async fn change_order(
+    db: &PgPool,
+    change: Uuid,
+    member: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select order_id from purchase_change where change_id = $1 and member_id = $2",
+    )
+    .bind(change)
+    .bind(member)
+    .fetch_optional(db)
+    .await
+}
+
+/// The order of a change.
+pub async fn change_order_any(db: &PgPool, change: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("select order_id from purchase_change where change_id = $1")
+        .bind(change)
+        .fetch_optional(db)
+        .await
 }

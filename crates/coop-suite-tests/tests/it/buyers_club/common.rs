@@ -17,9 +17,12 @@ pub struct Club {
     pub db: PgPool,
     pub books: PgPool,
     pub wallet: Finance,
+    /// coop-finance's base URL (`http://127.0.0.1:port`).
+    pub finance_base: String,
+    pub db_url: String,
+    pub issuer: coop_testkit::issuer::TestIssuer,
     _finance: coop_testkit::http::Served,
     _dir: tempfile::TempDir,
-    _issuer: coop_testkit::issuer::TestIssuer,
 }
 
 /// Monday 1 December 2026, 09:00 UTC: the tests' "now".
@@ -41,7 +44,7 @@ pub fn vat_percent(class: &str) -> Decimal {
 
 pub async fn club() -> Club {
     let issuer = coop_testkit::issuer::TestIssuer::start().await;
-    let (_, db) = coop_testkit::migrated_database(&coop_buyers_club::MIGRATOR).await;
+    let (club_db, db) = coop_testkit::migrated_database(&coop_buyers_club::MIGRATOR).await;
     let (fdb, books) = coop_testkit::migrated_database(&coop_finance::MIGRATOR).await;
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("client-secret");
@@ -77,9 +80,11 @@ pub async fn club() -> Club {
         db,
         books,
         wallet: Finance::new(&format!("{base}/finance"), token),
+        finance_base: base,
+        db_url: club_db.url.clone(),
+        issuer,
         _finance: served,
         _dir: dir,
-        _issuer: issuer,
     }
 }
 

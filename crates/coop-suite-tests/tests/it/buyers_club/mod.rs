@@ -2,7 +2,10 @@
 //! real PostgreSQL: the order's whole flow, every rule of the spec's validation section, and
 //! the wallet holds.
 
+#[cfg(feature = "interop")]
+mod browser;
 mod common;
 mod flow;
+pub mod http;
 mod rules;
 mod wallet;
