@@ -8,8 +8,10 @@
 
 pub mod demo;
 pub mod domain;
+pub mod exports;
 pub mod http;
 pub mod members;
+pub mod price_list;
 pub mod store;
 pub mod wallet;
 

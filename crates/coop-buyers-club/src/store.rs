@@ -147,6 +147,18 @@ pub async fn supplier(db: &PgPool, id: Uuid) -> Result<Option<Supplier>, sqlx::E
     .await
 }
 
+/// A supplier, deleted or not (an order names it).
+pub async fn supplier_any(db: &PgPool, id: Uuid) -> Result<Option<Supplier>, sqlx::Error> {
+    sqlx::query_as(
+        "select supplier_id, name, contact, address, latitude, longitude, order_threshold,
+                lead_time_days
+         from supplier where supplier_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 fn unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.code().as_deref() == Some("23505"))
@@ -1377,4 +1389,15 @@ pub async fn change_order_any(db: &PgPool, change: Uuid) -> Result<Option<Uuid>,
         .bind(change)
         .fetch_optional(db)
         .await
+}
+
+/// The supplier's article numbers of an order's products.
+pub async fn articles(db: &PgPool, order: Uuid) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select op.product_id, p.article_id from order_product op join product p using (product_id)
+         where op.order_id = $1",
+    )
+    .bind(order)
+    .fetch_all(db)
+    .await
 }

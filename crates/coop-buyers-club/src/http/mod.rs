@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/complete", post(orders::complete))
         .route("/orders/{id}/sorting", get(orders::sorting))
         .route("/orders/{id}/part", get(orders::part))
+        .route("/orders/{id}/export/{format}", get(orders::export))
         .route("/changes/{id}/answer", post(orders::answer))
         .route("/changes/{id}/withdraw", post(orders::withdraw))
         .route("/suppliers", get(suppliers::list).post(suppliers::create))
@@ -117,6 +118,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/suppliers/{id}/delete", post(suppliers::delete))
         .route("/suppliers/{id}/products", post(suppliers::add_product))
+        .route(
+            "/suppliers/{id}/price-list",
+            post(suppliers::price_list).layer(axum::extract::DefaultBodyLimit::max(
+                suppliers::PRICE_LIST_LIMIT,
+            )),
+        )
         .route(
             "/products/{id}",
             get(suppliers::product).post(suppliers::update_product),

@@ -757,3 +757,77 @@ pub async fn part(
     )?;
     Ok(html.into_response())
 }
+
+/// `GET /orders/{id}/export/{pdf,csv,json,jsonld}`: the order for the supplier (PDF), its
+/// sorting view (CSV, JSON), or in ValueFlows (JSON-LD).
+pub async fn export(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path((id, format)): Path<(Uuid, String)>,
+) -> Result<Response, Error> {
+    use axum::http::header;
+    member(&user)?;
+    let db = &state.kit.db;
+    let order = store::order(db, id).await?.ok_or(Refused::NotFound)?;
+    let supplier = store::supplier_any(db, order.supplier_id)
+        .await?
+        .ok_or(Refused::NotFound)?;
+    let lines = store::sorting(db, id).await?;
+    let articles = store::articles(db, id).await?;
+    let ids: Vec<Uuid> = lines
+        .iter()
+        .flat_map(|l| l.members.iter().map(|m| m.0))
+        .collect();
+    let names = members::named(db, &ids).await?;
+    let e = crate::exports::Export {
+        order: &order,
+        supplier: &supplier,
+        lines: &lines,
+        articles: &articles,
+        members: &names,
+        currency: state.kit.coop.currency.code(),
+        minor: state.minor_units(),
+    };
+    let stem = format!("order-{}", &id.simple().to_string()[..8]);
+    let (body, content_type, ext) = match format.as_str() {
+        "pdf" => {
+            let t = |k: &str| page.t(k);
+            let labels = crate::exports::PdfLabels {
+                t: &t,
+                format: coop_web::format::Format::new(page.lang(), state.kit.coop.time_zone),
+                org_name: &state.kit.coop.organisation.name,
+                currency: state.kit.coop.currency,
+            };
+            (crate::exports::pdf(&e, &labels), "application/pdf", "pdf")
+        }
+        "csv" => (
+            crate::exports::csv(&e).into_bytes(),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        "json" => (
+            serde_json::to_vec_pretty(&crate::exports::json(&e)).unwrap_or_default(),
+            "application/json",
+            "json",
+        ),
+        "jsonld" => (
+            serde_json::to_vec_pretty(&crate::exports::valueflows(&e, &state.url(""), Utc::now()))
+                .unwrap_or_default(),
+            "application/ld+json",
+            "jsonld",
+        ),
+        _ => return Err(coop_web::Error::NotFound.into()),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{stem}.{ext}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

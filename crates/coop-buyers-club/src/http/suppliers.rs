@@ -232,6 +232,18 @@ async fn render_supplier(
     product: &ProductForm,
     errors: &[FormError],
 ) -> Result<Response, Error> {
+    render_supplier_with(state, page, id, form, product, errors, None).await
+}
+
+async fn render_supplier_with(
+    state: &AppState,
+    page: &Page,
+    id: Uuid,
+    form: Option<&SupplierForm>,
+    product: &ProductForm,
+    errors: &[FormError],
+    imported: Option<&crate::price_list::Imported>,
+) -> Result<Response, Error> {
     let s = store::supplier(&state.kit.db, id)
         .await?
         .ok_or(Refused::NotFound)?;
@@ -246,7 +258,7 @@ async fn render_supplier(
         "supplier.html",
         &json!({ "supplier": s, "products": products, "form": form, "product": product,
                  "vat_classes": state.vat_classes(), "errors": errors,
-                 "field_errors": field_errors(errors) }),
+                 "field_errors": field_errors(errors), "imported": imported }),
     )?;
     Ok(form_page(errors, html))
 }
@@ -346,6 +358,53 @@ pub async fn add_product(
             render_supplier(&state, &page, id, None, &form, &errors).await
         }
     }
+}
+
+/// The largest price list a member may upload.
+pub const PRICE_LIST_LIMIT: usize = 4 * 1024 * 1024;
+
+/// `POST /suppliers/{id}/price-list`: a CSV of products; every row good, or nothing imported
+/// and every bad row listed by its line.
+pub async fn price_list(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    form: coop_web::CsrfMultipart,
+) -> Result<Response, Error> {
+    let me = member(&user)?;
+    let blank = ProductForm::default();
+    let Some(file) = form.file("file") else {
+        let e = FormError::new(Some("file"), page.t("club-price-list-no-file"));
+        return render_supplier(&state, &page, id, None, &blank, &[e]).await;
+    };
+    let classes = state.vat_classes();
+    let (rows, bad) = crate::price_list::parse(&file.bytes, state.kit.coop.currency, &classes);
+    if !bad.is_empty() || rows.is_empty() {
+        let mut errors: Vec<FormError> = bad
+            .iter()
+            .map(|e| {
+                FormError::new(
+                    Some("file"),
+                    format!(
+                        "{} {}: {}",
+                        page.t("club-price-list-line"),
+                        e.line,
+                        e.message
+                    ),
+                )
+            })
+            .collect();
+        if errors.is_empty() {
+            errors.push(FormError::new(
+                Some("file"),
+                page.t("club-price-list-empty"),
+            ));
+        }
+        return render_supplier(&state, &page, id, None, &blank, &errors).await;
+    }
+    let done = crate::price_list::apply(&state.kit.db, me, id, &rows).await?;
+    render_supplier_with(&state, &page, id, None, &blank, &[], Some(&done)).await
 }
 
 async fn supplier_of(state: &AppState, product: Uuid) -> Result<Uuid, Error> {

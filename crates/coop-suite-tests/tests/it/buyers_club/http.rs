@@ -460,3 +460,65 @@ async fn every_page_needs_a_signed_in_member() {
         StatusCode::FORBIDDEN
     );
 }
+
+impl Browser<'_> {
+    /// A CSV uploaded in a multipart form with the session's CSRF token.
+    async fn upload(&self, path: &str, csv: &str, who: &CurrentUser) -> Answer {
+        let boundary = "----buyers-club-test";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"prices.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
+            self.csrf
+        );
+        let req = Request::post(format!("/buyers-club{path}"))
+            .header(header::COOKIE, &self.cookie)
+            .header(header::ACCEPT, "text/html")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        send(self.app, req, Some(who)).await
+    }
+}
+
+#[tokio::test]
+async fn a_price_list_is_imported_whole_or_not_at_all() {
+    let app = app().await;
+    let alice = member(&app, &[Role::Member], dec!(0)).await;
+    let b = Browser::open(&app, &alice).await;
+    let (supplier, _) = app
+        .club
+        .supplier(Uuid::parse_str(&alice.sub).unwrap())
+        .await;
+    let path = format!("/suppliers/{supplier}/price-list");
+    // Two bad rows: nothing is imported, each is listed by its line.
+    let before = app.club.snapshot().await;
+    let a = b
+        .upload(&path, "artikel;namn;enhet;kartong;pris\nA-0;Havregryn 1 kg;st;6;26,90\nX;;st;1;5\nY;Salt;st;1;gratis\n", &alice)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.body.contains("Line 3") && a.body.contains("Line 4"),
+        "{}",
+        a.body
+    );
+    assert_eq!(app.club.snapshot().await, before);
+    // A good one: A-0 (the oats) updated, a new product added.
+    let a = b
+        .upload(&path, "artikel;namn;enhet;kartong;pris;moms\nA-0;Havregryn 1 kg;st;6;26,90;food\nS-1;Havssalt 500 g;st;12;19,50;food\n", &alice)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("id=\"imported\""));
+    let products = coop_buyers_club::store::products(&app.club.db, supplier)
+        .await
+        .unwrap();
+    assert_eq!(products.len(), 4);
+    let oats = products.iter().find(|p| p.article_id == "A-0").unwrap();
+    assert_eq!(oats.unit_price, dec!(26.90));
+    // No file chosen.
+    let a = b.upload(&path, "", &alice).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -5,6 +5,7 @@
 #[cfg(feature = "interop")]
 mod browser;
 mod common;
+mod exports;
 mod flow;
 pub mod http;
 mod rules;
