@@ -349,6 +349,131 @@ async fn an_order_through_the_forms_and_every_refusal() {
     let a = b.get(&format!("/orders/{order}/sorting"), Some(&bo)).await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.body.contains("Vetemjöl 2 kg"));
+
+    // The spec's flowchart goes on through the forms: after talking to the supplier Alice opens
+    // the order again; Bo changes his flour, Alice adds a case of oats; she closes it, and after
+    // delivery asks Bo to accept one bag less; he disputes, she withdraws it and asks again; he
+    // approves; she completes. Bo is charged his part, once.
+    let ends_on = (chrono::Utc::now() + chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
+    let a = b
+        .post(
+            &format!("/orders/{order}/reopen"),
+            &[("ends_on", &ends_on), ("ends_at", "18:00")],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = b
+        .post(
+            &format!("/orders/{order}/purchases"),
+            &[(&qf, "4"), (&tf, "0")],
+            Some(&bo),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = b
+        .post(
+            &format!("/orders/{order}/purchases"),
+            &[(&qo, "6")],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = b
+        .post(&format!("/orders/{order}/close"), &[], Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let bo_id = bo.sub.clone();
+    let flour_id = flour.to_string();
+    let ask = [
+        ("product", flour_id.as_str()),
+        ("member", bo_id.as_str()),
+        ("quantity", "3"),
+        ("reason", "En säck saknades"),
+    ];
+    let a = b
+        .post(&format!("/orders/{order}/changes"), &ask, Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let change = || async {
+        let id: Uuid = sqlx::query_scalar(
+            "select change_id from purchase_change where state in ('requested', 'disputed')",
+        )
+        .fetch_one(&app.club.db)
+        .await
+        .unwrap();
+        id
+    };
+    let first = change().await;
+    // Completing with a change waiting is refused, with the reason.
+    let a = b
+        .post(&format!("/orders/{order}/complete"), &[], Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Alice may not answer Bo's change; Bo disputes it.
+    let a = b
+        .post(
+            &format!("/changes/{first}/answer"),
+            &[("answer", "approve")],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = b
+        .post(
+            &format!("/changes/{first}/answer"),
+            &[("answer", "dispute"), ("note", "Jag fick fyra")],
+            Some(&bo),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/orders/{order}"), Some(&alice)).await;
+    assert!(
+        page.body.contains("Jag fick fyra"),
+        "the manager sees the dispute's note"
+    );
+    let a = b
+        .post(&format!("/changes/{first}/withdraw"), &[], Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let a = b
+        .post(&format!("/orders/{order}/changes"), &ask, Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let second = change().await;
+    let a = b
+        .post(
+            &format!("/changes/{second}/answer"),
+            &[("answer", "approve")],
+            Some(&bo),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let a = b
+        .post(&format!("/orders/{order}/complete"), &[], Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    // Bo paid his three bags (64.50), and the feed has the order once.
+    let part = coop_buyers_club::store::parts(&app.club.db, order, 2, &|_: &str| dec!(6))
+        .await
+        .unwrap();
+    let paid: rust_decimal::Decimal = part
+        .iter()
+        .filter(|p| p.member.to_string() == bo.sub)
+        .map(|p| p.total)
+        .sum();
+    let (held, balance) = app.club.wallet_of(Uuid::parse_str(&bo.sub).unwrap()).await;
+    assert_eq!(paid, dec!(64.50));
+    assert_eq!((held, balance), (dec!(0), dec!(35.50)));
+    let events = coop_web::feed::events_after(&app.club.db, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "order.completed");
+    let page = b.get(&format!("/orders/{order}"), Some(&bo)).await;
+    assert!(page.body.contains("id=\"state\""));
 }
 
 #[tokio::test]
