@@ -882,8 +882,31 @@ pub async fn set_purchase(
                 return Err(Refused::PastEnd(o.ends_at));
             }
         }
-        (Actor::Manager(who), OrderState::Open | OrderState::Closed) => require_manager(&o, who)?,
+        // The manager edits purchases only once the order is closed (the supplier had
+        // less), and only down: nobody is made to buy, or to buy more, by someone else; more
+        // goes through a change the member approves.
+        (Actor::Manager(who), OrderState::Closed) => require_manager(&o, who)?,
+        (Actor::Manager(_), OrderState::Open) => return Err(Refused::NotManager),
         (_, state) => return Err(Refused::WrongState(state.as_str())),
+    }
+    if let Actor::Manager(_) = actor {
+        let existing: Option<(Decimal, Decimal)> = sqlx::query_as(
+            "select quantity, tolerance from purchase
+             where order_id = $1 and product_id = $2 and member_id = $3",
+        )
+        .bind(order)
+        .bind(product)
+        .bind(member)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match existing {
+            Some((q, t)) if quantity <= q && tolerance <= t => {}
+            _ => {
+                return Err(invalid(
+                    "after closing, a purchase can only be lowered; ask the member to approve more",
+                ))
+            }
+        }
     }
     let offered: bool = sqlx::query_scalar(
         "select exists (select 1 from order_product where order_id = $1 and product_id = $2)",
@@ -922,7 +945,13 @@ pub async fn set_purchase(
         .await?;
     }
     let amount = most(&mut tx, order, member, minor).await?;
-    set_hold(&mut tx, wallet, order, member, held, amount).await?;
+    match set_hold(&mut tx, wallet, order, member, held, amount).await {
+        // What a wallet could cover is its owner's business only.
+        Err(Refused::Insufficient { .. }) if actor != Actor::Member(member) => {
+            return Err(Refused::Insufficient { available: None })
+        }
+        other => other?,
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -1127,6 +1156,11 @@ pub async fn request_change(
     if o.state() != OrderState::Closed {
         return Err(Refused::WrongState(o.state().as_str()));
     }
+    if member == who {
+        return Err(invalid(
+            "a change to your own purchase is not yours to approve: hand the order over, or change it before closing",
+        ));
+    }
     let before = lines
         .iter()
         .find(|l| l.product_id == product)
@@ -1278,6 +1312,17 @@ pub async fn complete(
             total,
             threshold: o.threshold,
         });
+    }
+    // Every line must be bookable: a VAT class without a rate today cannot be.
+    if let Some(l) = parts
+        .iter()
+        .flat_map(|p| &p.lines)
+        .find(|l| vat_percent(&l.vat_class) <= Decimal::ZERO)
+    {
+        return Err(invalid(format!(
+            "the VAT class {} has no rate today: fix the co-op's VAT classes first",
+            l.vat_class
+        )));
     }
     let holds: Vec<(Uuid, i32, Decimal)> = sqlx::query_as(
         "select member_id, generation, amount from wallet_hold where order_id = $1 and amount > 0",

@@ -377,6 +377,8 @@ pub async fn purchases(
 ) -> Result<Response, Error> {
     let me = member(&user)?;
     let (whose, actor) = match Uuid::parse_str(form.member.trim()) {
+        // Another member's purchases: only their order's manager, only once it is closed, only
+        // down (the store checks).
         Ok(m) if m != me => (m, Actor::Manager(me)),
         _ => {
             if !members::may_buy(&state.kit.db, me).await? {

@@ -35,6 +35,25 @@ async fn only_the_manager_runs_the_order() {
         store::add_products(&c.db, bo, order, &[soap]).await,
         Refused::NotManager
     );
+    // Not even the manager buys for another member while the order is open: Bo's wallet is
+    // Bo's.
+    refused!(
+        c,
+        store::set_purchase(
+            &c.db,
+            &c.wallet,
+            Actor::Manager(alice),
+            order,
+            bo,
+            honey,
+            dec!(1),
+            dec!(0),
+            now(),
+            2
+        )
+        .await,
+        Refused::NotManager
+    );
     refused!(
         c,
         store::remove_product(&c.db, &c.wallet, bo, order, oats).await,
@@ -108,12 +127,70 @@ async fn only_the_manager_runs_the_order() {
         bo,
         oats,
         dec!(5),
-        dec!(1),
+        dec!(0),
         now(),
         2,
     )
     .await
     .unwrap();
+    // ... only down: not up, not a tolerance Bo never gave, not a purchase Bo never made.
+    refused!(
+        c,
+        store::set_purchase(
+            &c.db,
+            &c.wallet,
+            Actor::Manager(alice),
+            order,
+            bo,
+            oats,
+            dec!(6),
+            dec!(0),
+            now(),
+            2
+        )
+        .await,
+        Refused::Invalid(_)
+    );
+    refused!(
+        c,
+        store::set_purchase(
+            &c.db,
+            &c.wallet,
+            Actor::Manager(alice),
+            order,
+            bo,
+            oats,
+            dec!(5),
+            dec!(1),
+            now(),
+            2
+        )
+        .await,
+        Refused::Invalid(_)
+    );
+    refused!(
+        c,
+        store::set_purchase(
+            &c.db,
+            &c.wallet,
+            Actor::Manager(alice),
+            order,
+            bo,
+            honey,
+            dec!(1),
+            dec!(0),
+            now(),
+            2
+        )
+        .await,
+        Refused::Invalid(_)
+    );
+    // Nobody approves a change of their own purchase: the manager cannot ask one of herself.
+    refused!(
+        c,
+        store::request_change(&c.db, alice, order, oats, alice, dec!(0), "mine", now()).await,
+        Refused::Invalid(_)
+    );
     // A change request is answered only by its member: Alice cannot approve Bo's.
     let change = store::request_change(&c.db, alice, order, oats, bo, dec!(5), "short", now())
         .await
