@@ -116,7 +116,10 @@ impl SupplierDraft {
                 ));
             }
         }
-        if self.order_threshold.is_sign_negative() || self.order_threshold.scale() > 2 {
+        if self.order_threshold.is_sign_negative()
+            || self.order_threshold.scale() > 2
+            || self.order_threshold >= Decimal::from(1_000_000_000)
+        {
             return Err(invalid("the order threshold is an amount of 0 or more"));
         }
         if !(0..=365).contains(&self.lead_time_days) {
@@ -486,6 +489,16 @@ async fn lock_order(tx: &mut PgConnection, id: Uuid, share: bool) -> Result<Orde
     .ok_or(Refused::NotFound)
 }
 
+/// How many changes after delivery wait for an answer (or were disputed).
+async fn waiting_changes(tx: &mut PgConnection, order: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from purchase_change where order_id = $1 and state in ('requested', 'disputed')",
+    )
+    .bind(order)
+    .fetch_one(tx)
+    .await
+}
+
 fn require_manager(o: &Order, who: Uuid) -> Result<(), Refused> {
     if o.manager_id == who {
         Ok(())
@@ -528,7 +541,9 @@ pub async fn create_order(
     if ends_at <= now {
         return Err(invalid("the end date is in the future"));
     }
-    if threshold.is_some_and(|t| t.is_sign_negative() || t.scale() > 2) {
+    if threshold
+        .is_some_and(|t| t.is_sign_negative() || t.scale() > 2 || t >= Decimal::from(1_000_000_000))
+    {
         return Err(invalid("the threshold is an amount of 0 or more"));
     }
     let mut tx = db.begin().await?;
@@ -624,6 +639,7 @@ pub async fn remove_product(
     who: Uuid,
     order: Uuid,
     product: Uuid,
+    minor: u32,
 ) -> Result<Vec<Uuid>, Refused> {
     let mut tx = db.begin().await?;
     let o = lock_order(&mut tx, order, false).await?;
@@ -650,7 +666,7 @@ pub async fn remove_product(
     // Less to hold for each of them; a failure here leaves a hold larger than needed, which the
     // member's next change (or the order's completion) puts right.
     for m in &members {
-        if let Err(e) = resync_hold(db, wallet, order, *m).await {
+        if let Err(e) = resync_hold(db, wallet, order, *m, minor).await {
             tracing::warn!(error = %e, %order, member = %m, "a hold was not lowered");
         }
     }
@@ -719,12 +735,7 @@ pub async fn reopen(
     if o.state() != OrderState::Closed {
         return Err(Refused::WrongState(o.state().as_str()));
     }
-    let waiting: i64 = sqlx::query_scalar(
-        "select count(*) from purchase_change where order_id = $1 and state in ('requested', 'disputed')",
-    )
-    .bind(order)
-    .fetch_one(&mut *tx)
-    .await?;
+    let waiting = waiting_changes(&mut tx, order).await?;
     if waiting > 0 {
         return Err(Refused::ChangesWaiting(waiting));
     }
@@ -836,10 +847,15 @@ async fn resync_hold(
     wallet: &dyn Wallet,
     order: Uuid,
     member: Uuid,
+    minor: u32,
 ) -> Result<(), Refused> {
     let mut tx = db.begin().await?;
+    // Only while the order is open: a closed or completed one settles its holds itself.
+    if lock_order(&mut tx, order, true).await?.state() != OrderState::Open {
+        return Ok(());
+    }
     let held = lock_hold(&mut tx, order, member).await?;
-    let amount = most(&mut tx, order, member, 2).await?;
+    let amount = most(&mut tx, order, member, minor).await?;
     set_hold(&mut tx, wallet, order, member, held, amount).await?;
     tx.commit().await?;
     Ok(())
@@ -1295,12 +1311,7 @@ pub async fn complete(
     if o.state() != OrderState::Closed {
         return Err(Refused::WrongState(o.state().as_str()));
     }
-    let waiting: i64 = sqlx::query_scalar(
-        "select count(*) from purchase_change where order_id = $1 and state in ('requested', 'disputed')",
-    )
-    .bind(order)
-    .fetch_one(&mut *tx)
-    .await?;
+    let waiting = waiting_changes(&mut tx, order).await?;
     if waiting > 0 {
         return Err(Refused::ChangesWaiting(waiting));
     }

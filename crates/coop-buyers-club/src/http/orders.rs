@@ -557,7 +557,16 @@ pub async fn remove_product(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, Error> {
     let me = member(&user)?;
-    match store::remove_product(&state.kit.db, state.wallet.as_ref(), me, id, product).await {
+    match store::remove_product(
+        &state.kit.db,
+        state.wallet.as_ref(),
+        me,
+        id,
+        product,
+        state.minor_units(),
+    )
+    .await
+    {
         Ok(_told) => Ok(back(&state, id)),
         Err(e) => refused_on_order(&state, &page, me, id, None, e).await,
     }

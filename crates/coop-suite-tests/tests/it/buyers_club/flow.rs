@@ -51,7 +51,7 @@ async fn an_order_from_open_to_completed() {
     store::reopen(&c.db, alice, order, now() + Duration::days(2), now())
         .await
         .unwrap();
-    let told = store::remove_product(&c.db, &c.wallet, alice, order, soap)
+    let told = store::remove_product(&c.db, &c.wallet, alice, order, soap, 2)
         .await
         .unwrap();
     assert_eq!(

@@ -56,7 +56,7 @@ async fn only_the_manager_runs_the_order() {
     );
     refused!(
         c,
-        store::remove_product(&c.db, &c.wallet, bo, order, oats).await,
+        store::remove_product(&c.db, &c.wallet, bo, order, oats, 2).await,
         Refused::NotManager
     );
     refused!(
