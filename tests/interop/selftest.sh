@@ -35,24 +35,36 @@ printf '%s' "$CLIENT_SECRET" > "$WORK/client_secret"
 chmod 600 "$WORK/client_secret"
 
 # --- the stand-in OP ---------------------------------------------------------------------
-STANDIN_CLIENT_ID=$CLIENT_ID STANDIN_CLIENT_SECRET=$CLIENT_SECRET STANDIN_PASSWORD=$PASSWORD \
-STANDIN_REDIRECT_URIS="$RP_REDIRECT http://127.0.0.1:$SYNAPSE_PORT/_synapse/client/oidc/callback" \
-  node op-standin.mjs > "$WORK/op.out" 2> "$WORK/op.err" &
-PIDS+=($!)
-ISSUER=
-# It starts in half a second alone, but CI runs it on a busy two-core machine: up to 60 s.
-HOW="did not print its issuer within 60 s"
-for _ in $(seq 1 300); do
-  ISSUER=$(sed -n 's/^ISSUER=//p' "$WORK/op.out" | head -n1)
-  [ -n "$ISSUER" ] && break
-  if ! kill -0 "${PIDS[0]}" 2>/dev/null; then
-    STATUS=0
-    wait "${PIDS[0]}" || STATUS=$?
-    HOW="exited with status $STATUS"
-    break
-  fi
-  sleep 0.2
-done
+# It starts in half a second alone, but CI runs it on a busy two-core machine: up to 60 s. Once
+# (CI, after the demo checks) it printed nothing for 60 s and started at once when run again,
+# so a start that hangs is tried once more, and the machine's load is shown when it fails.
+start_op() {
+  STANDIN_CLIENT_ID=$CLIENT_ID STANDIN_CLIENT_SECRET=$CLIENT_SECRET STANDIN_PASSWORD=$PASSWORD \
+  STANDIN_REDIRECT_URIS="$RP_REDIRECT http://127.0.0.1:$SYNAPSE_PORT/_synapse/client/oidc/callback" \
+    node op-standin.mjs > "$WORK/op.out" 2> "$WORK/op.err" &
+  OP_PID=$!
+  PIDS+=("$OP_PID")
+  ISSUER=
+  HOW="did not print its issuer within 60 s"
+  for _ in $(seq 1 300); do
+    ISSUER=$(sed -n 's/^ISSUER=//p' "$WORK/op.out" | head -n1)
+    [ -n "$ISSUER" ] && return 0
+    if ! kill -0 "$OP_PID" 2>/dev/null; then
+      STATUS=0
+      wait "$OP_PID" || STATUS=$?
+      HOW="exited with status $STATUS"
+      return 1
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+if ! start_op && [[ $HOW == "did not print"* ]]; then
+  echo "# op-standin.mjs printed nothing within 60 s; load: $(cat /proc/loadavg); trying once more"
+  ps -eo pid,pcpu,etime,args --sort=-pcpu | head -n 8 | sed 's/^/#   /'
+  kill "$OP_PID" 2>/dev/null || true
+  start_op || true
+fi
 if [ -z "$ISSUER" ]; then
   echo "not ok - op-standin.mjs starts: it $HOW; stdout: $(tr '\n' ' ' < "$WORK/op.out") stderr: $(tr '\n' ' ' < "$WORK/op.err")"
   echo "0 passed, 1 failed"

@@ -260,12 +260,73 @@ in
         listen = "127.0.0.1:8105";
         client_secret_file = "coop-buyers-club-oidc-client-secret";
         log_filter = "info,coop_buyers_club=debug";
+        remind_hours = 24;
       };
+    "without Matrix there is no bot" =
+      c:
+      !(c.systemd.services ? cooperage-matrix-bot)
+      && !(lib.hasInfix "synapse-registration" c.systemd.services.cooperage-secrets.script);
     "nginx passes /buyers-club/ to it, its database and role exist and are dumped" =
       c:
       c.services.nginx.virtualHosts."coop.example.org".locations ? "/buyers-club/"
       && lib.elem "coop_buyers_club" c.services.postgresql.ensureDatabases
       && lib.elem "coop_buyers_club" c.services.postgresqlBackup.databases;
+  };
+
+  # the buyers club with the co-op's Matrix homeserver: its bot, registered by a unit of its own
+  buyers-club-matrix = check {
+    services.cooperage = {
+      matrix.enable = true;
+      finance.enable = true;
+      buyersClub = {
+        enable = true;
+        matrix.room = "bestallningar";
+        mapTiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+        remindHours = 12;
+      };
+    };
+  } {
+    "cooperage.json names the room, the bot's token in the buyers club's state, Synapse's local listener" =
+      c:
+      let
+        b = (rendered c).services.buyers_club;
+      in
+      b.matrix_room == "#bestallningar:coop.example.org"
+      && b.matrix_token_file == "/var/lib/coop-buyers-club/matrix-bot-token"
+      && b.matrix_bot == "cooperage"
+      && b.matrix_url == "http://127.0.0.1:8008"
+      && b.map_tiles == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+      && b.remind_hours == 12;
+    "Synapse gets a generated registration secret" =
+      c:
+      c.services.matrix-synapse.settings.registration_shared_secret_path
+        == "/run/credentials/matrix-synapse.service/synapse-registration-shared-secret"
+      && lib.elem "synapse-registration-shared-secret:/var/lib/cooperage-secrets/synapse-registration-shared-secret" (sc c "matrix-synapse").LoadCredential
+      && lib.hasInfix "synapse-registration-shared-secret" c.systemd.services.cooperage-secrets.script;
+    "the bot's unit runs matrix-setup as the buyers club's user, after Synapse, before the buyers club" =
+      c:
+      let
+        u = c.systemd.services.cooperage-matrix-bot;
+        s = u.serviceConfig;
+      in
+      s.Type == "oneshot"
+      && s.DynamicUser
+      && s.User == "coop_buyers_club"
+      && s.StateDirectory == "coop-buyers-club"
+      && s.Restart == "on-failure"
+      && s.ProtectSystem == "strict"
+      && s.LoadCredential == [ "synapse-registration-shared-secret:/var/lib/cooperage-secrets/synapse-registration-shared-secret" ]
+      && lib.hasInfix "matrix-setup" s.ExecStart
+      && lib.hasInfix "--token-file /var/lib/coop-buyers-club/matrix-bot-token" s.ExecStart
+      && lib.hasInfix "%d/synapse-registration-shared-secret" s.ExecStart
+      && lib.elem "matrix-synapse.service" u.after
+      && lib.elem "coop-buyers-club.service" u.before
+      && lib.elem "coop-buyers-club.service" u.wantedBy
+      && u.startLimitIntervalSec == 0;
+    "the buyers club never gets the registration secret, and does not need the bot to start" =
+      c:
+      !(lib.any (lib.hasInfix "synapse-registration") (sc c "coop-buyers-club").LoadCredential)
+      && !(lib.elem "cooperage-matrix-bot.service" c.systemd.services.coop-buyers-club.requires);
   };
 
   # coop-ims beside coop-sso, with a second shop and members seeing shelves

@@ -12,7 +12,10 @@
 #   5. the member signs in to Synapse through coop-sso (m.login.sso redirect ->
 #      coop-sso's form -> Synapse's OIDC callback -> m.login.token) and gets an
 #      access token, with the display name coop-sso gave;
-#   6. the nightly dump runs, and the documented restore procedure (by hand, then with
+#   6. the buyers club's Matrix bot was registered by cooperage-matrix-bot.service (Synapse's
+#      registration shared secret, which the buyers club itself never gets) and made the
+#      co-op's room, which the member joins; the member opens the buyers club's pages;
+#   7. the nightly dump runs, and the documented restore procedure (by hand, then with
 #      `cooperage-manage restore`) brings the
 #      database back (the member can still sign in).
 #
@@ -63,6 +66,7 @@ in
         finance.enable = true;
         ims.enable = true;
         pos.enable = true;
+        buyersClub.enable = true;
       };
 
       # the test CA's certificate instead of Let's Encrypt
@@ -118,7 +122,8 @@ in
         server.wait_for_unit("multi-user.target")
         for unit in ["postgresql.target", "cooperage-secrets.service", "coop-sso.service",
                      "coop-finance.service", "coop-ims.service", "coop-pos.service",
-                     "cooperage-synapse-database.service", "matrix-synapse.service", "nginx.service"]:
+                     "cooperage-synapse-database.service", "matrix-synapse.service", "nginx.service",
+                     "coop-buyers-club.service"]:
             server.wait_for_unit(unit)
         server.wait_for_open_port(8101)
         server.wait_for_open_port(8104)
@@ -127,6 +132,8 @@ in
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/ims/readyz")
         server.wait_for_open_port(8102)
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/pos/readyz")
+        server.wait_for_open_port(8105)
+        server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/buyers-club/readyz")
         server.wait_for_open_port(8008)
         server.wait_until_succeeds(f"curl -sSf https://{DOMAIN}/readyz")
         server.succeed("test -z \"$(systemctl list-units --failed --plain --no-legend)\"")
@@ -262,6 +269,36 @@ in
         assert matrix("/_matrix/client/v3/account/whoami", token=access_token)["user_id"] == user_id
         profile = matrix(f"/_matrix/client/v3/profile/{urllib.parse.quote(user_id)}", token=access_token)
         assert profile.get("displayname") == MEMBER["name"], profile
+
+    with subtest("the buyers club's bot is registered, makes the co-op's room, and the member joins it"):
+        # Synapse may have been slow: the unit retries every 30 s until it has set the bot up.
+        server.wait_until_succeeds("systemctl show cooperage-matrix-bot.service -p Result | grep -q Result=success", timeout=300)
+        server.succeed("test \"$(stat -c '%a' /var/lib/private/coop-buyers-club/matrix-bot-token)\" = 600")
+        # The registration secret reaches Synapse and the bot's unit, never the buyers club.
+        creds = server.succeed("systemctl show coop-buyers-club.service -p LoadCredential")
+        assert "synapse-registration" not in creds, creds
+        # The bot's token works, and is the bot's own.
+        bot = server.succeed("cat /var/lib/private/coop-buyers-club/matrix-bot-token").strip()
+        assert matrix("/_matrix/client/v3/account/whoami", token=bot)["user_id"] == f"@cooperage:{DOMAIN}"
+        # The member joins #orders from their Matrix session.
+        room = matrix(f"/_matrix/client/v3/join/{urllib.parse.quote('#orders:' + DOMAIN)}", token=access_token, data={})["room_id"]
+        members = matrix(f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/joined_members", token=access_token)["joined"]
+        assert f"@cooperage:{DOMAIN}" in members and user_id in members, members
+        # Running the setup again keeps the bot's token.
+        server.succeed("systemctl restart cooperage-matrix-bot.service")
+        assert server.succeed("cat /var/lib/private/coop-buyers-club/matrix-bot-token").strip() == bot
+
+    with subtest("the member opens the buyers club: orders, places, notifications"):
+        # coop-buyers-club interface: its root lists the orders; /notifications has the
+        # member's choices in a table #choices, /places the places' list or its empty state
+        url, _, page = browse("/tmp/member-fresh.jar", f"https://{DOMAIN}/buyers-club/")
+        assert urllib.parse.urlparse(url).path.startswith("/buyers-club"), f"not at the buyers club: {url}"
+        url, _, page = browse("/tmp/member-fresh.jar", f"https://{DOMAIN}/buyers-club/notifications")
+        assert 'id="choices"' in page, f"no notification choices:\n{page}"
+        url, _, page = browse("/tmp/member-fresh.jar", f"https://{DOMAIN}/buyers-club/places")
+        assert 'id="mine-title"' in page, f"no places page:\n{page}"
+        # its order feed answers only to tokens
+        server.succeed(f"test \"$(curl -s -o /dev/null -w '%{{http_code}}' https://{DOMAIN}/buyers-club/api/feed)\" = 401")
 
     with subtest("the nightly dump runs, and the documented restore brings the database back"):
         server.succeed("systemctl start postgresqlBackup-coop_sso.service postgresqlBackup-matrix-synapse.service")

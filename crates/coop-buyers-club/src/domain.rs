@@ -13,7 +13,11 @@ use uuid::Uuid;
 pub enum OrderState {
     Open,
     Closed,
+    /// Each member's part is being captured; nothing about the order changes any more.
+    Completing,
     Completed,
+    /// Not sent (below its threshold, or called off): every hold released.
+    Cancelled,
 }
 
 impl OrderState {
@@ -22,7 +26,9 @@ impl OrderState {
         match self {
             OrderState::Open => "open",
             OrderState::Closed => "closed",
+            OrderState::Completing => "completing",
             OrderState::Completed => "completed",
+            OrderState::Cancelled => "cancelled",
         }
     }
 
@@ -34,7 +40,9 @@ impl OrderState {
         match s {
             "open" => Ok(OrderState::Open),
             "closed" => Ok(OrderState::Closed),
+            "completing" => Ok(OrderState::Completing),
             "completed" => Ok(OrderState::Completed),
+            "cancelled" => Ok(OrderState::Cancelled),
             other => Err(format!("not an order state: {other}")),
         }
     }

@@ -10,6 +10,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{fill_cases, line_amount, vat_in, OrderState, Want};
+use crate::notify::{notice, Kind};
 use crate::wallet::{hold_key, Wallet, WalletError};
 
 /// Why a change was refused.
@@ -48,6 +49,10 @@ impl From<WalletError> for Refused {
             WalletError::MemberInactive => Refused::MemberInactive,
             WalletError::Unavailable(why) => {
                 tracing::warn!(%why, "coop-finance could not set a hold");
+                Refused::WalletUnavailable
+            }
+            other @ (WalletError::KeyReused | WalletError::NoHold | WalletError::Settled) => {
+                tracing::warn!(error = %other, "coop-finance's hold is not as recorded");
                 Refused::WalletUnavailable
             }
         }
@@ -570,6 +575,7 @@ pub async fn create_order(
     .execute(&mut *tx)
     .await?;
     offer(&mut tx, id, supplier, products).await?;
+    notice(&mut tx, Kind::Opened, id, None, &json!({})).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -654,13 +660,25 @@ pub async fn remove_product(
     .bind(product)
     .fetch_all(&mut *tx)
     .await?;
-    let gone = sqlx::query("delete from order_product where order_id = $1 and product_id = $2")
-        .bind(order)
-        .bind(product)
-        .execute(&mut *tx)
-        .await?;
-    if gone.rows_affected() != 1 {
+    let gone: Option<String> = sqlx::query_scalar(
+        "delete from order_product where order_id = $1 and product_id = $2 returning name",
+    )
+    .bind(order)
+    .bind(product)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(name) = gone else {
         return Err(Refused::NotInOrder);
+    };
+    if !members.is_empty() {
+        notice(
+            &mut tx,
+            Kind::Removed,
+            order,
+            Some(&members),
+            &json!({ "product": name }),
+        )
+        .await?;
     }
     tx.commit().await?;
     // Less to hold for each of them; a failure here leaves a hold larger than needed, which the
@@ -678,7 +696,7 @@ pub async fn hand_over(db: &PgPool, who: Uuid, order: Uuid, to: Uuid) -> Result<
     let mut tx = db.begin().await?;
     let o = lock_order(&mut tx, order, false).await?;
     require_manager(&o, who)?;
-    if o.state() == OrderState::Completed {
+    if !matches!(o.state(), OrderState::Open | OrderState::Closed) {
         return Err(Refused::WrongState(o.state().as_str()));
     }
     sqlx::query("update club_order set manager_id = $2 where order_id = $1")
@@ -690,32 +708,104 @@ pub async fn hand_over(db: &PgPool, who: Uuid, order: Uuid, to: Uuid) -> Result<
     Ok(())
 }
 
-/// The manager closes an open order (before its end date too).
-pub async fn close(db: &PgPool, who: Uuid, order: Uuid, now: DateTime<Utc>) -> Result<(), Refused> {
+/// The order's total as the cases fill now (the delivery's approved changes counted).
+async fn total_in(tx: &mut PgConnection, order: Uuid, minor: u32) -> Result<Decimal, sqlx::Error> {
+    Ok(parts_in(tx, order, minor, &|_| Decimal::ZERO)
+        .await?
+        .iter()
+        .map(|p| p.total)
+        .sum())
+}
+
+/// The manager closes an open order (before its end date too). An order whose total does not
+/// exceed its threshold is not sent: the manager waits for more purchases or cancels it (an
+/// order reaching its end date below its threshold closes all the same, and the page says so).
+pub async fn close(
+    db: &PgPool,
+    who: Uuid,
+    order: Uuid,
+    now: DateTime<Utc>,
+    minor: u32,
+) -> Result<(), Refused> {
     let mut tx = db.begin().await?;
     let o = lock_order(&mut tx, order, false).await?;
     require_manager(&o, who)?;
     if o.state() != OrderState::Open {
         return Err(Refused::WrongState(o.state().as_str()));
     }
+    let total = total_in(&mut tx, order, minor).await?;
+    if total <= o.threshold {
+        return Err(Refused::BelowThreshold {
+            total,
+            threshold: o.threshold,
+        });
+    }
     sqlx::query("update club_order set state = 'closed', closed_at = $2 where order_id = $1")
         .bind(order)
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    notice(
+        &mut tx,
+        Kind::Closed,
+        order,
+        None,
+        &json!({ "total": total.to_string() }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
+/// The order's total now, and whether it exceeds its threshold (the order is sent only then).
+pub async fn threshold_reached(
+    db: &PgPool,
+    order: &Order,
+    minor: u32,
+) -> Result<(Decimal, bool), sqlx::Error> {
+    let total = total_in(&mut *db.acquire().await?, order.order_id, minor).await?;
+    Ok((total, total > order.threshold))
+}
+
 /// Closes every open order whose end date has passed; answers them.
 pub async fn close_ended(db: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut tx = db.begin().await?;
+    let closed: Vec<Uuid> = sqlx::query_scalar(
         "update club_order set state = 'closed', closed_at = ends_at
          where state = 'open' and ends_at <= $1 returning order_id",
     )
     .bind(now)
-    .fetch_all(db)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    for order in &closed {
+        notice(&mut tx, Kind::Closed, *order, None, &json!({})).await?;
+    }
+    tx.commit().await?;
+    Ok(closed)
+}
+
+/// Reminds the members of each open order that closes within `before` (once per opening);
+/// answers the orders.
+pub async fn remind_closing(
+    db: &PgPool,
+    now: DateTime<Utc>,
+    before: chrono::Duration,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let due: Vec<Uuid> = sqlx::query_scalar(
+        "update club_order set reminded_at = $1
+         where state = 'open' and reminded_at is null and ends_at > $1 and ends_at <= $2
+         returning order_id",
+    )
+    .bind(now)
+    .bind(now + before)
+    .fetch_all(&mut *tx)
+    .await?;
+    for order in &due {
+        notice(&mut tx, Kind::Closing, *order, None, &json!({})).await?;
+    }
+    tx.commit().await?;
+    Ok(due)
 }
 
 /// The manager opens a closed order again (after talking to the supplier), until `ends_at`.
@@ -740,11 +830,28 @@ pub async fn reopen(
         return Err(Refused::ChangesWaiting(waiting));
     }
     sqlx::query(
-        "update club_order set state = 'open', closed_at = null, ends_at = $2 where order_id = $1",
+        "update club_order set state = 'open', closed_at = null, ends_at = $2, reminded_at = null
+         where order_id = $1",
     )
     .bind(order)
     .bind(ends_at)
     .execute(&mut *tx)
+    .await?;
+    // What was agreed about the last delivery is moot: the purchases change, and the next
+    // closing gets its own check.
+    sqlx::query(
+        "update purchase_change set state = 'withdrawn' where order_id = $1 and state = 'approved'",
+    )
+    .bind(order)
+    .execute(&mut *tx)
+    .await?;
+    notice(
+        &mut tx,
+        Kind::Opened,
+        order,
+        None,
+        &json!({ "reopened": true }),
+    )
     .await?;
     tx.commit().await?;
     Ok(())
@@ -807,26 +914,77 @@ async fn lock_hold(
     .await
 }
 
-/// Sets the member's hold to `amount` and records it. A hold released (to zero) moves to the
-/// next generation of its key.
-async fn set_hold(
-    tx: &mut PgConnection,
+/// Makes the member's hold for the order `amount` at coop-finance, from what this service last
+/// recorded (`generation`, `held`), and answers the generation the hold is under now. A hold
+/// released (to zero) moves to the next generation of its key: a released key is never held
+/// again.
+///
+/// An answer lost on the way back (a timeout after coop-finance did it) leaves coop-finance
+/// ahead of this service's record; the next call finds out from coop-finance's refusal and puts
+/// it right: a hold made under a key this service thought unused is adjusted (`key_reused`),
+/// one it thought made but is not is made (`no_hold`), one released under it is held again
+/// under the next generation (`hold_settled`).
+async fn sync_hold(
     wallet: &dyn Wallet,
     order: Uuid,
     member: Uuid,
     (generation, held): (i32, Decimal),
     amount: Decimal,
+) -> Result<i32, (WalletError, i32)> {
+    let mut generation = generation;
+    // Whether coop-finance holds something under the current key, as far as we know.
+    let mut made = !held.is_zero();
+    for _ in 0..4 {
+        let key = hold_key(order, member, generation);
+        let done = if amount.is_zero() {
+            // Released even when nothing was recorded: a hold made without its answer goes too.
+            wallet.release(&key).await
+        } else if made {
+            wallet.adjust(member, &key, amount).await
+        } else {
+            wallet.hold(member, &key, amount).await
+        };
+        match done {
+            Ok(()) if amount.is_zero() => return Ok(generation + 1),
+            Ok(()) => return Ok(generation),
+            Err(WalletError::KeyReused) => made = true,
+            Err(WalletError::NoHold) => made = false,
+            Err(WalletError::Settled) if !amount.is_zero() => {
+                generation += 1;
+                made = false;
+            }
+            Err(e) => return Err((e, generation)),
+        }
+    }
+    Err((
+        WalletError::Unavailable("coop-finance's hold did not settle to what was asked".into()),
+        generation,
+    ))
+}
+
+/// [`sync_hold`], recorded in the member's hold row (locked by the caller). When coop-finance
+/// could not be reached, `tried` is the key's generation last used: the caller remembers it
+/// once its transaction is undone ([`remember_key`]), as a hold may have been made under it.
+async fn set_hold(
+    tx: &mut PgConnection,
+    wallet: &dyn Wallet,
+    order: Uuid,
+    member: Uuid,
+    held: (i32, Decimal),
+    amount: Decimal,
+    tried: &mut Option<i32>,
 ) -> Result<(), Refused> {
-    if amount == held {
+    if amount == held.1 && !amount.is_zero() {
         return Ok(());
     }
-    wallet
-        .set_hold(member, &hold_key(order, member, generation), held, amount)
-        .await?;
-    let next = if amount.is_zero() {
-        generation + 1
-    } else {
-        generation
+    let generation = match sync_hold(wallet, order, member, held, amount).await {
+        Ok(g) => g,
+        Err((e, g)) => {
+            if matches!(e, WalletError::Unavailable(_)) {
+                *tried = Some(g);
+            }
+            return Err(e.into());
+        }
     };
     sqlx::query(
         "update wallet_hold set amount = $3, generation = $4, updated_at = now()
@@ -835,8 +993,30 @@ async fn set_hold(
     .bind(order)
     .bind(member)
     .bind(amount)
-    .bind(next)
+    .bind(generation)
     .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Remembers that a hold may exist at coop-finance under the member's key of `generation` for
+/// the order (a call whose answer was lost, in a transaction since undone): the member's next
+/// change, or the order's completion or cancelling, puts it right or gives it back.
+async fn remember_key(
+    db: &PgPool,
+    order: Uuid,
+    member: Uuid,
+    generation: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into wallet_hold (order_id, member_id, generation) values ($1, $2, $3)
+         on conflict (order_id, member_id)
+         do update set generation = greatest(wallet_hold.generation, excluded.generation)",
+    )
+    .bind(order)
+    .bind(member)
+    .bind(generation)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -856,7 +1036,7 @@ async fn resync_hold(
     }
     let held = lock_hold(&mut tx, order, member).await?;
     let amount = most(&mut tx, order, member, minor).await?;
-    set_hold(&mut tx, wallet, order, member, held, amount).await?;
+    set_hold(&mut tx, wallet, order, member, held, amount, &mut None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -961,12 +1141,19 @@ pub async fn set_purchase(
         .await?;
     }
     let amount = most(&mut tx, order, member, minor).await?;
-    match set_hold(&mut tx, wallet, order, member, held, amount).await {
-        // What a wallet could cover is its owner's business only.
-        Err(Refused::Insufficient { .. }) if actor != Actor::Member(member) => {
-            return Err(Refused::Insufficient { available: None })
+    let mut tried = None;
+    if let Err(e) = set_hold(&mut tx, wallet, order, member, held, amount, &mut tried).await {
+        if let Some(generation) = tried {
+            drop(tx);
+            remember_key(db, order, member, generation).await?;
         }
-        other => other?,
+        return Err(match e {
+            // What a wallet could cover is its owner's business only.
+            Refused::Insufficient { .. } if actor != Actor::Member(member) => {
+                Refused::Insufficient { available: None }
+            }
+            other => other,
+        });
     }
     tx.commit().await?;
     Ok(())
@@ -991,6 +1178,11 @@ pub struct SortLine {
 /// The order as the supplier gets it and as it is sorted: per product, whole cases filled from
 /// the members' quantities and tolerances (see [`fill_cases`]).
 pub async fn sorting(db: &PgPool, order: Uuid) -> Result<Vec<SortLine>, sqlx::Error> {
+    sorting_in(&mut *db.acquire().await?, order).await
+}
+
+/// [`sorting`] inside a transaction.
+async fn sorting_in(db: &mut PgConnection, order: Uuid) -> Result<Vec<SortLine>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
         product_id: Uuid,
@@ -1088,13 +1280,23 @@ pub async fn parts(
     minor: u32,
     vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
 ) -> Result<Vec<Part>, sqlx::Error> {
-    let lines = sorting(db, order).await?;
+    parts_in(&mut *db.acquire().await?, order, minor, vat_percent).await
+}
+
+/// [`parts`] inside a transaction.
+async fn parts_in(
+    db: &mut PgConnection,
+    order: Uuid,
+    minor: u32,
+    vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
+) -> Result<Vec<Part>, sqlx::Error> {
+    let lines = sorting_in(&mut *db, order).await?;
     let approved: Vec<(Uuid, Uuid, Decimal)> = sqlx::query_as(
         "select product_id, member_id, quantity_after from purchase_change
          where order_id = $1 and state = 'approved' order by answered_at",
     )
     .bind(order)
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?;
     let mut by_member: std::collections::BTreeMap<Uuid, Vec<PartLine>> =
         std::collections::BTreeMap::new();
@@ -1177,10 +1379,11 @@ pub async fn request_change(
             "a change to your own purchase is not yours to approve: hand the order over, or change it before closing",
         ));
     }
-    let before = lines
+    let line = lines
         .iter()
         .find(|l| l.product_id == product)
-        .ok_or(Refused::NotInOrder)?
+        .ok_or(Refused::NotInOrder)?;
+    let before = line
         .members
         .iter()
         .find(|m| m.0 == member)
@@ -1213,18 +1416,32 @@ pub async fn request_change(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    notice(
+        &mut tx,
+        Kind::Changed,
+        order,
+        Some(&[member]),
+        &json!({ "product": line.name, "unit": line.unit, "before": before.to_string(),
+                 "after": quantity_after.to_string(), "reason": reason.trim() }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
-/// A member answers a change of their own purchase: approve or dispute (with a note).
+/// A member answers a change of their own purchase: approve or dispute (with a note). A change
+/// that brings their part above what their wallet holds for the order raises the hold first: an
+/// approval their wallet cannot cover is refused (top up, or dispute).
+#[allow(clippy::too_many_arguments)]
 pub async fn answer_change(
     db: &PgPool,
+    wallet: &dyn Wallet,
     member: Uuid,
     change: Uuid,
     approve: bool,
     note: &str,
     now: DateTime<Utc>,
+    minor: u32,
 ) -> Result<(), Refused> {
     if note.chars().count() > 500 {
         return Err(invalid("a note has at most 500 characters"));
@@ -1237,14 +1454,13 @@ pub async fn answer_change(
     .fetch_optional(&mut *tx)
     .await?;
     // Another member's change is not found: an id says nothing.
-    let Some((order, owner, state)) = row.filter(|r| r.1 == member) else {
+    let Some((order, _, state)) = row.filter(|r| r.1 == member) else {
         return Err(Refused::NotFound);
     };
     let o = lock_order(&mut tx, order, false).await?;
     if o.state() != OrderState::Closed || !(state == "requested" || state == "disputed") {
         return Err(invalid("this change is not waiting for an answer"));
     }
-    let _ = owner;
     sqlx::query(
         "update purchase_change set state = $2, answered_at = $3, answer_note = $4 where change_id = $1",
     )
@@ -1254,6 +1470,17 @@ pub async fn answer_change(
     .bind(note.trim())
     .execute(&mut *tx)
     .await?;
+    if approve {
+        let part: Decimal = parts_in(&mut tx, order, minor, &|_| Decimal::ZERO)
+            .await?
+            .iter()
+            .find(|p| p.member == member)
+            .map_or(Decimal::ZERO, |p| p.total);
+        let held = lock_hold(&mut tx, order, member).await?;
+        if part > held.1 {
+            set_hold(&mut tx, wallet, order, member, held, part, &mut None).await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -1287,13 +1514,21 @@ pub async fn withdraw_change(
 }
 
 /// The manager marks a checked order completed: no change waits, the total is above the
-/// threshold. Each member's part is captured from their hold at coop-finance (the rest given
-/// back; a member whose purchases came to nothing has their hold released), then the completion
-/// and its feed event (`order.completed` v1, which coop-finance books) are written together.
-/// `today` is the co-op's local date, the entry's date in the books. The order's row stays
-/// locked meanwhile, so nothing changes under the captures; if the
-/// transaction is lost after them, completing again captures the same amounts again, which
-/// coop-finance answers as done.
+/// threshold, every line has a VAT rate. It goes in three steps, so that a member is charged
+/// once whatever fails on the way:
+///
+/// 1. In one transaction the order becomes `completing`, with each member's part (what
+///    coop-finance captures from their hold) and the feed event's payload fixed. From then on
+///    nothing about the order changes: no purchase, change, re-opening or cancelling. A part
+///    above the member's hold (an approved change made it so) raises the hold first.
+/// 2. [`finish`] captures each part (a member with nothing to pay has their hold released),
+///    recording each as done.
+/// 3. Once all are, the order is `completed` and its `order.completed` v1 feed event (which
+///    coop-finance books) is written, in one transaction.
+///
+/// If coop-finance cannot be reached in step 2, the order stays `completing`; completing
+/// again (or the service's own retry every minute) takes it from where it stopped, with the
+/// same amounts. `today` is the co-op's local date, the entry's date in the books.
 #[allow(clippy::too_many_arguments)]
 pub async fn complete(
     db: &PgPool,
@@ -1304,19 +1539,23 @@ pub async fn complete(
     today: chrono::NaiveDate,
     minor: u32,
     vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
-) -> Result<Vec<Part>, Refused> {
+) -> Result<(), Refused> {
     let mut tx = db.begin().await?;
     let o = lock_order(&mut tx, order, false).await?;
     require_manager(&o, who)?;
-    if o.state() != OrderState::Closed {
-        return Err(Refused::WrongState(o.state().as_str()));
+    match o.state() {
+        OrderState::Closed => {}
+        OrderState::Completing => {
+            drop(tx);
+            return finish(db, wallet, order, now).await;
+        }
+        other => return Err(Refused::WrongState(other.as_str())),
     }
     let waiting = waiting_changes(&mut tx, order).await?;
     if waiting > 0 {
         return Err(Refused::ChangesWaiting(waiting));
     }
-    // Read under the lock: the manager's own edits wait for it.
-    let parts = parts(db, order, minor, vat_percent).await?;
+    let parts = parts_in(&mut tx, order, minor, vat_percent).await?;
     let total: Decimal = parts.iter().map(|p| p.total).sum();
     if total <= o.threshold {
         return Err(Refused::BelowThreshold {
@@ -1335,19 +1574,20 @@ pub async fn complete(
             l.vat_class
         )));
     }
-    let holds: Vec<(Uuid, i32, Decimal)> = sqlx::query_as(
-        "select member_id, generation, amount from wallet_hold where order_id = $1 and amount > 0",
-    )
-    .bind(order)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (member, generation, _) in &holds {
-        let key = hold_key(order, *member, *generation);
-        let amount = parts
-            .iter()
-            .find(|p| p.member == *member)
-            .map_or(Decimal::ZERO, |p| p.total);
-        wallet.capture(&key, amount).await?;
+    // A part above its hold: the hold grows to it first (refused if the wallet cannot cover).
+    for p in &parts {
+        let held = lock_hold(&mut tx, order, p.member).await?;
+        if p.total > held.1 {
+            match set_hold(&mut tx, wallet, order, p.member, held, p.total, &mut None).await {
+                Err(Refused::Insufficient { .. }) => {
+                    return Err(invalid(format!(
+                        "a member's wallet cannot cover their part ({}): they top up first",
+                        p.total
+                    )))
+                }
+                other => other?,
+            }
+        }
     }
     let purchases: Vec<serde_json::Value> = parts
         .iter()
@@ -1370,27 +1610,223 @@ pub async fn complete(
             json!({ "owner": p.member, "lines_by_rate": rates })
         })
         .collect();
+    let payload = json!({
+        "order_id": order, "supplier": o.supplier_name,
+        "completed_on": today, "purchases": purchases,
+    });
+    // Every hold row is settled: one with nothing recorded is released all the same (a hold
+    // made whose answer was lost goes too).
+    let holds: Vec<(Uuid, i32, Decimal)> =
+        sqlx::query_as("select member_id, generation, amount from wallet_hold where order_id = $1")
+            .bind(order)
+            .fetch_all(&mut *tx)
+            .await?;
+    for (member, generation, held) in &holds {
+        let amount = parts
+            .iter()
+            .find(|p| p.member == *member)
+            .map_or(Decimal::ZERO, |p| p.total);
+        sqlx::query(
+            "insert into settlement (order_id, member_id, hold_key, held, amount)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(order)
+        .bind(member)
+        .bind(hold_key(order, *member, *generation))
+        .bind(held)
+        .bind(amount)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("update club_order set state = 'completing', completion = $2 where order_id = $1")
+        .bind(order)
+        .bind(&payload)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    finish(db, wallet, order, now).await
+}
+
+/// Steps 2 and 3 of [`complete`] for an order that is `completing`: captures what is not yet
+/// captured, then marks the order completed with its feed event. Safe to run any number of
+/// times, side by side too.
+pub async fn finish(
+    db: &PgPool,
+    wallet: &dyn Wallet,
+    order: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Refused> {
+    settle_rows(db, wallet, order, now).await?;
+    finalize(db, order, now).await
+}
+
+/// Settles the order's settlement rows not yet settled: captures each member's part, or
+/// releases the hold of a member with nothing to pay; each recorded as it is done.
+async fn settle_rows(
+    db: &PgPool,
+    wallet: &dyn Wallet,
+    order: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Refused> {
+    let pending: Vec<(Uuid, String, Decimal, Decimal)> = sqlx::query_as(
+        "select member_id, hold_key, held, amount from settlement
+         where order_id = $1 and settled_at is null order by member_id",
+    )
+    .bind(order)
+    .fetch_all(db)
+    .await?;
+    for (member, key, held, amount) in pending {
+        let done = if amount.is_zero() {
+            wallet.release(&key).await
+        } else {
+            wallet.capture(&key, amount).await
+        };
+        let _ = held;
+        if let Err(e) = done {
+            tracing::warn!(%order, %member, error = %e, "a member's part was not captured yet");
+            return Err(e.into());
+        }
+        sqlx::query("update settlement set settled_at = $3 where order_id = $1 and member_id = $2")
+            .bind(order)
+            .bind(member)
+            .bind(now)
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Step 3 of [`complete`]: once every part is settled, the order is completed and its feed
+/// event written.
+async fn finalize(db: &PgPool, order: Uuid, now: DateTime<Utc>) -> Result<(), Refused> {
+    let mut tx = db.begin().await?;
+    let o = lock_order(&mut tx, order, false).await?;
+    if o.state() != OrderState::Completing {
+        // Finished by another run meanwhile.
+        return Ok(());
+    }
+    let left: i64 = sqlx::query_scalar(
+        "select count(*) from settlement where order_id = $1 and settled_at is null",
+    )
+    .bind(order)
+    .fetch_one(&mut *tx)
+    .await?;
+    if left > 0 {
+        return Err(Refused::WalletUnavailable);
+    }
+    let payload: serde_json::Value =
+        sqlx::query_scalar("select completion from club_order where order_id = $1")
+            .bind(order)
+            .fetch_one(&mut *tx)
+            .await?;
     sqlx::query("update club_order set state = 'completed', completed_at = $2 where order_id = $1")
         .bind(order)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("update wallet_hold set amount = 0, updated_at = now() where order_id = $1")
-        .bind(order)
-        .execute(&mut *tx)
-        .await?;
-    coop_web::feed::publish(
-        &mut tx,
-        Event::OrderCompleted,
-        None,
-        &json!({
-            "order_id": order, "supplier": o.supplier_name,
-            "completed_on": today, "purchases": purchases,
-        }),
+    sqlx::query(
+        "update wallet_hold set amount = 0, generation = generation + 1, updated_at = now()
+         where order_id = $1",
     )
+    .bind(order)
+    .execute(&mut *tx)
+    .await?;
+    coop_web::feed::publish(&mut tx, Event::OrderCompleted, None, &payload).await?;
+    notice(&mut tx, Kind::Completed, order, None, &json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The manager calls off an order that will not be sent (below its threshold, or the supplier
+/// cannot deliver): open or closed, it becomes `cancelled` and every member's hold is released
+/// (by [`release_cancelled`], now and until coop-finance has answered).
+pub async fn cancel(
+    db: &PgPool,
+    wallet: &dyn Wallet,
+    who: Uuid,
+    order: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Refused> {
+    let mut tx = db.begin().await?;
+    let o = lock_order(&mut tx, order, false).await?;
+    require_manager(&o, who)?;
+    if !matches!(o.state(), OrderState::Open | OrderState::Closed) {
+        return Err(Refused::WrongState(o.state().as_str()));
+    }
+    sqlx::query(
+        "update club_order set state = 'cancelled', closed_at = coalesce(closed_at, $2)
+         where order_id = $1",
+    )
+    .bind(order)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update purchase_change set state = 'withdrawn', answered_at = coalesce(answered_at, $2)
+         where order_id = $1 and state in ('requested', 'disputed')",
+    )
+    .bind(order)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    notice(&mut tx, Kind::Cancelled, order, None, &json!({})).await?;
+    // Every hold row is released, also one with nothing recorded (a hold whose answer was
+    // lost).
+    sqlx::query(
+        "insert into settlement (order_id, member_id, hold_key, held, amount)
+         select order_id, member_id,
+                'order:' || order_id || ':' || member_id || ':' || generation, amount, 0
+         from wallet_hold where order_id = $1",
+    )
+    .bind(order)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update wallet_hold set amount = 0, generation = generation + 1, updated_at = now()
+         where order_id = $1",
+    )
+    .bind(order)
+    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(parts)
+    if let Err(e) = settle_rows(db, wallet, order, now).await {
+        tracing::warn!(%order, error = %e, "holds of a cancelled order wait to be released");
+    }
+    Ok(())
+}
+
+/// What the service retries in the background: orders left `completing` and cancelled orders
+/// with holds not yet released (coop-finance was unreachable). Answers how many are left.
+pub async fn settle_pending(
+    db: &PgPool,
+    wallet: &dyn Wallet,
+    now: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
+    let orders: Vec<(Uuid, String)> = sqlx::query_as(
+        "select order_id, state from club_order where state = 'completing'
+         union
+         select distinct s.order_id, 'cancelled' from settlement s join club_order o using (order_id)
+         where o.state = 'cancelled' and s.settled_at is null",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut left = 0;
+    for (order, state) in orders {
+        let done = if state == "completing" {
+            finish(db, wallet, order, now).await
+        } else {
+            settle_rows(db, wallet, order, now).await
+        };
+        match done {
+            Ok(()) => {}
+            Err(Refused::Database(e)) => return Err(e),
+            Err(e) => {
+                tracing::info!(%order, error = %e, "settling later");
+                left += 1;
+            }
+        }
+    }
+    Ok(left)
 }
 
 /// A change after delivery, as the order's page lists it.

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// Why a hold could not be set.
+/// Why a wallet call did not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalletError {
     /// The wallet cannot cover it; `available` is what it could (when coop-finance said).
@@ -22,6 +22,16 @@ pub enum WalletError {
     /// coop-finance refuses this member (suspended, or left).
     #[error("this member may not buy now")]
     MemberInactive,
+    /// A hold under this key exists already, for another amount: an earlier request went
+    /// through though its answer was lost.
+    #[error("a hold under this key exists already")]
+    KeyReused,
+    /// No hold under this key: an earlier request never got there.
+    #[error("no hold under this key")]
+    NoHold,
+    /// The hold under this key is settled (released or captured) already.
+    #[error("the hold under this key is settled")]
+    Settled,
     /// coop-finance did not answer, or answered what it should not.
     #[error("coop-finance could not be reached: {0}")]
     Unavailable(String),
@@ -35,21 +45,20 @@ pub fn hold_key(order: Uuid, member: Uuid, generation: i32) -> String {
 
 pub type WalletFuture<'a> = Pin<Box<dyn Future<Output = Result<(), WalletError>> + Send + 'a>>;
 
-/// Sets and settles a member's hold for an order.
+/// coop-finance's hold API as the buyers club uses it. Every call is idempotent by its key; the
+/// buyers club puts right what a lost answer left (see `store::set_hold`).
 pub trait Wallet: Send + Sync {
-    /// Makes the hold under `key` on `member`'s wallet `amount`: `from` is what it is now (zero:
-    /// there is none under this key yet). Zero releases it.
-    fn set_hold<'a>(
-        &'a self,
-        member: Uuid,
-        key: &'a str,
-        from: Decimal,
-        amount: Decimal,
-    ) -> WalletFuture<'a>;
+    /// Holds `amount` of `member`'s wallet under a new `key`.
+    fn hold<'a>(&'a self, member: Uuid, key: &'a str, amount: Decimal) -> WalletFuture<'a>;
+
+    /// Makes the open hold under `key` `amount` (more only as far as the wallet covers).
+    fn adjust<'a>(&'a self, member: Uuid, key: &'a str, amount: Decimal) -> WalletFuture<'a>;
+
+    /// Gives the hold under `key` back; one released already (or never made) is fine.
+    fn release<'a>(&'a self, key: &'a str) -> WalletFuture<'a>;
 
     /// Takes `amount` (the member's final part of the order) from the hold under `key`, giving
-    /// back the rest; more than the hold only as far as the co-op allows. The same again
-    /// answers the same.
+    /// back the rest. The same again answers the same.
     fn capture<'a>(&'a self, key: &'a str, amount: Decimal) -> WalletFuture<'a>;
 }
 
@@ -117,63 +126,76 @@ fn refused(status: u16, body: &Value) -> WalletError {
             WalletError::Insufficient { available: None }
         }
         (403, Some("member_inactive")) => WalletError::MemberInactive,
+        (409, Some("key_reused")) => WalletError::KeyReused,
+        (404, Some("no_hold")) => WalletError::NoHold,
+        (409, Some("hold_settled")) => WalletError::Settled,
         _ => WalletError::Unavailable(format!("coop-finance answered {status}: {body}")),
     }
 }
 
+impl Finance {
+    async fn call(
+        &self,
+        member: Option<Uuid>,
+        path: &str,
+        body: &Value,
+    ) -> Result<(), WalletError> {
+        let (status, answer) = self.post(path, body).await?;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        match (refused(status, &answer), member) {
+            (WalletError::Insufficient { .. }, Some(m)) => Err(WalletError::Insufficient {
+                available: self.available(m).await,
+            }),
+            (other, _) => Err(other),
+        }
+    }
+}
+
 impl Wallet for Finance {
-    fn set_hold<'a>(
-        &'a self,
-        member: Uuid,
-        key: &'a str,
-        from: Decimal,
-        amount: Decimal,
-    ) -> WalletFuture<'a> {
+    fn hold<'a>(&'a self, member: Uuid, key: &'a str, amount: Decimal) -> WalletFuture<'a> {
         Box::pin(async move {
-            let (status, body) = if amount.is_zero() {
-                if from.is_zero() {
-                    return Ok(());
-                }
-                self.post(&format!("/api/holds/{key}/release"), &json!({}))
-                    .await?
-            } else if from.is_zero() {
-                self.post(
-                    "/api/holds",
-                    &json!({ "owner": member, "key": key, "amount": amount }),
-                )
-                .await?
-            } else {
-                self.post(
-                    &format!("/api/holds/{key}/adjust"),
-                    &json!({ "amount": amount }),
-                )
-                .await?
-            };
-            if (200..300).contains(&status) {
-                return Ok(());
-            }
-            match refused(status, &body) {
-                WalletError::Insufficient { .. } => Err(WalletError::Insufficient {
-                    available: self.available(member).await,
-                }),
-                other => Err(other),
+            self.call(
+                Some(member),
+                "/api/holds",
+                &json!({ "owner": member, "key": key, "amount": amount }),
+            )
+            .await
+        })
+    }
+
+    fn adjust<'a>(&'a self, member: Uuid, key: &'a str, amount: Decimal) -> WalletFuture<'a> {
+        Box::pin(async move {
+            self.call(
+                Some(member),
+                &format!("/api/holds/{key}/adjust"),
+                &json!({ "amount": amount }),
+            )
+            .await
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> WalletFuture<'a> {
+        Box::pin(async move {
+            match self
+                .call(None, &format!("/api/holds/{key}/release"), &json!({}))
+                .await
+            {
+                Err(WalletError::NoHold) => Ok(()),
+                other => other,
             }
         })
     }
 
     fn capture<'a>(&'a self, key: &'a str, amount: Decimal) -> WalletFuture<'a> {
         Box::pin(async move {
-            let (status, body) = self
-                .post(
-                    &format!("/api/holds/{key}/capture"),
-                    &json!({ "amount": amount, "allow_more": true }),
-                )
-                .await?;
-            if (200..300).contains(&status) {
-                Ok(())
-            } else {
-                Err(refused(status, &body))
-            }
+            self.call(
+                None,
+                &format!("/api/holds/{key}/capture"),
+                &json!({ "amount": amount }),
+            )
+            .await
         })
     }
 }

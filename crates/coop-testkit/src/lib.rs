@@ -21,5 +21,6 @@ pub mod issuer;
 pub mod postgres;
 pub mod repo;
 pub mod smtp;
+pub mod synapse;
 
 pub use postgres::{fresh_database, migrated_database, TestDb};

@@ -48,6 +48,14 @@ pub trait Service: Send + Sync + 'static {
     fn migrator() -> &'static Migrator;
     fn translations() -> &'static [FtlSource];
     fn templates() -> &'static [TemplateSource];
+    /// Checks the service's own keys against the rest of the config, beyond what parsing
+    /// checks (`check-config`, `migrate` and `serve` all refuse a config this refuses).
+    ///
+    /// # Errors
+    /// What is wrong, naming the key.
+    fn check(_loaded: &Loaded<Self::Extra>) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// The service's routes, given the kit and its config.
     fn routes(
         kit: Kit,
@@ -56,7 +64,9 @@ pub trait Service: Send + Sync + 'static {
 }
 
 pub fn load<S: Service>(path: &Path) -> anyhow::Result<Loaded<S::Extra>> {
-    Ok(config::load::<S::Extra>(path, S::NAME, &ProcessEnv)?)
+    let loaded = config::load::<S::Extra>(path, S::NAME, &ProcessEnv)?;
+    S::check(&loaded)?;
+    Ok(loaded)
 }
 
 /// Builds the kit: templates and translations, the session key (created in the state directory

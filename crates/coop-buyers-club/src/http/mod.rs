@@ -1,7 +1,9 @@
 //! coop-buyers-club's web side: the orders and the suppliers, for every member; the order feed
 //! for coop-finance. No SQL here: handlers call [`crate::store`].
 
+pub mod notices;
 pub mod orders;
+pub mod places;
 pub mod suppliers;
 
 use std::sync::Arc;
@@ -92,11 +94,15 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/", get(orders::list))
+        .route("/notifications", get(notices::show).post(notices::save))
+        .route("/places", get(places::show))
+        .route("/places/mine", post(places::save))
         .route("/orders", post(orders::create))
         .route("/orders/new", get(orders::new))
         .route("/orders/{id}", get(orders::show))
         .route("/orders/{id}/purchases", post(orders::purchases))
         .route("/orders/{id}/close", post(orders::close))
+        .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/orders/{id}/reopen", post(orders::reopen))
         .route("/orders/{id}/hand-over", post(orders::hand_over))
         .route("/orders/{id}/products", post(orders::add_products))

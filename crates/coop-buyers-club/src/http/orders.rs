@@ -27,6 +27,7 @@ pub async fn list(
     user: CurrentUser,
 ) -> Result<Response, Error> {
     let me = member(&user)?;
+    super::notices::remember(&state, &page, &user).await?;
     let orders = store::orders(&state.kit.db).await?;
     let html = page.render(
         "orders.html",
@@ -303,10 +304,12 @@ async fn render_order(
     } else {
         Vec::new()
     };
+    let (total, reached) = store::threshold_reached(db, &order, minor).await?;
     let html = page.render(
         "order.html",
         &json!({
             "order": order, "state": order.state().as_str(), "manager": manager, "me": me,
+            "total": total, "reached": reached,
             "lines": lines, "most": most, "changes": changes, "mine_waiting": mine_waiting,
             "names": super::name_map(&names), "others": others, "members": active,
             "buyers": members_with_purchases,
@@ -325,6 +328,7 @@ pub async fn show(
     Path(id): Path<Uuid>,
 ) -> Result<Response, Error> {
     let me = member(&user)?;
+    super::notices::remember(&state, &page, &user).await?;
     render_order(&state, &page, me, id, &[]).await
 }
 
@@ -455,7 +459,22 @@ pub async fn close(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, Error> {
     let me = member(&user)?;
-    match store::close(&state.kit.db, me, id, Utc::now()).await {
+    match store::close(&state.kit.db, me, id, Utc::now(), state.minor_units()).await {
+        Ok(()) => Ok(back(&state, id)),
+        Err(e) => refused_on_order(&state, &page, me, id, None, e).await,
+    }
+}
+
+/// `POST /orders/{id}/cancel`: the order is not sent; every hold is given back.
+pub async fn cancel(
+    State(state): State<AppState>,
+    page: Page,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, Error> {
+    let me = member(&user)?;
+    match store::cancel(&state.kit.db, state.wallet.as_ref(), me, id, Utc::now()).await {
         Ok(()) => Ok(back(&state, id)),
         Err(e) => refused_on_order(&state, &page, me, id, None, e).await,
     }
@@ -631,6 +650,7 @@ pub struct AnswerForm {
 /// `POST /changes/{id}/answer`: the member approves or disputes a change of their purchase.
 pub async fn answer(
     State(state): State<AppState>,
+    page: Page,
     user: CurrentUser,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<AnswerForm>,
@@ -644,8 +664,26 @@ pub async fn answer(
     let order = store::change_order(&state.kit.db, id, me)
         .await?
         .ok_or(Refused::NotFound)?;
-    store::answer_change(&state.kit.db, me, id, approve, &form.note, Utc::now()).await?;
-    Ok(back(&state, order))
+    match store::answer_change(
+        &state.kit.db,
+        state.wallet.as_ref(),
+        me,
+        id,
+        approve,
+        &form.note,
+        Utc::now(),
+        state.minor_units(),
+    )
+    .await
+    {
+        Ok(()) => Ok(back(&state, order)),
+        Err(
+            e @ (Refused::Insufficient { .. }
+            | Refused::WalletUnavailable
+            | Refused::MemberInactive),
+        ) => refused_on_order(&state, &page, me, order, None, e).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /changes/{id}/withdraw`: the manager takes a change back.
@@ -685,7 +723,7 @@ pub async fn complete(
     )
     .await
     {
-        Ok(_) => Ok(back(&state, id)),
+        Ok(()) => Ok(back(&state, id)),
         Err(e) => refused_on_order(&state, &page, me, id, None, e).await,
     }
 }

@@ -1,7 +1,8 @@
 //! The browser pass over the buyers club's pages (headless Chromium, axe-core and the house
 //! rules; see tests/browser/README.md), English and Swedish: the orders, an open order as its
 //! manager and as a member who bought, the sorting view, a member's part, a closed order with a
-//! change waiting for the member's answer, starting an order, the suppliers and a supplier.
+//! change waiting for the member's answer, starting an order, the suppliers and a supplier,
+//! the notification choices and the places (with a refused place).
 
 use chrono::Duration;
 use coop_buyers_club::store::{self, Actor};
@@ -53,6 +54,20 @@ async fn external_the_buyers_club_pages_pass_the_browser_checks() {
             .await
             .unwrap();
     }
+    // Alva shares her place with the other members.
+    coop_buyers_club::places::set_mine(
+        &c.db,
+        alva,
+        &coop_buyers_club::places::Mine {
+            address: "Kvarnvägen 2, Röstånga".into(),
+            latitude: Some(dec!(55.99)),
+            longitude: Some(dec!(13.30)),
+            on_map: true,
+        },
+        coop_web::Lang::Sv,
+    )
+    .await
+    .unwrap();
     let (supplier, [oats, honey, soap]) = c.supplier(alva).await;
     store::edit_supplier(
         &c.db,
@@ -129,7 +144,7 @@ async fn external_the_buyers_club_pages_pass_the_browser_checks() {
     )
     .await
     .unwrap();
-    store::close(&c.db, alva, closed, chrono::Utc::now())
+    store::close(&c.db, alva, closed, chrono::Utc::now(), 2)
         .await
         .unwrap();
     store::request_change(
@@ -172,6 +187,13 @@ async fn external_the_buyers_club_pages_pass_the_browser_checks() {
             json!({ "fill": [{ "name": "unit_price", "value": "gratis" }] }),
             json!({ "submit": { "button": if lang == "en" { "Save" } else { "Spara" } } }),
             check("product refused", lang, json!({ "expect_status": 422, "expect_errors": true, "expect_error_links": ["#unit_price"] })),
+            json!({ "visit": format!("/buyers-club/notifications?lang={lang}") }),
+            check("notifications", lang, json!({ "expect_status": 200, "expect_selector": ["#choices input[type=checkbox]", "#where"] })),
+            json!({ "visit": format!("/buyers-club/places?lang={lang}") }),
+            check("places", lang, json!({ "expect_status": 200, "expect_selector": ["#places tbody th", "input#latitude"] })),
+            json!({ "fill": [{ "name": "latitude", "value": "95" }] }),
+            json!({ "submit": { "button": if lang == "en" { "Save my place" } else { "Spara min plats" } } }),
+            check("place refused", lang, json!({ "expect_status": 422, "expect_errors": true, "expect_error_links": ["#latitude"] })),
         ]));
         sessions.push(coop_web::testing::session(lang, "bo", vec![
             json!({ "visit": format!("/buyers-club/orders/{open}?lang={lang}") }),

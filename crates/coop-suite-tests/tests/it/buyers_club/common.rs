@@ -223,6 +223,9 @@ impl Club {
             "purchase",
             "purchase_change",
             "wallet_hold",
+            "settlement",
+            "notice",
+            "member_contact",
             "feed_event",
         ] {
             let rows: Vec<serde_json::Value> =

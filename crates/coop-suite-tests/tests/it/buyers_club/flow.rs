@@ -42,7 +42,7 @@ async fn an_order_from_open_to_completed() {
     assert_eq!(c.wallet_of(bo).await.0, dec!(238.40));
 
     // Alice closes it; the members can no longer change their purchases.
-    store::close(&c.db, alice, order, now()).await.unwrap();
+    store::close(&c.db, alice, order, now(), 2).await.unwrap();
     assert!(matches!(
         c.buy(bo, order, honey, dec!(3), dec!(0)).await,
         Err(Refused::WrongState("closed"))
@@ -72,7 +72,7 @@ async fn an_order_from_open_to_completed() {
         dec!(89.00),
         "held again, under a new key"
     );
-    store::close(&c.db, alice, order, now()).await.unwrap();
+    store::close(&c.db, alice, order, now(), 2).await.unwrap();
 
     // The sorting view: two cases of oats, each member's share.
     let lines = store::sorting(&c.db, order).await.unwrap();
@@ -121,16 +121,18 @@ async fn an_order_from_open_to_completed() {
         .await,
         Err(Refused::ChangesWaiting(2))
     ));
-    store::answer_change(&c.db, bo, short, true, "", now())
+    store::answer_change(&c.db, &c.wallet, bo, short, true, "", now(), 2)
         .await
         .unwrap();
     store::answer_change(
         &c.db,
+        &c.wallet,
         cecilia,
         broke,
         false,
         "it was whole when I left",
         now(),
+        2,
     )
     .await
     .unwrap();
@@ -153,7 +155,7 @@ async fn an_order_from_open_to_completed() {
         .await
         .unwrap();
 
-    let parts = store::complete(
+    store::complete(
         &c.db,
         &c.wallet,
         alice,
@@ -165,6 +167,7 @@ async fn an_order_from_open_to_completed() {
     )
     .await
     .unwrap();
+    let parts = store::parts(&c.db, order, 2, &vat_percent).await.unwrap();
     let o = store::order(&c.db, order).await.unwrap().unwrap();
     assert_eq!(o.state, "completed");
     let part = |m| parts.iter().find(|p| p.member == m).unwrap();

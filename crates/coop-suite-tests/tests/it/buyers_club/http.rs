@@ -30,20 +30,32 @@ async fn app() -> App {
 
 /// The app as if served at `base` (the browser pass serves it there for real).
 pub async fn app_at(base: &str) -> App {
-    let club = club().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = dir.path().join("client-secret");
+    app_with(base, |_| {}).await
+}
+
+/// The co-op config the app is started with, before `change`.
+fn config(club: &Club, dir: &std::path::Path, base: &str) -> serde_json::Value {
+    let secret = dir.join("client-secret");
     std::fs::write(&secret, "club-test-secret-0123456789").unwrap();
     let mut v = coop_testkit::config::coop_config(
         "buyers_club",
         &club.db_url,
-        dir.path(),
+        dir,
         &format!("{base}/buyers-club"),
     );
     v["public_url"] = json!(base);
     v["services"]["buyers_club"]["client_secret_file"] = json!(secret.to_str().unwrap());
     v["services"]["sso"] = json!({ "public_url": club.issuer.issuer });
     v["services"]["finance"] = json!({ "public_url": format!("{}/finance", club.finance_base) });
+    v
+}
+
+/// [`app_at`] with the config changed first.
+pub async fn app_with(base: &str, change: impl FnOnce(&mut serde_json::Value)) -> App {
+    let club = club().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = config(&club, dir.path(), base);
+    change(&mut v);
     let loaded = coop_web::config::parse::<coop_buyers_club::Settings>(
         v,
         ServiceName::BuyersClub,
@@ -229,7 +241,8 @@ async fn an_order_through_the_forms_and_every_refusal() {
                 ("title", "Mjöl och gryn"),
                 ("ends_on", &ends_on),
                 ("ends_at", "20:00"),
-                ("threshold", ""),
+                // Below the supplier's 100: Bo's 64.50 is enough to send it.
+                ("threshold", "50"),
                 (&pf, "on"),
                 (&po, "on"),
             ],
@@ -298,6 +311,7 @@ async fn an_order_through_the_forms_and_every_refusal() {
     // Bo is not the manager: he may not close, remove a product, or complete.
     for path in [
         format!("/orders/{order}/close"),
+        format!("/orders/{order}/cancel"),
         format!("/orders/{order}/products/{flour}/remove"),
         format!("/orders/{order}/complete"),
     ] {
@@ -333,11 +347,37 @@ async fn an_order_through_the_forms_and_every_refusal() {
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 
+    // Bo's three bags fill no case of ten: the order is worth nothing to the supplier yet, and
+    // closing it is refused (it would not be sent), with the reason.
+    let a = b
+        .post(&format!("/orders/{order}/close"), &[], Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.body.contains("does not exceed its threshold"),
+        "{}",
+        a.body
+    );
+    // Alice takes the other seven bags: a case, 215.00, above the threshold.
+    let a = b
+        .post(
+            &format!("/orders/{order}/purchases"),
+            &[(&qf, "7"), (&tf, "0")],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = b.get(&format!("/orders/{order}"), Some(&alice)).await;
+    assert!(
+        page.body.contains("215,00") || page.body.contains("215.00"),
+        "the total so far"
+    );
+
     // Alice closes it; Bo can no longer buy; the sorting view has the case.
     let a = b
         .post(&format!("/orders/{order}/close"), &[], Some(&alice))
         .await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     let a = b
         .post(
             &format!("/orders/{order}/purchases"),
@@ -498,6 +538,8 @@ async fn every_page_needs_a_signed_in_member() {
         format!("/orders/{order}/part"),
         "/suppliers".to_owned(),
         format!("/suppliers/{supplier}"),
+        "/notifications".to_owned(),
+        "/places".to_owned(),
     ];
     for path in &pages {
         let path = if path == "/" { "" } else { path.as_str() };
@@ -534,6 +576,12 @@ async fn every_page_needs_a_signed_in_member() {
         ),
         (format!("/orders/{order}/purchases"), vec![]),
         (format!("/orders/{order}/close"), vec![]),
+        (format!("/orders/{order}/cancel"), vec![]),
+        ("/notifications".to_owned(), vec![("opened:email", "on")]),
+        (
+            "/places/mine".to_owned(),
+            vec![("address", "Storgatan 1"), ("on_map", "on")],
+        ),
         (format!("/suppliers/{supplier}/delete"), vec![]),
         (format!("/products/{oats}/delete"), vec![]),
     ];
@@ -646,4 +694,229 @@ async fn a_price_list_is_imported_whole_or_not_at_all() {
     // No file chosen.
     let a = b.upload(&path, "", &alice).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_member_chooses_notifications_and_shares_a_place() {
+    let app = app_with("http://127.0.0.1:9", |v| {
+        v["services"]["buyers_club"]["map_tiles"] =
+            json!("https://tiles.example.org/{z}/{x}/{y}.png");
+    })
+    .await;
+    let alice = member(&app, &[Role::Member], dec!(0)).await;
+    let bo = member(&app, &[Role::Member], dec!(0)).await;
+    let b = Browser::open(&app, &alice).await;
+
+    // The defaults, then Alice's own choice.
+    let a = b.get("/notifications", Some(&alice)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a
+        .body
+        .contains("id=\"changed-email\" name=\"changed:email\" value=\"on\" checked"));
+    assert!(!a
+        .body
+        .contains("id=\"opened-email\" name=\"opened:email\" value=\"on\" checked"));
+    let a = b
+        .post(
+            "/notifications",
+            &[("opened:email", "on"), ("closed:matrix", "on")],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let id = Uuid::parse_str(&alice.sub).unwrap();
+    let mut want = vec!["closed:matrix".to_owned(), "opened:email".to_owned()];
+    want.sort();
+    assert_eq!(
+        coop_buyers_club::notify::choices(&app.club.db, id)
+            .await
+            .unwrap(),
+        want
+    );
+    // Something that is not a choice: refused, nothing changes.
+    let before = app.club.snapshot().await;
+    let a = b
+        .post("/notifications", &[("paid:fax", "on")], Some(&alice))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.club.snapshot().await, before);
+    // Her address and user name were learnt from her sign-in.
+    let (email, username): (Option<String>, Option<String>) =
+        sqlx::query_as("select email, username from member_contact where member_id = $1")
+            .bind(id)
+            .fetch_one(&app.club.db)
+            .await
+            .unwrap();
+    assert_eq!(email, alice.email);
+    assert_eq!(username, alice.preferred_username);
+
+    // Places: the supplier is there; Alice gives her place but is not shown until she ticks it.
+    let (supplier, _) = app.club.supplier(id).await;
+    let a = b.get("/places", Some(&bo)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains(&format!("/suppliers/{supplier}")));
+    let a = b
+        .post(
+            "/places/mine",
+            &[
+                ("address", "Kvarnvägen 2, Röstånga"),
+                ("latitude", "55,99"),
+                ("longitude", "13.30"),
+            ],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = b.get("/places", Some(&bo)).await;
+    assert!(
+        !a.body.contains("Kvarnvägen"),
+        "not shown unless she says so"
+    );
+    let a = b
+        .post(
+            "/places/mine",
+            &[
+                ("address", "Kvarnvägen 2, Röstånga"),
+                ("latitude", "55.99"),
+                ("longitude", "13.30"),
+                ("on_map", "on"),
+            ],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let a = b.get("/places", Some(&bo)).await;
+    assert!(a.body.contains("Kvarnvägen 2, Röstånga"));
+    // The map: tiles from the tile server, which the page's policy lets in, and a numbered pin
+    // per place with coordinates, linking to its line.
+    assert!(a.body.contains("<svg") && a.body.contains("tiles.example.org&#x2F;"), "{}", a.body);
+    assert!(a.body.contains("href=\"#place-1\"") && a.body.contains("href=\"#place-2\""));
+    assert!(a.body.contains("id=\"place-2\""));
+    let csp = {
+        let req = Request::get("/buyers-club/places")
+            .header(header::COOKIE, &b.cookie)
+            .body(Body::empty())
+            .unwrap();
+        let mut req = req;
+        req.extensions_mut().insert(bo.clone());
+        let res = app.router.clone().oneshot(req).await.unwrap();
+        res.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        csp.contains("img-src 'self' data: https://tiles.example.org;"),
+        "{csp}"
+    );
+    // Half a location, or one off the globe: refused with the reason, nothing changes.
+    let before = app.club.snapshot().await;
+    for (lat, lon) in [("55.99", ""), ("91", "13"), ("x", "y")] {
+        let a = b
+            .post(
+                "/places/mine",
+                &[("latitude", lat), ("longitude", lon)],
+                Some(&alice),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{lat}, {lon}");
+    }
+    assert_eq!(app.club.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn the_places_are_a_list_without_a_tile_server() {
+    let app = app().await;
+    let alice = member(&app, &[Role::Member], dec!(0)).await;
+    let b = Browser::open(&app, &alice).await;
+    app.club
+        .supplier(Uuid::parse_str(&alice.sub).unwrap())
+        .await;
+    let a = b.get("/places", Some(&alice)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("id=\"places\"") && !a.body.contains("<svg"));
+}
+
+#[tokio::test]
+async fn the_buyers_clubs_settings_are_checked() {
+    use coop_web::cli::Service as _;
+    let club = club().await;
+    let dir = tempfile::tempdir().unwrap();
+    let check = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = config(&club, dir.path(), "https://coop.example.org");
+        v["matrix"] = json!({ "enable": true });
+        change(&mut v);
+        let loaded = coop_web::config::parse::<coop_buyers_club::Settings>(
+            v,
+            ServiceName::BuyersClub,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        coop_buyers_club::BuyersClub::check(&loaded).map_err(|e| e.to_string())
+    };
+    assert_eq!(check(&|_| {}), Ok(()));
+    let room = |v: &mut serde_json::Value, room: &str| {
+        v["services"]["buyers_club"]["matrix_room"] = json!(room);
+        v["services"]["buyers_club"]["matrix_token_file"] = json!("matrix-bot-token");
+    };
+    let server = {
+        let mut v = config(&club, dir.path(), "https://coop.example.org");
+        v["matrix"] = json!({ "enable": true });
+        coop_web::config::parse::<coop_buyers_club::Settings>(
+            v,
+            ServiceName::BuyersClub,
+            &BTreeMap::new(),
+        )
+        .unwrap()
+        .coop
+        .matrix
+        .unwrap()
+        .server_name
+    };
+    assert_eq!(check(&|v| room(v, &format!("#orders:{server}"))), Ok(()));
+    for (change, says) in [
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["services"]["buyers_club"]["matrix_room"] = json!("#orders:x");
+            }) as Box<dyn Fn(&mut serde_json::Value)>,
+            "go together",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| room(v, "#orders:elsewhere.example")),
+            "co-op's homeserver",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| room(v, "orders")),
+            "matrix_room",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["services"]["buyers_club"]["matrix_bot"] = json!("Bot Name");
+            }),
+            "matrix_bot",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["services"]["buyers_club"]["map_tiles"] =
+                    json!("https://tiles.example.org/{z}.png");
+            }),
+            "{z}, {x} and {y}",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["services"]["buyers_club"]["remind_hours"] = json!(1000);
+            }),
+            "remind_hours",
+        ),
+    ] {
+        let e = check(&*change).unwrap_err();
+        assert!(e.contains(says), "{e}");
+    }
+    // Without the co-op's Matrix section there is no room to post to.
+    let e = check(&|v| {
+        v.as_object_mut().unwrap().remove("matrix");
+        room(v, "#orders:coop.example.org");
+    })
+    .unwrap_err();
+    assert!(e.contains("matrix section"), "{e}");
 }

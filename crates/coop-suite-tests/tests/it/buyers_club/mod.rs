@@ -8,5 +8,8 @@ mod common;
 mod exports;
 mod flow;
 pub mod http;
+#[cfg(feature = "interop")]
+mod notify;
 mod rules;
+mod settle;
 mod wallet;

@@ -61,7 +61,7 @@ async fn only_the_manager_runs_the_order() {
     );
     refused!(
         c,
-        store::close(&c.db, bo, order, now()).await,
+        store::close(&c.db, bo, order, now(), 2).await,
         Refused::NotManager
     );
     refused!(
@@ -87,7 +87,7 @@ async fn only_the_manager_runs_the_order() {
         .await,
         Refused::NotManager
     );
-    store::close(&c.db, alice, order, now()).await.unwrap();
+    store::close(&c.db, alice, order, now(), 2).await.unwrap();
     refused!(
         c,
         store::reopen(&c.db, bo, order, now() + Duration::days(1), now()).await,
@@ -197,7 +197,7 @@ async fn only_the_manager_runs_the_order() {
         .unwrap();
     refused!(
         c,
-        store::answer_change(&c.db, alice, change, true, "", now()).await,
+        store::answer_change(&c.db, &c.wallet, alice, change, true, "", now(), 2).await,
         Refused::NotFound
     );
 
@@ -357,7 +357,16 @@ async fn completion_waits_for_answers_and_the_threshold() {
         .await,
         Refused::WrongState("open")
     );
-    store::close(&c.db, alice, order, now()).await.unwrap();
+    // The manager may not close it below its threshold (it would not be sent) ...
+    refused!(
+        c,
+        store::close(&c.db, alice, order, now(), 2).await,
+        Refused::BelowThreshold { .. }
+    );
+    // ... but its end date closes it all the same, and completing it is refused.
+    store::close_ended(&c.db, now() + Duration::days(8))
+        .await
+        .unwrap();
     refused!(
         c,
         store::complete(
@@ -378,7 +387,7 @@ async fn completion_waits_for_answers_and_the_threshold() {
         .await
         .unwrap();
     c.buy(bo, order, oats, dec!(6), dec!(0)).await.unwrap();
-    store::close(&c.db, alice, order, now()).await.unwrap();
+    store::close(&c.db, alice, order, now(), 2).await.unwrap();
     let change = store::request_change(&c.db, alice, order, honey, bo, dec!(0), "none came", now())
         .await
         .unwrap();
@@ -403,16 +412,16 @@ async fn completion_waits_for_answers_and_the_threshold() {
         store::reopen(&c.db, alice, order, now() + Duration::days(1), now()).await,
         Refused::ChangesWaiting(1)
     );
-    store::answer_change(&c.db, bo, change, true, "", now())
+    store::answer_change(&c.db, &c.wallet, bo, change, true, "", now(), 2)
         .await
         .unwrap();
     // Answered once: a second answer is refused.
     refused!(
         c,
-        store::answer_change(&c.db, bo, change, false, "", now()).await,
+        store::answer_change(&c.db, &c.wallet, bo, change, false, "", now(), 2).await,
         Refused::Invalid(_)
     );
-    let parts = store::complete(
+    store::complete(
         &c.db,
         &c.wallet,
         alice,
@@ -424,6 +433,7 @@ async fn completion_waits_for_answers_and_the_threshold() {
     )
     .await
     .unwrap();
+    let parts = store::parts(&c.db, order, 2, &vat_percent).await.unwrap();
     assert_eq!(
         parts[0].total,
         dec!(149.40),
