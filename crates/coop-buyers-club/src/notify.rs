@@ -592,9 +592,14 @@ impl Sender {
             format!("notice-{k}-body")
         };
         let body = self.texts.format(lang, &body_key, &args);
-        // Fluent wraps arguments in bidi isolation marks; plain-text channels want none.
+        // Fluent wraps arguments in bidi isolation marks; plain-text channels want none. A
+        // member's text (a title, a reason) may hold line breaks: a subject is one line.
         let clean = |s: String| s.replace(['\u{2068}', '\u{2069}'], "");
-        (clean(subject), clean(body))
+        let one_line: String = clean(subject)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        (one_line, clean(body))
     }
 }
 

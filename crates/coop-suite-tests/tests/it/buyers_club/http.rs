@@ -789,7 +789,11 @@ async fn a_member_chooses_notifications_and_shares_a_place() {
     assert!(a.body.contains("Kvarnvägen 2, Röstånga"));
     // The map: tiles from the tile server, which the page's policy lets in, and a numbered pin
     // per place with coordinates, linking to its line.
-    assert!(a.body.contains("<svg") && a.body.contains("tiles.example.org&#x2F;"), "{}", a.body);
+    assert!(
+        a.body.contains("<svg") && a.body.contains("tiles.example.org&#x2F;"),
+        "{}",
+        a.body
+    );
     assert!(a.body.contains("href=\"#place-1\"") && a.body.contains("href=\"#place-2\""));
     assert!(a.body.contains("id=\"place-2\""));
     let csp = {
