@@ -50,12 +50,32 @@ let
     # coop-sso is at the root of the co-op's domain
     member_feed_url = "${server}/api/feed";
     sso_url = server;
+    devices = lib.filterAttrs (_: v: v != null) {
+      printer = cfg.devices.printer;
+      paper_width = cfg.devices.paperWidth;
+      drawer = cfg.devices.drawer;
+      drawer_pin5 = cfg.devices.drawerPin5;
+      receipt_qr = cfg.devices.receiptQr;
+      scale = cfg.devices.scale;
+      bridge_url = if cfg.bridge.enable then "http://127.0.0.1:${toString cfg.bridge.port}" else null;
+    };
   };
+  bridgeConfig = {
+    listen = "127.0.0.1:${toString cfg.bridge.port}";
+    state_directory = "/var/lib/cooperage-bridge";
+    inherit (cfg.bridge) terminal;
+  };
+  bridgeFile = json.generate "bridge.json" bridgeConfig;
   configFile = json.generate "till.json" tillConfig;
 
-  checkConfig = pkgs.runCommand "cooperage-till-check-config" { } ''
-    ${lib.getExe' cfg.package "coop-pos"} till check-config --config ${configFile} > $out
-  '';
+  checkConfig = pkgs.runCommand "cooperage-till-check-config" { } (
+    ''
+      ${lib.getExe' cfg.package "coop-pos"} till check-config --config ${configFile} > $out
+    ''
+    + lib.optionalString cfg.bridge.enable ''
+      ${lib.getExe' cfg.package "coop-pos"} bridge --check --config ${bridgeFile} >> $out
+    ''
+  );
 
   # USB devices the till's user may open (printers, scanners, scales, the
   # serial adapters scales and pole displays hang off): one rule per vendor id
@@ -183,6 +203,51 @@ in
     };
 
     devices = {
+      printer = mkOption {
+        type = types.nullOr json.type;
+        default = null;
+        example = literalExpression ''{ kind = "network"; address = "192.168.1.60:9100"; }'';
+        description = ''
+          The receipt printer (ESC/POS): `{ kind = "usb"; path = "/dev/usb/lp0"; }`,
+          `{ kind = "network"; address = "host:9100"; }` or
+          `{ kind = "serial"; path = "/dev/ttyUSB0"; baud = 9600; }`. `null`:
+          receipts on the screen only. Checked when the system is built.
+        '';
+      };
+      paperWidth = mkOption {
+        type = types.ints.between 24 64;
+        default = 42;
+        description = "Characters a receipt line: 42 on 80 mm paper, 32 on 58 mm.";
+      };
+      drawer = mkOption {
+        type = types.bool;
+        default = false;
+        description = ''
+          Whether a cash drawer hangs on the printer's drawer port: it opens on
+          a cash tender and on a manager's "no sale" (which the till logs).
+        '';
+      };
+      drawerPin5 = mkOption {
+        type = types.bool;
+        default = false;
+        description = "The drawer is on the drawer port's pin 5 (most are on pin 2).";
+      };
+      receiptQr = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Print the receipt number as a QR code instead of a CODE128 barcode.";
+      };
+      scale = mkOption {
+        type = types.nullOr json.type;
+        default = null;
+        example = literalExpression ''{ kind = "toledo8217"; path = "/dev/ttyUSB0"; }'';
+        description = ''
+          The checkout scale: `{ kind = "toledo8217"; path = "/dev/ttyUSB0"; baud = 9600; }`
+          (the Mettler Toledo 8217 protocol, 7E1), or `{ kind = "simulator"; }`
+          for training. `null`: weights are typed.
+        '';
+      };
+
       usbVendors = mkOption {
         type = types.attrsOf types.str;
         default = {
@@ -221,6 +286,35 @@ in
         description = ''
           More udev rules, e.g. for a scale on the board's own serial port. Give
           devices to the group `${user}`, which the till runs in.
+        '';
+      };
+    };
+
+    bridge = {
+      enable = mkOption {
+        type = types.bool;
+        default = false;
+        description = ''
+          Whether to run the payment bridge on the till (`coop-pos bridge`, unit
+          `coop-bridge`), which drives the card terminal for it. Without it,
+          card payments are simulated (training).
+        '';
+      };
+      port = mkOption {
+        type = types.port;
+        default = 8190;
+        description = "The bridge's port on 127.0.0.1.";
+      };
+      terminal = mkOption {
+        type = json.type;
+        default = {
+          kind = "simulator";
+        };
+        example = literalExpression ''{ kind = "zvt"; address = "192.168.1.50:20007"; password = 0; currency = 752; }'';
+        description = ''
+          The card terminal: `{ kind = "zvt"; address = "host:20007"; password = 0;
+          currency = 752; }` (ZVT over TCP; the currency's ISO 4217 number), or
+          `{ kind = "simulator"; }`. Checked when the system is built.
         '';
       };
     };
@@ -291,6 +385,13 @@ in
   })
   (mkIf cfg.enable {
     assertions = [
+      {
+        assertion = cfg.bridge.enable -> cfg.bridge.port != cfg.port;
+        message = ''
+          services.cooperage.till.bridge.port (${toString cfg.bridge.port}) is the till's own port:
+          give the payment bridge another one.
+        '';
+      }
       {
         assertion = cfg.server != null;
         message = ''
@@ -405,6 +506,36 @@ in
         TimeoutStopSec = "20s";
       };
       # Restarted forever (a till must come back), never given up on.
+      unitConfig.StartLimitIntervalSec = 0;
+    };
+
+    # ---- the payment bridge ------------------------------------------------------
+    # Beside the till, sandboxed the same way but with no devices: it reaches the
+    # terminal over the network. Its journal must survive a crash (a payment whose
+    # outcome is unknown is resolved from it before the next).
+    environment.etc."cooperage/bridge.json" = mkIf cfg.bridge.enable { source = bridgeFile; };
+    systemd.services.coop-bridge = mkIf cfg.bridge.enable {
+      description = "Cooperage payment bridge (card terminal)";
+      wantedBy = [ "multi-user.target" ];
+      before = [ "coop-till.service" ];
+      after = [ "network.target" ];
+      restartTriggers = [ bridgeFile ];
+      environment.COOPERAGE_BRIDGE_CONFIG = "/etc/cooperage/bridge.json";
+      serviceConfig = (import ./hardening.nix) // {
+        ExecStart = utils.escapeSystemdExecArgs [
+          (lib.getExe' cfg.package "coop-pos")
+          "bridge"
+          "--config"
+          "/etc/cooperage/bridge.json"
+        ];
+        DynamicUser = true;
+        StateDirectory = "cooperage-bridge";
+        StateDirectoryMode = "0700";
+        Restart = "always";
+        RestartSec = "2s";
+        # A payment in flight is journalled; let its outcome be written.
+        TimeoutStopSec = "20s";
+      };
       unitConfig.StartLimitIntervalSec = 0;
     };
 

@@ -85,7 +85,16 @@ let
         catalogue_feed_url = "https://coop.example.org/ims/api/feed";
         member_feed_url = "https://coop.example.org/api/feed";
         sso_url = "https://coop.example.org";
+        devices = {
+          paper_width = 42;
+          drawer = false;
+          drawer_pin5 = false;
+          receipt_qr = false;
+        };
       };
+
+    "without a bridge there is no bridge unit, and the till's card payments are simulated" =
+      c: !(c.systemd.services ? coop-bridge) && !((rendered c).devices ? bridge_url);
 
     "the till.json is checked at build time by `coop-pos till check-config`" =
       c:
@@ -257,5 +266,79 @@ in
       lib.hasInfix ''ATTRS{idVendor}=="0fe6", GROUP="cooperage-till"'' (rules c)
       && lib.hasInfix ''ATTRS{idVendor}=="04b8", GROUP="cooperage-till"'' (rules c);
     "without a flake, no automatic upgrade" = c: !(c.system.autoUpgrade.enable or false);
+  };
+
+  # The devices: a network printer with a drawer, 58 mm paper and QR codes, a scale, and the
+  # payment bridge with a ZVT terminal.
+  devices = variant {
+    services.cooperage.till = {
+      devices = {
+        printer = {
+          kind = "network";
+          address = "192.168.1.60:9100";
+        };
+        drawer = true;
+        paperWidth = 32;
+        receiptQr = true;
+        scale = {
+          kind = "toledo8217";
+          path = "/dev/ttyUSB0";
+        };
+      };
+      bridge = {
+        enable = true;
+        terminal = {
+          kind = "zvt";
+          address = "192.168.1.50:20007";
+          currency = 752;
+        };
+      };
+    };
+  } {
+    "till.json has the printer, the drawer, the paper, the scale and the bridge on loopback" =
+      c:
+      (rendered c).devices == {
+        printer = {
+          kind = "network";
+          address = "192.168.1.60:9100";
+        };
+        paper_width = 32;
+        drawer = true;
+        drawer_pin5 = false;
+        receipt_qr = true;
+        scale = {
+          kind = "toledo8217";
+          path = "/dev/ttyUSB0";
+        };
+        bridge_url = "http://127.0.0.1:8190";
+      };
+    "the bridge runs as a dynamic user, sandboxed, with its journal kept, before the till" =
+      c:
+      let
+        u = c.systemd.services.coop-bridge;
+        s = u.serviceConfig;
+      in
+      s.DynamicUser
+      && s.StateDirectory == "cooperage-bridge"
+      && s.ProtectSystem == "strict"
+      && s.Restart == "always"
+      && lib.hasInfix "coop-pos\" \"bridge\" \"--config\" \"/etc/cooperage/bridge.json" s.ExecStart
+      && lib.elem "coop-till.service" u.before
+      && lib.elem "multi-user.target" u.wantedBy;
+    "bridge.json names the terminal and the journal, and is checked at build time" =
+      c:
+      let
+        b = builtins.fromJSON c.environment.etc."cooperage/bridge.json".source.text;
+      in
+      b == {
+        listen = "127.0.0.1:8190";
+        state_directory = "/var/lib/cooperage-bridge";
+        terminal = {
+          kind = "zvt";
+          address = "192.168.1.50:20007";
+          currency = 752;
+        };
+      }
+      && lib.any (p: lib.hasInfix "coop-pos bridge --check --config" (p.buildCommand or "")) c.system.checks;
   };
 }

@@ -31,7 +31,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         return run_cmd(&mut cargo);
     }
 
-    // Debian's node, npm, python3-venv and poppler-utils (pdftotext) for the harnesses; their npm and PyPI packages are
+    // Debian's node, npm, python3-venv, poppler-utils (pdftotext) and socat (a scale's serial line) for the harnesses; their npm and PyPI packages are
     // installed only after the tests that must pass without them.
     let interop_setup = root.join("tests/interop/setup.sh");
     if interop_setup.is_file() {
@@ -39,6 +39,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             ("npm", "npm"),
             ("python3", "python3-venv"),
             ("pdftotext", "poppler-utils"),
+            ("socat", "socat"),
         ] {
             if !prereq::on_path(tool) {
                 prereq::apt_install(&[package], "the interop tests")?;

@@ -271,7 +271,7 @@ impl Sender {
     /// # Errors
     /// The database's (a channel's failure is recorded on its delivery instead).
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Sent, sqlx::Error> {
-        self.fan_out().await?;
+        self.fan_out(now).await?;
         let mut out = Sent::default();
         // Bounded: a run sends at most this many; the next run goes on.
         for _ in 0..500 {
@@ -306,7 +306,9 @@ impl Sender {
         });
     }
 
-    async fn fan_out(&self) -> Result<(), sqlx::Error> {
+    /// Deliveries are due from `now` (the run's clock, not the database's: a delivery made
+    /// in this run is sent in it).
+    async fn fan_out(&self, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         loop {
             let mut tx = self.db.begin().await?;
             let next: Option<(Uuid, String, Uuid, Option<Vec<Uuid>>)> = sqlx::query_as(
@@ -321,10 +323,11 @@ impl Sender {
             let kind = Kind::parse(&kind).expect("a kind the table allows");
             if kind.for_room() && self.matrix.is_some() {
                 sqlx::query(
-                    "insert into notice_delivery (notice_id, channel) values ($1, 'room')
-                     on conflict do nothing",
+                    "insert into notice_delivery (notice_id, channel, next_attempt_at)
+                     values ($1, 'room', $2) on conflict do nothing",
                 )
                 .bind(id)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -356,8 +359,8 @@ impl Sender {
             }
             // A member who never signed in here has no contact row: nothing to reach them by.
             sqlx::query(
-                "insert into notice_delivery (notice_id, channel, member_id)
-                 select $1, ch, c.member_id
+                "insert into notice_delivery (notice_id, channel, member_id, next_attempt_at)
+                 select $1, ch, c.member_id, $5
                  from member_contact c cross join unnest($3::text[]) ch
                  where c.member_id = any($2)
                    and ($4 || ':' || ch) = any(c.choices)
@@ -369,6 +372,7 @@ impl Sender {
             .bind(&who)
             .bind(&channels)
             .bind(kind.as_str())
+            .bind(now)
             .execute(&mut *tx)
             .await?;
             sqlx::query("update notice set fanned_out_at = now() where notice_id = $1")

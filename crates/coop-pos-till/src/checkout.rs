@@ -529,7 +529,10 @@ pub async fn complete(
         .map(|t| t.amount.amount())
         .sum();
     let card_reference = match card {
-        Some(terminal) if !card_part.is_zero() => match terminal.pay(sale_id, card_part).await {
+        // The basket's id is the payment's: asking again for the same basket (after a lost
+        // answer, or a crash before the sale was written) gets the same payment at the bridge,
+        // never a second charge.
+        Some(terminal) if !card_part.is_zero() => match terminal.pay(basket, card_part).await {
             crate::terminal::Outcome::Approved { reference } => Some(reference),
             other => {
                 tracing::warn!(sale = %sale_id, outcome = ?other, "the card was not taken");

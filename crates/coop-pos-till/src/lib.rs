@@ -7,6 +7,7 @@
 pub mod checkout;
 pub mod clock;
 pub mod demo;
+pub mod devices;
 pub mod journal;
 pub mod pairing;
 pub mod pin;

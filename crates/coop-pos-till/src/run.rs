@@ -45,6 +45,9 @@ pub struct TillConfig {
     /// Instead of pairing: a file holding an access token (a test's, or one given by hand).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// The receipt printer and drawer, the scale, the payment bridge.
+    #[serde(default)]
+    pub devices: crate::devices::DevicesConfig,
 }
 
 impl TillConfig {
@@ -85,6 +88,7 @@ impl TillConfig {
                 "till.json: {key} `{url}` must be an http(s) address of the co-op's server, with no query or user"
             );
         }
+        self.devices.check()?;
         match (&self.sso_url, &self.token_file, &self.till_id) {
             (Some(_), None, None) | (None, Some(_), Some(_)) => Ok(()),
             (Some(_), None, Some(_)) => anyhow::bail!(
@@ -336,6 +340,10 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
         tokens.clone(),
     ));
     app.wallet = Some(wallet.clone());
+    app.devices = Arc::new(crate::devices::Devices::new(&cfg.devices));
+    if let Some(url) = &cfg.devices.bridge_url {
+        app.terminal = Arc::new(crate::devices::BridgeTerminal::new(url, minor));
+    }
     let key = coop_web::session::load_or_create_key(&cfg.state_directory)?;
     let origin = format!("http://{}", cfg.listen);
     let session = Arc::new(coop_web::session::SessionConfig::new(

@@ -1046,6 +1046,31 @@ impl Store {
             .collect()
     }
 
+    /// Logs a drawer opened without a sale.
+    pub async fn log_drawer_opening(&self, cashier: &str, manager: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into drawer_opening (opening_id, cashier, manager, at) values (?, ?, ?, ?)",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(cashier)
+        .bind(manager)
+        .bind(Utc::now().to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The drawer openings without a sale, newest first: (cashier, manager, when).
+    pub async fn drawer_openings(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query("select cashier, manager, at from drawer_opening order by at desc")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
     /// Central has these clockings.
     pub async fn clock_uploaded(&self, ids: &[Uuid]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;

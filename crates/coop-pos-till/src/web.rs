@@ -89,6 +89,8 @@ pub struct TillApp {
     pub terminal: Arc<dyn crate::terminal::Terminal>,
     /// The member wallet online, through central; without it the wallet pays offline only.
     pub wallet: Option<Arc<dyn crate::wallet::Wallet>>,
+    /// The printer, drawer and scale.
+    pub devices: Arc<crate::devices::Devices>,
 }
 
 impl std::fmt::Debug for TillApp {
@@ -120,6 +122,7 @@ impl TillApp {
             throttle: Arc::new(Throttle::default()),
             terminal: Arc::new(crate::terminal::Simulator::default()),
             wallet: None,
+            devices: Arc::new(crate::devices::Devices::none()),
         })
     }
 
@@ -151,7 +154,12 @@ impl TillApp {
         data: &serde_json::Value,
     ) -> Response {
         let page = self.page(session, path);
-        match self.templates.render(name, &page, data) {
+        // A device's problem shows on every page until the device works again.
+        let mut data = data.clone();
+        if let (Some(p), Some(o)) = (self.devices.problem(), data.as_object_mut()) {
+            o.insert("device_problem".into(), json!(p));
+        }
+        match self.templates.render(name, &page, &data) {
             Ok(html) => Html(html).into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "rendering {name}");
@@ -310,6 +318,9 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/shift/close", post(shift_close))
         .route("/shifts/{id}", get(shift_report))
         .route("/receipts/{id}", get(receipt))
+        .route("/receipts/{id}/print", post(reprint))
+        .route("/shifts/{id}/print", post(print_shift))
+        .route("/drawer", post(no_sale))
         .route("/returns/{id}", get(return_page).post(return_post))
         .route("/static/kit.css", get(kit_css))
         .route("/static/theme.css", get(theme_css))
@@ -869,6 +880,15 @@ async fn pay(
     {
         Ok(sale) => {
             tracing::info!(seq = sale.seq, sale_id = %sale.sale_id, "sale completed");
+            // The sale is stored: the receipt prints after, and a printer's failure is shown,
+            // not lost (it can be printed again from the receipt).
+            let cash = sale.tenders.iter().any(|t| t.kind == "cash") || !sale.change.is_zero();
+            let ops =
+                receipt_ops(&app, app.lang(&session), &sale, cash && app.devices.drawer).await;
+            let devices = app.devices.clone();
+            tokio::spawn(async move {
+                let _ = devices.print(&ops).await;
+            });
             Redirect::to(&format!("/receipts/{}", sale.sale_id)).into_response()
         }
         Err(e) => {
@@ -957,6 +977,7 @@ async fn receipt(State(app): State<TillApp>, session: Session, Path(id): Path<Uu
                     "org_number": app.settings.org_number,
                     "receipt_number": format!("{}-{}", sale.till, sale.seq),
                     "original_number": original_number,
+                    "message": take_flash(&session),
                 }),
             )
         }
@@ -995,11 +1016,22 @@ async fn shift_page(State(app): State<TillApp>, session: Session) -> Response {
         None => None,
     };
     let recent = app.store.shifts(10).await.unwrap_or_default();
+    let managers: Vec<_> = app
+        .store
+        .cashiers()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.manager)
+        .map(|c| json!({ "sub": c.sub, "name": c.name }))
+        .collect();
     app.render(
         &session,
         "/shift",
         "till_shift.html",
-        &json!({ "report": x, "recent": recent, "message": message, "closed": false }),
+        &json!({ "report": x, "recent": recent, "message": message, "closed": false,
+                 "drawer": app.devices.drawer, "printer": app.devices.printer.is_some(),
+                 "managers": managers }),
     )
 }
 
@@ -1101,7 +1133,8 @@ async fn shift_report(
             &session,
             &format!("/shifts/{id}"),
             "till_shift.html",
-            &json!({ "report": r, "recent": [], "message": null, "closed": shift.closed_at.is_some() }),
+            &json!({ "report": r, "recent": [], "message": take_flash(&session),
+                     "closed": shift.closed_at.is_some(), "printer": app.devices.printer.is_some() }),
         ),
         Err(e) => failure(&e.to_string()),
     }
@@ -1403,4 +1436,274 @@ async fn clock_post(
         Err(e) => return failure(&e.to_string()),
     }
     back()
+}
+
+/// A sale's receipt for the printer, in `lang`; `drawer` opens the cash drawer first.
+async fn receipt_ops(
+    app: &TillApp,
+    lang: Lang,
+    sale: &crate::journal::SaleRecord,
+    drawer: bool,
+) -> Vec<coop_pos_devices::escpos::Op> {
+    use coop_pos_devices::receipt::{render, Doc, Item};
+    use coop_web::i18n::FluentValue as V;
+    let tr = app.templates.translations();
+    let t = |k: &str| tr.text(lang, k);
+    let tz = app.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let format = coop_web::format::Format::new(lang, tz);
+    let money = |d: Decimal| match app.settings.currency() {
+        Ok(c) => format.money(coop_domain::Money::new(d, c)),
+        Err(_) => d.to_string(),
+    };
+    let number = format!("{}-{}", sale.till, sale.seq);
+    let mut title = vec![format!(
+        "{} {number} · {}",
+        t("till-receipt"),
+        format.datetime(sale.completed_at)
+    )];
+    match sale.kind {
+        crate::journal::SaleKind::Training => title.push(t("till-training-receipt")),
+        crate::journal::SaleKind::Return => title.push(t("till-return-receipt")),
+        crate::journal::SaleKind::Sale => {}
+    }
+    let mut header = vec![app.settings.org_name.clone()];
+    if let Some(n) = app.settings.org_number.as_ref().filter(|n| !n.is_empty()) {
+        header.push(format!("{} {n}", t("till-org-number")));
+    }
+    let items = sale
+        .lines
+        .iter()
+        .map(|l| Item {
+            name: l.name.clone(),
+            detail: format!(
+                "{} × {} · {} %",
+                l.quantity.normalize(),
+                money(l.unit_price),
+                l.vat_percent.normalize()
+            ),
+            amount: money(l.amount),
+        })
+        .collect();
+    let mut summary: Vec<(String, String)> = sale
+        .by_rate
+        .iter()
+        .map(|r| {
+            (
+                tr.format(
+                    lang,
+                    "till-vat-at",
+                    &[("rate", V::from(r.vat_percent.normalize().to_string()))],
+                ),
+                money(r.vat),
+            )
+        })
+        .collect();
+    if !sale.rounding.is_zero() {
+        summary.push((t("till-rounding"), money(sale.rounding)));
+    }
+    for tn in &sale.tenders {
+        summary.push((
+            format!("{} ({})", t(&format!("till-tender-{}", tn.kind)), tn.tender),
+            money(tn.amount),
+        ));
+    }
+    summary.push((t("till-change"), money(sale.change)));
+    let mut footer = Vec::new();
+    if let Some(m) = &sale.member {
+        if let Ok(Some(member)) = app.store.member(m).await {
+            footer.push(format!("{}: {}", t("till-member"), member.name));
+        }
+    }
+    footer.push(t("till-receipt-thanks"));
+    render(
+        &Doc {
+            header,
+            title,
+            items,
+            total: Some((t("till-total"), money(sale.total))),
+            summary,
+            footer,
+            code: Some(number),
+            qr: app.devices.qr,
+            drawer,
+        },
+        app.devices.width,
+    )
+}
+
+/// `POST /receipts/{id}/print`: the receipt again (a printer that failed, a member who asks).
+async fn reprint(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let Ok(Some(sale)) = app.store.sale(id).await else {
+        return (StatusCode::NOT_FOUND, "no such receipt on this till").into_response();
+    };
+    let ops = receipt_ops(&app, app.lang(&session), &sale, false).await;
+    match app.devices.print(&ops).await {
+        Ok(()) => flash(&session, &app.t(&session, "till-printed")),
+        Err(e) => flash(
+            &session,
+            &app.t(
+                &session,
+                &format!("till-printer-{}", crate::devices::problem_key(&e)),
+            ),
+        ),
+    }
+    Redirect::to(&format!("/receipts/{id}")).into_response()
+}
+
+/// `POST /shifts/{id}/print`: the shift's X or Z report on paper.
+async fn print_shift(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Response {
+    use coop_pos_devices::receipt::{render, Doc};
+    use coop_web::i18n::FluentValue as V;
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let Ok(Some(shift)) = app.store.shift(id).await else {
+        return (StatusCode::NOT_FOUND, "no such shift on this till").into_response();
+    };
+    let Ok(r) = crate::shift::report(&app.store, &shift, None).await else {
+        return failure("the report could not be made");
+    };
+    let lang = app.lang(&session);
+    let tr = app.templates.translations();
+    let t = |k: &str| tr.text(lang, k);
+    let tz = app.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let format = coop_web::format::Format::new(lang, tz);
+    let money = |d: Decimal| match app.settings.currency() {
+        Ok(c) => format.money(coop_domain::Money::new(d, c)),
+        Err(_) => d.to_string(),
+    };
+    let count = |k: &str, n: i64| tr.format(lang, k, &[("count", V::from(n))]);
+    let mut summary = vec![
+        (count("till-shift-sales", r.sales), String::new()),
+        (count("till-shift-returns", r.returns), String::new()),
+        (count("till-shift-training", r.training), String::new()),
+    ];
+    for l in &r.by_rate {
+        summary.push((
+            tr.format(
+                lang,
+                "till-vat-at",
+                &[("rate", V::from(l.vat_percent.normalize().to_string()))],
+            ),
+            format!("{} / {}", money(l.vat), money(l.gross)),
+        ));
+    }
+    for l in &r.by_tender {
+        summary.push((l.tender.clone(), money(l.amount)));
+    }
+    summary.push((t("till-shift-cash-in"), money(r.cash_in)));
+    summary.push((t("till-shift-cash-out"), money(r.cash_out)));
+    summary.push((t("till-shift-expected"), money(r.expected_cash)));
+    if let Some(c) = shift.counted {
+        summary.push((t("till-shift-counted"), money(c)));
+    }
+    if let Some(o) = r.over_short {
+        summary.push((t("till-shift-over-short"), money(o)));
+    }
+    let title = vec![
+        t(if shift.closed_at.is_some() {
+            "till-z-report"
+        } else {
+            "till-x-report"
+        }),
+        format!(
+            "{} {}",
+            t("till-shift-opened"),
+            format.datetime(shift.opened_at)
+        ),
+    ];
+    let ops = render(
+        &Doc {
+            header: vec![app.settings.org_name.clone()],
+            title,
+            items: Vec::new(),
+            total: Some((t("till-total"), money(r.total))),
+            summary,
+            footer: Vec::new(),
+            code: None,
+            qr: false,
+            drawer: false,
+        },
+        app.devices.width,
+    );
+    match app.devices.print(&ops).await {
+        Ok(()) => flash(&session, &app.t(&session, "till-printed")),
+        Err(e) => flash(
+            &session,
+            &app.t(
+                &session,
+                &format!("till-printer-{}", crate::devices::problem_key(&e)),
+            ),
+        ),
+    }
+    Redirect::to(&format!("/shifts/{id}")).into_response()
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoSaleForm {
+    #[serde(default)]
+    manager: String,
+    #[serde(default)]
+    manager_pin: String,
+}
+
+/// `POST /drawer`: a manager's "no sale": the drawer opens, and the till's journal of drawer
+/// openings says who and when.
+async fn no_sale(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(form): CsrfForm<NoSaleForm>,
+) -> Response {
+    let Some((sub, _)) = cashier(&session) else {
+        return home_redirect();
+    };
+    if !app.devices.drawer {
+        flash(&session, &app.t(&session, "till-drawer-none"));
+        return shift_redirect();
+    }
+    let manager = match approve(&app, &form.manager, &form.manager_pin).await {
+        Ok(m) => m,
+        Err(key) => {
+            flash(&session, &app.t(&session, key));
+            return shift_redirect();
+        }
+    };
+    if let Err(e) = app.store.log_drawer_opening(&sub, &manager).await {
+        tracing::error!(error = %e, "a drawer opening was not logged");
+        flash(&session, &app.t(&session, "till-drawer-not-logged"));
+        return shift_redirect();
+    }
+    tracing::info!(cashier = %sub, manager = %manager, "no sale: the drawer opened");
+    let pin5 = app.devices.drawer_pin5;
+    match app
+        .devices
+        .print(&[
+            coop_pos_devices::escpos::Op::Init,
+            coop_pos_devices::escpos::Op::Drawer { pin5 },
+        ])
+        .await
+    {
+        Ok(()) => flash(&session, &app.t(&session, "till-drawer-opened")),
+        Err(e) => flash(
+            &session,
+            &app.t(
+                &session,
+                &format!("till-printer-{}", crate::devices::problem_key(&e)),
+            ),
+        ),
+    }
+    shift_redirect()
 }

@@ -285,6 +285,20 @@ pub mod cli {
             #[command(subcommand)]
             command: Option<TillCommand>,
         },
+        /// Run the payment bridge: the card terminal's driver, with a local HTTP API for the till
+        /// (see docs/tills.md, "Card terminals").
+        Bridge {
+            /// The bridge's config file (JSON).
+            #[arg(
+                long,
+                env = "COOPERAGE_BRIDGE_CONFIG",
+                default_value = "/etc/cooperage/bridge.json"
+            )]
+            config: std::path::PathBuf,
+            /// Only check the config file, and print it as the bridge reads it.
+            #[arg(long)]
+            check: bool,
+        },
         /// Take the sales a broken till never uploaded, from the file `coop-pos till
         /// export-unsent` wrote (stdin, or --file): each is checked against the till's chain
         /// and stored once, however often this runs.
@@ -356,7 +370,31 @@ pub mod cli {
                 Ok(())
             }
             Command::ImportTillSales { config, file } => import_till_sales(&config, file).await,
+            Command::Bridge { config, check } => bridge(&config, check).await,
         }
+    }
+
+    async fn bridge(config: &std::path::Path, check: bool) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(config)
+            .with_context(|| format!("reading {}", config.display()))?;
+        let cfg: coop_pos_devices::bridge::BridgeConfig =
+            serde_json::from_str(&text).with_context(|| format!("{}", config.display()))?;
+        cfg.check()
+            .with_context(|| format!("{}", config.display()))?;
+        if check {
+            println!("{}", serde_json::to_string_pretty(&cfg)?);
+            return Ok(());
+        }
+        coop_web::logging::init("coop-pos-bridge", "info");
+        std::fs::create_dir_all(&cfg.state_directory)?;
+        let bridge =
+            coop_pos_devices::bridge::Bridge::open(&cfg.state_directory, cfg.driver()).await?;
+        let listener = tokio::net::TcpListener::bind(&cfg.listen).await?;
+        tracing::info!(listen = %cfg.listen, ready = bridge.is_ready(), "payment bridge serving");
+        axum::serve(listener, bridge.router())
+            .with_graceful_shutdown(coop_web::app::shutdown_signal())
+            .await?;
+        Ok(())
     }
 
     fn read_till_config(

@@ -80,6 +80,8 @@ async fn main() -> anyhow::Result<()> {
     let (_k, fin_router) = coop_web::cli::app::<coop_finance::Finance>(loaded).await?;
     let _fin = coop_testkit::http::serve_on(listener, fin_router);
 
+    // A real SMTP server on loopback, the co-op's mail server (for the notices, below).
+    let smtp = coop_testkit::smtp::SmtpCapture::start(false);
     // The buyers club: its app for the pages, its wallet client for the purchases.
     let mut v = coop_testkit::config::coop_config(
         "buyers_club",
@@ -93,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
     v["services"]["buyers_club"]["client_secret_file"] = json!(secret);
     v["services"]["sso"] = json!({ "public_url": issuer.issuer });
     v["services"]["finance"] = json!({ "public_url": format!("{fin_base}/finance") });
+    smtp.configure(&mut v);
     let loaded = coop_web::config::parse::<coop_buyers_club::Settings>(
         v,
         ServiceName::BuyersClub,
@@ -291,5 +294,98 @@ async fn main() -> anyhow::Result<()> {
     }
     let n = done.load(Ordering::Relaxed);
     println!("purchase updates: {n} in {seconds} s, {:.0} updates/s ({concurrency} members at once, each a hold adjusted at coop-finance)", n as f64 / seconds as f64);
+
+    // Every member signed in here, with the default choices (a completed order by email).
+    for (i, m) in members.iter().enumerate() {
+        coop_buyers_club::notify::remember_contact(
+            &bc_db,
+            *m,
+            Some(&format!("medlem{i}@example.org")),
+            None,
+            coop_web::Lang::Sv,
+        )
+        .await?;
+    }
+    // Completing it: every member's part captured at coop-finance, one call each, then the
+    // order and its feed event.
+    store::close(&bc_db, by, order, Utc::now(), 2)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t = Instant::now();
+    store::complete(
+        &bc_db,
+        wallet.as_ref(),
+        by,
+        order,
+        Utc::now(),
+        Utc::now().date_naive(),
+        2,
+        &|c: &str| {
+            if c == "food" {
+                Decimal::from(12)
+            } else {
+                Decimal::from(25)
+            }
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let took = t.elapsed();
+    let settled: i64 =
+        sqlx::query_scalar("select count(*) from settlement where settled_at is not null")
+            .fetch_one(&bc_db)
+            .await?;
+    println!(
+        "completing the order: {:.2} s ({settled} members' parts captured at coop-finance, {:.1} ms each)",
+        took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / settled.max(1) as f64
+    );
+
+    // The app's own sender (every 5 s) and this one, with the same mail server, send them
+    // between them: timed from the completion's notice until the last message is in.
+    let mail = coop_web::config::Mail {
+        from: "Bench <noreply@coop.example.org>".into(),
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: smtp.port,
+        smtp_security: coop_web::config::SmtpSecurity::None,
+        smtp_username: None,
+        smtp_password_file: None,
+    };
+    let sender = coop_buyers_club::notify::Sender {
+        db: bc_db.clone(),
+        mailer: coop_web::mail::Mailer::from_config(Some(&mail))?,
+        matrix: None,
+        texts: Arc::new(coop_web::Translations::new(
+            coop_buyers_club::TRANSLATIONS,
+            coop_web::Lang::En,
+        )?),
+        default_lang: coop_web::Lang::En,
+        time_zone: chrono_tz::Europe::Stockholm,
+        currency: coop_domain::Currency::parse("SEK")?,
+        base_url: "https://coop.example.org/buyers-club".into(),
+        org_name: "Bench".into(),
+        give_up_after: Duration::from_secs(3600),
+    };
+    let expected: i64 =
+        sqlx::query_scalar("select count(distinct member_id) from purchase where order_id = $1")
+            .bind(order)
+            .fetch_one(&bc_db)
+            .await?;
+    let expected = usize::try_from(expected)?;
+    // No other message goes by email in this run: every one counted is a completion notice.
+    let before = 0;
+    let t = Instant::now();
+    let deadline = t + Duration::from_secs(300);
+    while smtp.count() < before + expected && Instant::now() < deadline {
+        sender.run_once(Utc::now()).await?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = t.elapsed();
+    let sent = smtp.count() - before;
+    println!(
+        "completion notices: {sent} of {expected} emails in {:.2} s, {:.0} messages/s (each written in the member's language and sent over its own SMTP connection to a real server on loopback)",
+        took.as_secs_f64(),
+        sent as f64 / took.as_secs_f64()
+    );
     Ok(())
 }

@@ -4,5 +4,6 @@
 #[cfg(feature = "interop")]
 mod browser;
 mod checkout;
+mod devices;
 mod returns;
 mod web;

@@ -22,6 +22,7 @@ pub struct Kiosk {
     csrf: String,
 }
 
+#[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
     pub location: Option<String>,
@@ -93,6 +94,13 @@ impl Kiosk {
 }
 
 pub async fn kiosk() -> (tempfile::TempDir, coop_pos_till::store::Store, Kiosk) {
+    kiosk_with(|_| {}).await
+}
+
+/// [`kiosk`] with its app changed first (its devices, its terminal).
+pub async fn kiosk_with(
+    change: impl FnOnce(&mut TillApp),
+) -> (tempfile::TempDir, coop_pos_till::store::Store, Kiosk) {
     let (dir, store) = till().await;
     store
         .set_cashiers(&[
@@ -111,7 +119,8 @@ pub async fn kiosk() -> (tempfile::TempDir, coop_pos_till::store::Store, Kiosk) 
         ])
         .await
         .unwrap();
-    let app = TillApp::new(store.clone(), settings(), "kassa-1", Lang::Sv).unwrap();
+    let mut app = TillApp::new(store.clone(), settings(), "kassa-1", Lang::Sv).unwrap();
+    change(&mut app);
     let key = coop_web::session::load_or_create_key(dir.path()).unwrap();
     let session = Arc::new(SessionConfig::new(
         key,

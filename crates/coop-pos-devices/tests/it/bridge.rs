@@ -1,0 +1,271 @@
+//! The payment bridge over HTTP, with the simulated ZVT terminal behind it: a payment from the
+//! till's side, the same sale asked again (never a second charge), and crashes: the till's
+//! between "approved" and recording the sale, and the bridge's own before and after the
+//! terminal heard its acknowledgement. Each crash is resolved before a new payment starts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coop_pos_devices::bridge::Bridge;
+use coop_pos_devices::payment::{
+    Driver, OutcomeFuture, Record, RecordFuture, Recorder, Saved, Zvt,
+};
+use coop_pos_devices::zvt_terminal::{start, Terminal};
+use serde_json::{json, Value};
+
+struct Running {
+    base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn serve(dir: &std::path::Path, terminal: &str) -> Running {
+    let bridge = Bridge::open(dir, Arc::new(Zvt::new(terminal, 0, 752)))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, bridge.router()).await.unwrap();
+    });
+    Running { base, task }
+}
+
+/// A bridge in a runtime of its own, which the test can pull the plug on (every task and
+/// connection of it ends at once, as when the process is killed).
+async fn crashable(
+    dir: &std::path::Path,
+    driver: Arc<dyn Driver>,
+) -> (String, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let dir = dir.to_owned();
+    rt.spawn(async move {
+        let bridge = Bridge::open(&dir, driver).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _ = tx.send(format!("http://{}", listener.local_addr().unwrap()));
+        axum::serve(listener, bridge.router()).await.unwrap();
+    });
+    (rx.await.unwrap(), rt)
+}
+
+async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn state(base: &str, id: &str) -> Value {
+    reqwest::get(format!("{base}/payments/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits for the payment to leave `pending`.
+async fn settled(base: &str, id: &str) -> Value {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = state(base, id).await;
+        if s["state"] != "pending" {
+            return s;
+        }
+        assert!(Instant::now() < until, "still pending: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_payment_through_the_bridge_and_the_till_crashing_after_approval() {
+    let (terminal, address) = start(Terminal::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = serve(dir.path(), &address).await;
+    let (status, p) = post(
+        &b.base,
+        "/payments",
+        json!({ "id": "sale-1", "amount": 13880 }),
+    )
+    .await;
+    assert_eq!((status, p["state"].as_str()), (202, Some("pending")));
+    let done = settled(&b.base, "sale-1").await;
+    assert_eq!(done["state"], "approved");
+    assert_eq!(done["reference"], "trace 1, receipt 1");
+    // The till crashed before recording the sale; started again, it asks for the same sale:
+    // the same approval, and no second charge.
+    let (status, again) = post(
+        &b.base,
+        "/payments",
+        json!({ "id": "sale-1", "amount": 13880 }),
+    )
+    .await;
+    assert_eq!((status, again["state"].as_str()), (202, Some("approved")));
+    assert_eq!(terminal.charges().len(), 1);
+    // The same id for another amount is refused.
+    assert_eq!(
+        post(
+            &b.base,
+            "/payments",
+            json!({ "id": "sale-1", "amount": 100 })
+        )
+        .await
+        .0,
+        409
+    );
+    // Bad input.
+    for bad in [
+        json!({ "id": "", "amount": 5 }),
+        json!({ "id": "x y", "amount": 5 }),
+        json!({ "id": "s", "amount": 0 }),
+    ] {
+        assert_eq!(post(&b.base, "/payments", bad).await.0, 422);
+    }
+    // Declined and timed out map to clear states.
+    post(
+        &b.base,
+        "/payments",
+        json!({ "id": "sale-2", "amount": 1013 }),
+    )
+    .await;
+    assert_eq!(settled(&b.base, "sale-2").await["state"], "declined");
+    post(
+        &b.base,
+        "/payments",
+        json!({ "id": "sale-3", "amount": 1015 }),
+    )
+    .await;
+    assert_eq!(settled(&b.base, "sale-3").await["state"], "timed_out");
+    // A refund, and the end of the day.
+    post(
+        &b.base,
+        "/refunds",
+        json!({ "id": "return-1", "amount": 880 }),
+    )
+    .await;
+    assert_eq!(settled(&b.base, "return-1").await["state"], "approved");
+    let (status, eod) = post(&b.base, "/end-of-day", json!({})).await;
+    assert_eq!((status, eod["total"].as_u64()), (200, Some(13880)));
+    b.task.abort();
+}
+
+#[tokio::test]
+async fn the_bridge_crashing_after_the_terminal_heard_it_resolves_to_approved() {
+    // The terminal holds its completion a while after the approval was acknowledged: the
+    // bridge dies in that while.
+    let mut t = Terminal::default();
+    t.hold_completion = Duration::from_secs(3);
+    let (terminal, address) = start(t).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (base, rt) = crashable(dir.path(), Arc::new(Zvt::new(&address, 0, 752))).await;
+    post(
+        &base,
+        "/payments",
+        json!({ "id": "sale-9", "amount": 4200 }),
+    )
+    .await;
+    // The terminal has approved and heard the acknowledgement (it is holding its completion).
+    let until = Instant::now() + Duration::from_secs(5);
+    while terminal.charges().is_empty() {
+        assert!(Instant::now() < until);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    rt.shutdown_background();
+    // Started again: before taking a payment it asks the terminal, which approved it.
+    let b = serve(dir.path(), &address).await;
+    let s = state(&b.base, "sale-9").await;
+    assert_eq!(s["state"], "approved", "{s}");
+    assert_eq!(
+        reqwest::get(format!("{}/readyz", b.base))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(terminal.charges().len(), 1);
+    assert!(!terminal.charges()[0].reversed);
+}
+
+/// A journal whose disk hangs when the approval comes: the bridge never acknowledges it.
+struct Stall;
+
+impl Recorder for Stall {
+    fn approved<'a>(&'a self, _r: &'a Record) -> Saved<'a> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        })
+    }
+}
+
+static STALL: Stall = Stall;
+
+/// The ZVT driver with that journal in place of the bridge's.
+struct Stalling(Zvt);
+
+impl Driver for Stalling {
+    fn pay<'a>(&'a self, id: &'a str, amount: u64, _r: &'a dyn Recorder) -> OutcomeFuture<'a> {
+        self.0.pay(id, amount, &STALL)
+    }
+    fn refund<'a>(&'a self, id: &'a str, amount: u64, _r: &'a dyn Recorder) -> OutcomeFuture<'a> {
+        self.0.refund(id, amount, &STALL)
+    }
+    fn cancel(&self) {
+        self.0.cancel();
+    }
+    fn end_of_day(&self) -> RecordFuture<'_> {
+        self.0.end_of_day()
+    }
+    fn last(&self) -> RecordFuture<'_> {
+        self.0.last()
+    }
+}
+
+#[tokio::test]
+async fn the_bridge_crashing_before_the_terminal_heard_it_resolves_to_not_paid() {
+    // The bridge hangs between the terminal's approval and its acknowledgement: the terminal
+    // reverses the payment by itself, and a bridge started again says it was not paid.
+    let mut t = Terminal::default();
+    t.reverse_after = Duration::from_secs(2);
+    let (terminal, address) = start(t).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (base, rt) = crashable(dir.path(), Arc::new(Stalling(Zvt::new(&address, 0, 752)))).await;
+    post(
+        &base,
+        "/payments",
+        json!({ "id": "sale-7", "amount": 4200 }),
+    )
+    .await;
+    let until = Instant::now() + Duration::from_secs(5);
+    while terminal.charges().is_empty() {
+        assert!(Instant::now() < until, "no charge");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The bridge is killed while its journal hangs.
+    rt.shutdown_background();
+    let until = Instant::now() + Duration::from_secs(5);
+    while !terminal.charges()[0].reversed {
+        assert!(Instant::now() < until, "the terminal did not reverse it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let b = serve(dir.path(), &address).await;
+    let s = state(&b.base, "sale-7").await;
+    assert_eq!(s["state"], "declined", "{s}");
+    // And the next payment goes through.
+    post(
+        &b.base,
+        "/payments",
+        json!({ "id": "sale-8", "amount": 100 }),
+    )
+    .await;
+    assert_eq!(settled(&b.base, "sale-8").await["state"], "approved");
+    b.task.abort();
+}
