@@ -84,6 +84,8 @@ impl Terminal {
             let Ok((s, _)) = listener.accept().await else {
                 continue;
             };
+            // A terminal answers each message at once (no Nagle delay on its small APDUs).
+            let _ = s.set_nodelay(true);
             let me = self.clone();
             tokio::spawn(async move {
                 let _ = me.conversation(s).await;

@@ -197,7 +197,7 @@ impl BridgeTerminal {
         }
     }
 
-    async fn run(&self, key: Uuid, amount: Decimal) -> crate::terminal::Outcome {
+    async fn run(&self, path: &str, id: String, amount: Decimal) -> crate::terminal::Outcome {
         use crate::terminal::Outcome;
         use rust_decimal::prelude::ToPrimitive as _;
         let Some(minor) = (amount * Decimal::from(10u64.pow(self.minor)))
@@ -208,10 +208,9 @@ impl BridgeTerminal {
                 reason: "an amount the terminal cannot take".into(),
             };
         };
-        let id = key.to_string();
         let started = self
             .client
-            .post(format!("{}/payments", self.base))
+            .post(format!("{}/{path}", self.base))
             .json(&serde_json::json!({ "id": id, "amount": minor }))
             .send()
             .await;
@@ -282,13 +281,17 @@ impl BridgeTerminal {
                 // the same basket gets this payment's outcome.
                 return Outcome::TimedOut;
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }
 
 impl crate::terminal::Terminal for BridgeTerminal {
     fn pay(&self, sale: Uuid, amount: Decimal) -> crate::terminal::TerminalFuture<'_> {
-        Box::pin(self.run(sale, amount))
+        Box::pin(self.run("payments", sale.to_string(), amount))
+    }
+
+    fn refund(&self, key: String, amount: Decimal) -> crate::terminal::TerminalFuture<'_> {
+        Box::pin(self.run("refunds", key, amount))
     }
 }

@@ -32,7 +32,7 @@ pub enum ReturnError {
     TooMuch { line: usize, left: Decimal },
     #[error("line {0}: {1}")]
     Quantity(usize, QuantityProblem),
-    #[error("returns are paid back in cash or to the member's wallet, not {0}")]
+    #[error("returns are paid back in cash, to the member's wallet or to a card, not {0}")]
     Tender(String),
     #[error("this sale had no member: it cannot be paid back to a wallet")]
     NoWallet,
@@ -112,7 +112,7 @@ pub async fn returnable(
 }
 
 /// What the cashier asked to come back.
-#[derive(Debug)]
+#[derive(Clone, Copy)]
 pub struct ReturnRequest<'a> {
     pub till: &'a str,
     pub cashier: &'a str,
@@ -124,6 +124,17 @@ pub struct ReturnRequest<'a> {
     /// The manager whose PIN the till checked, if one did.
     pub approved_by: Option<&'a str>,
     pub now: DateTime<Utc>,
+    /// The card terminal, for a return paid back to a card.
+    pub card: Option<&'a dyn crate::terminal::Terminal>,
+}
+
+impl std::fmt::Debug for ReturnRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReturnRequest")
+            .field("original", &self.original)
+            .field("tender", &self.tender)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The return priced: its lines and what it pays back, before a tender is chosen.
@@ -280,6 +291,7 @@ pub async fn complete(
         "cash" if kind.kind == crate::tender::TenderKind::Cash => {}
         "wallet" if member.is_some() => {}
         "wallet" => return Err(ReturnError::NoWallet),
+        "card" if req.card.is_some() => {}
         _ => return Err(ReturnError::Tender(req.tender.to_owned())),
     }
     if let (Some(back), None) = (
@@ -309,6 +321,19 @@ pub async fn complete(
         settings.cash_coin,
     )
     .map_err(CheckoutError::from)?;
+    // Back to a card: the terminal last, once everything else holds. The key is the sale's and
+    // how many returns it had: asking again for this return never refunds twice.
+    let card_reference = match (class, req.card) {
+        ("card", Some(terminal)) => {
+            let n = store.returns_of(planned.original.sale_id).await?.len();
+            let key = format!("refund:{}:{n}", planned.original.sale_id);
+            match terminal.refund(key, back).await {
+                crate::terminal::Outcome::Approved { reference } => Some(reference),
+                other => return Err(CheckoutError::Card(other).into()),
+            }
+        }
+        _ => None,
+    };
     let record = SaleRecord {
         sale_id: Uuid::new_v4(),
         till: req.till.to_owned(),
@@ -341,7 +366,11 @@ pub async fn complete(
                 tender: t.tender.clone(),
                 kind: t.class.clone(),
                 amount: t.amount.amount(),
-                reference: None,
+                reference: if t.class == "card" {
+                    card_reference.clone()
+                } else {
+                    None
+                },
             })
             .collect(),
         change: Decimal::ZERO,

@@ -31,6 +31,13 @@ pub type TerminalFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>
 pub trait Terminal: Send + Sync {
     /// Takes `amount` for the sale `sale`; answers when the terminal does.
     fn pay(&self, sale: Uuid, amount: Decimal) -> TerminalFuture<'_>;
+
+    /// Gives `amount` back to a card (a return). `key` names this refund: asking again with
+    /// the same key never refunds twice. The simulator answers as for a payment.
+    fn refund(&self, key: String, amount: Decimal) -> TerminalFuture<'_> {
+        let _ = key;
+        self.pay(Uuid::nil(), amount)
+    }
 }
 
 /// A terminal for training, demos and tests. The öre decide: an amount ending in .13 is

@@ -73,6 +73,10 @@ pub const TEMPLATES: &[TemplateSource] = &[
         name: "till_return.html",
         text: include_str!("../templates/till_return.html"),
     },
+    TemplateSource {
+        name: "till_display.html",
+        text: include_str!("../templates/till_display.html"),
+    },
 ];
 
 /// What every handler gets.
@@ -91,6 +95,18 @@ pub struct TillApp {
     pub wallet: Option<Arc<dyn crate::wallet::Wallet>>,
     /// The printer, drawer and scale.
     pub devices: Arc<crate::devices::Devices>,
+    /// What the customer display shows: the basket of the cashier at the till, or the sale
+    /// just made.
+    pub display: Arc<std::sync::Mutex<Display>>,
+}
+
+/// What the customer display follows.
+#[derive(Debug, Clone, Default)]
+pub struct Display {
+    /// The cashier whose basket is shown.
+    pub cashier: Option<String>,
+    /// The sale just made (its total, tenders and change), until the next scan or a minute.
+    pub sale: Option<(Uuid, chrono::DateTime<Utc>)>,
 }
 
 impl std::fmt::Debug for TillApp {
@@ -123,6 +139,7 @@ impl TillApp {
             terminal: Arc::new(crate::terminal::Simulator::default()),
             wallet: None,
             devices: Arc::new(crate::devices::Devices::none()),
+            display: Arc::default(),
         })
     }
 
@@ -321,6 +338,7 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/receipts/{id}/print", post(reprint))
         .route("/shifts/{id}/print", post(print_shift))
         .route("/drawer", post(no_sale))
+        .route("/display", get(display))
         .route("/returns/{id}", get(return_page).post(return_post))
         .route("/static/kit.css", get(kit_css))
         .route("/static/theme.css", get(theme_css))
@@ -396,6 +414,10 @@ async fn home(
             &json!({ "cashiers": list, "message": message }),
         );
     };
+    app.display
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .cashier = Some(sub.clone());
     let basket = match app.store.open_basket(&sub).await {
         Ok(b) => b,
         Err(e) => return failure(&e.to_string()),
@@ -526,8 +548,15 @@ async fn unlock(
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}
 
-async fn lock(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> Response {
+async fn lock(
+    State(app): State<TillApp>,
+    session: Session,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Response {
     session.remove("cashier");
+    *app.display
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Display::default();
     home_redirect()
 }
 
@@ -571,11 +600,44 @@ async fn scan(
         Ok(b) => b,
         Err(r) => return r,
     };
+    {
+        let mut d = app
+            .display
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        d.sale = None;
+        d.cashier = cashier(&session).map(|(sub, _)| sub);
+    }
     let (Ok(mut quantity), Ok(tare)) = (parse_quantity(&form.quantity), parse_quantity(&form.tare))
     else {
         flash(&session, &app.t(&session, "till-quantity-not-a-number"));
         return home_redirect();
     };
+    // Goods sold by weight with no weight typed: the scale's, once it is at rest.
+    if quantity.is_none() {
+        if let Some(scale) = &app.devices.scale {
+            let weighed = checkout::resolve(&app.store, &app.settings, &form.code)
+                .await
+                .is_ok_and(|r| {
+                    r.found.pack.is_none() && r.found.product.unit != crate::pricing::SaleUnit::Each
+                });
+            if weighed {
+                match coop_pos_devices::scale::weigh(
+                    scale.as_ref(),
+                    Decimal::ZERO,
+                    std::time::Duration::from_secs(3),
+                )
+                .await
+                {
+                    Ok(gross) => quantity = Some(gross),
+                    Err(e) => {
+                        flash(&session, &app.t(&session, scale_refusal(&e)));
+                        return home_redirect();
+                    }
+                }
+            }
+        }
+    }
     // A tare is for weighed goods, off a weight typed or read from the scale; what is left must
     // be above zero.
     if let Some(tare) = tare.filter(|t| !t.is_zero()) {
@@ -889,6 +951,10 @@ async fn pay(
             tokio::spawn(async move {
                 let _ = devices.print(&ops).await;
             });
+            app.display
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .sale = Some((sale.sale_id, Utc::now()));
             Redirect::to(&format!("/receipts/{}", sale.sale_id)).into_response()
         }
         Err(e) => {
@@ -1222,6 +1288,7 @@ async fn render_return(
         .filter(|t| {
             t.kind == crate::tender::TenderKind::Cash
                 || (t.kind == crate::tender::TenderKind::Wallet && sale.member.is_some())
+                || t.kind == crate::tender::TenderKind::Card
         })
         .map(|t| json!({ "id": t.id, "class": t.kind.class() }))
         .collect();
@@ -1325,6 +1392,7 @@ async fn return_post(
             tender,
             approved_by: approved_by.as_deref(),
             now: Utc::now(),
+            card: Some(app.terminal.as_ref()),
         },
     )
     .await
@@ -1706,4 +1774,72 @@ async fn no_sale(
         ),
     }
     shift_redirect()
+}
+
+/// The cashier's words for why the scale gave no weight.
+fn scale_refusal(e: &coop_pos_devices::scale::WeighError) -> &'static str {
+    use coop_pos_devices::scale::{ScaleError, WeighError};
+    match e {
+        WeighError::Unstable => "till-scale-unstable",
+        WeighError::OverCapacity => "till-scale-over",
+        WeighError::UnderZero => "till-scale-under-zero",
+        WeighError::NotPositive(_) => "till-scale-nothing",
+        WeighError::Scale(ScaleError::Pounds) => "till-scale-pounds",
+        WeighError::Scale(ScaleError::Garbled(_)) => "till-scale-garbled",
+        WeighError::Scale(ScaleError::NoAnswer(_)) => "till-scale-no-answer",
+    }
+}
+
+/// `GET /display`: the customer display (the till's second screen): the lines and the total as
+/// the cashier scans, then the sale's total, tenders and change. It refreshes itself every
+/// second, with no script.
+async fn display(State(app): State<TillApp>, session: Session) -> Response {
+    let state = app
+        .display
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let recent = state
+        .sale
+        .filter(|(_, at)| Utc::now() - *at < chrono::Duration::seconds(60));
+    if let Some((id, _)) = recent {
+        if let Ok(Some(sale)) = app.store.sale(id).await {
+            return app.render(
+                &session,
+                "/display",
+                "till_display.html",
+                &json!({ "sale": sale }),
+            );
+        }
+    }
+    if let Some(sub) = &state.cashier {
+        if let Ok(basket) = app.store.open_basket(sub).await {
+            let day = app.settings.business_day(Utc::now());
+            if let Ok(p) = checkout::price_basket(&app.store, &app.settings, basket, day).await {
+                let lang = app.lang(&session);
+                let lines: Vec<_> = p
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        json!({
+                            "name": l.pack_name.clone().unwrap_or_else(|| l.product.name_in(lang.code()).to_owned()),
+                            "quantity": l.quantity,
+                            "amount": p.priced.as_ref().map(|pr| pr.lines[i].amount.amount()),
+                        })
+                    })
+                    .collect();
+                let total = p.priced.as_ref().map(|pr| pr.total.amount());
+                if !lines.is_empty() {
+                    return app.render(
+                        &session,
+                        "/display",
+                        "till_display.html",
+                        &json!({ "lines": lines, "total": total }),
+                    );
+                }
+            }
+        }
+    }
+    app.render(&session, "/display", "till_display.html", &json!({}))
 }

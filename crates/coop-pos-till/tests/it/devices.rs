@@ -128,13 +128,34 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
         .await;
     k.post("/shift/open", &[("amount", "500")]).await;
 
-    // Cash: the receipt prints, the drawer opening first.
+    // The customer display: the line and the total as the cashier scans.
+    let shown = k.get("/display").await;
+    assert!(shown.body.contains("id=\"welcome\""), "{}", shown.body);
     k.post("/scan", &[("code", "OL-33")]).await;
+    let shown = k.get("/display").await;
+    assert!(
+        shown.body.contains("id=\"display-lines\"") && shown.body.contains("12.90"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("http-equiv=\"refresh\""));
+    // Cash: the receipt prints, the drawer opening first; the display shows the change.
     let a = k.post("/pay", &[("t-cash", "20")]).await;
     assert!(a
         .location
         .as_deref()
         .is_some_and(|l| l.starts_with("/receipts/")));
+    let shown = k.get("/display").await;
+    assert!(
+        shown.body.contains("id=\"display-change\""),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown.body.contains("7.00"),
+        "20 for 13 (12.90 rounded): {}",
+        shown.body
+    );
     let lines = printed(&paper).await;
     assert!(lines.contains(&"<drawer pin 2>".to_owned()), "{lines:#?}");
     assert!(
@@ -165,6 +186,36 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
     assert!(
         !lines.iter().any(|l| l.starts_with("<drawer")),
         "{lines:#?}"
+    );
+    // Returned to the card, through the bridge: the terminal refunds it, once.
+    let card_sale = sale.sale_id;
+    let form = k.get(&format!("/returns/{card_sale}")).await;
+    assert!(form.body.contains("value=\"card\""), "{}", form.body);
+    let a = k
+        .post(
+            &format!("/returns/{card_sale}"),
+            &[("q-1", "1"), ("tender", "card")],
+        )
+        .await;
+    assert!(
+        a.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/receipts/")),
+        "{a:?}"
+    );
+    let back = &store.recent(1).await.unwrap()[0];
+    let refund = back.tenders.iter().find(|t| t.kind == "card").unwrap();
+    assert_eq!(
+        (
+            refund.amount.to_string().as_str(),
+            refund.reference.as_deref()
+        ),
+        ("-12.90", Some("trace 2, receipt 2"))
+    );
+    let charges = terminal.charges();
+    assert_eq!(
+        (charges.len(), charges[1].refund, charges[1].amount),
+        (2, true, 1290)
     );
     // Declined at the terminal: nothing sold, nothing printed, the basket stays.
     let pending = store.pending_count().await.unwrap().0;
@@ -201,7 +252,7 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
     k.post(&format!("{receipt}/print"), &[]).await;
     let lines = printed(&paper).await;
     assert!(
-        lines.iter().any(|l| l.starts_with("Receipt kassa-1-3")),
+        lines.iter().any(|l| l.starts_with("Receipt kassa-1-4")),
         "{lines:#?}"
     );
     assert!(!k.get("/").await.body.contains("id=\"device-problem\""));
@@ -231,4 +282,60 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
     k.post(&format!("{z}/print"), &[]).await;
     let lines = printed(&paper).await;
     assert!(lines.iter().any(|l| l.contains("Z report")), "{lines:#?}");
+}
+
+#[tokio::test]
+async fn the_scale_weighs_what_is_sold_by_weight_once_it_is_at_rest() {
+    use coop_pos_devices::scale::{Reading, Simulator};
+    use rust_decimal_macros::dec;
+    let scale = Arc::new(Simulator(Mutex::new(Reading::Motion)));
+    let s = scale.clone();
+    let (_dir, _store, mut k) = kiosk_with(move |app| {
+        let mut d = Devices::new(&DevicesConfig::default());
+        d.scale = Some(s);
+        app.devices = Arc::new(d);
+    })
+    .await;
+    k.get("/?lang=en").await;
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    // Still moving (for the 3 s the till waits): nothing added, and the cashier is told.
+    k.post("/scan", &[("code", "OST-GRE")]).await;
+    let page = k.get("/").await;
+    assert!(
+        page.body.contains("The scale did not settle"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"empty\""), "{}", page.body);
+    // At rest: 0.640 kg in a 0.140 kg box gives 0.5 kg of cheese at 139.00.
+    *scale.0.lock().unwrap() = Reading::Stable {
+        kg: dec!(0.640),
+        net: false,
+    };
+    k.post("/scan", &[("code", "OST-GRE"), ("tare", "0,140")])
+        .await;
+    let page = k.get("/").await;
+    assert!(
+        page.body.contains("69.50") && page.body.contains("0.5 kg"),
+        "{}",
+        page.body
+    );
+    // Too heavy, or nothing on it: refused with the reason.
+    *scale.0.lock().unwrap() = Reading::OverCapacity;
+    k.post("/scan", &[("code", "OST-GRE")]).await;
+    assert!(k.get("/").await.body.contains("Too heavy for the scale"));
+    *scale.0.lock().unwrap() = Reading::Stable {
+        kg: dec!(0.000),
+        net: false,
+    };
+    k.post("/scan", &[("code", "OST-GRE")]).await;
+    assert!(k.get("/").await.body.contains("Nothing is on the scale"));
+    // A weight typed wins over the scale; goods sold by the piece never ask it.
+    *scale.0.lock().unwrap() = Reading::Motion;
+    k.post("/scan", &[("code", "OST-GRE"), ("quantity", "1")])
+        .await;
+    assert!(k.get("/").await.body.contains("139.00"));
+    k.post("/scan", &[("code", "HAV-1KG")]).await;
+    assert!(!k.get("/").await.body.contains("did not settle"));
 }

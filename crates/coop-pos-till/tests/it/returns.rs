@@ -70,6 +70,7 @@ fn request<'a>(
         tender,
         approved_by,
         now: at(3),
+        card: None,
     }
 }
 
