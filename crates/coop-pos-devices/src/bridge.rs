@@ -53,6 +53,8 @@ pub struct Payment {
 /// The bridge: its journal and its terminal.
 pub struct Bridge {
     db: SqlitePool,
+    /// The bearer token the till must send (required when the bridge listens beyond loopback).
+    token: Option<String>,
     driver: Arc<dyn Driver>,
     /// One transaction at a time: a terminal runs one command at a time.
     busy: Mutex<()>,
@@ -129,6 +131,7 @@ impl Bridge {
         .await?;
         let bridge = Arc::new(Self {
             db,
+            token: None,
             driver,
             busy: Mutex::new(()),
             ready: std::sync::atomic::AtomicBool::new(false),
@@ -312,14 +315,30 @@ impl Bridge {
         self.driver.cancel();
     }
 
+    /// Requires `token` as a bearer token on every call but the health checks.
+    ///
+    /// # Panics
+    /// Never: called before the bridge is shared.
+    #[must_use]
+    pub fn with_token(mut self: Arc<Self>, token: Option<String>) -> Arc<Self> {
+        Arc::get_mut(&mut self).expect("not shared yet").token = token;
+        self
+    }
+
     /// The router of the bridge's API.
     pub fn router(self: Arc<Self>) -> Router {
-        Router::new()
+        let guarded = Router::new()
             .route("/payments", post(start_payment))
             .route("/refunds", post(start_refund))
             .route("/payments/{id}", get(payment))
             .route("/payments/{id}/cancel", post(cancel))
             .route("/end-of-day", post(end_of_day))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                require_token,
+            ));
+        Router::new()
+            .merge(guarded)
             .route("/healthz", get(|| async { "ok" }))
             .route(
                 "/readyz",
@@ -462,6 +481,10 @@ pub struct BridgeConfig {
     /// Its journal's folder.
     pub state_directory: std::path::PathBuf,
     pub terminal: TerminalConfig,
+    /// A file holding the token the till sends (`Authorization: Bearer`). Required when the
+    /// bridge listens beyond loopback (a device beside the terminal): a refund is money out.
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 fn default_listen() -> String {
@@ -494,9 +517,12 @@ impl BridgeConfig {
             self.state_directory.is_absolute(),
             "bridge.json: state_directory must be an absolute path"
         );
+        let listen: std::net::SocketAddr = self.listen.parse().map_err(|_| {
+            anyhow::anyhow!("bridge.json: listen is an address and port, like 127.0.0.1:8190")
+        })?;
         anyhow::ensure!(
-            self.listen.parse::<std::net::SocketAddr>().is_ok(),
-            "bridge.json: listen is an address and port, like 127.0.0.1:8190"
+            listen.ip().is_loopback() || self.token_file.is_some(),
+            "bridge.json: a bridge listening beyond loopback ({listen}) needs token_file: anyone on the network could otherwise start refunds"
         );
         if let TerminalConfig::Zvt {
             address,
@@ -522,6 +548,24 @@ impl BridgeConfig {
         Ok(())
     }
 
+    /// The token, read from `token_file` (one trailing newline trimmed).
+    ///
+    /// # Errors
+    /// The file cannot be read, or holds fewer than 16 characters.
+    pub fn token(&self) -> anyhow::Result<Option<String>> {
+        let Some(f) = &self.token_file else {
+            return Ok(None);
+        };
+        let t = std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("bridge.json: token_file {}: {e}", f.display()))?;
+        let t = t.trim_end_matches(['\n', '\r']).to_owned();
+        anyhow::ensure!(
+            t.len() >= 16,
+            "bridge.json: the token in token_file has at least 16 characters"
+        );
+        Ok(Some(t))
+    }
+
     /// The driver it names.
     #[must_use]
     pub fn driver(&self) -> Arc<dyn Driver> {
@@ -536,4 +580,29 @@ impl BridgeConfig {
             } => Arc::new(crate::payment::Zvt::new(address, *password, *currency)),
         }
     }
+}
+
+/// Refuses a call without the bridge's token (when it has one): 401, nothing done.
+async fn require_token(
+    State(b): State<Arc<Bridge>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use subtle::ConstantTimeEq as _;
+    if let Some(token) = &b.token {
+        let given = req
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": "unauthorized" })),
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
 }

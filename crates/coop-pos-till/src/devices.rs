@@ -33,6 +33,8 @@ pub struct DevicesConfig {
     /// The payment bridge (`coop-pos bridge`), e.g. `http://127.0.0.1:8190`; none: the card
     /// terminal is simulated (training).
     pub bridge_url: Option<String>,
+    /// A file with the bridge's token, for a bridge on another device (`token_file` there).
+    pub bridge_token_file: Option<std::path::PathBuf>,
 }
 
 impl DevicesConfig {
@@ -174,6 +176,8 @@ pub fn problem_key(e: &PrintError) -> &'static str {
 pub struct BridgeTerminal {
     client: reqwest::Client,
     base: String,
+    /// The bridge's token, sent as a bearer token, if it has one.
+    token: Option<String>,
     /// The currency's decimals (the bridge takes minor units).
     minor: u32,
     /// How long the till waits for the customer at the terminal.
@@ -184,7 +188,7 @@ impl BridgeTerminal {
     /// # Panics
     /// Never: the client's settings are fixed.
     #[must_use]
-    pub fn new(base: &str, minor: u32) -> Self {
+    pub fn new(base: &str, minor: u32, token: Option<String>) -> Self {
         Self {
             client: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(2))
@@ -192,6 +196,7 @@ impl BridgeTerminal {
                 .build()
                 .expect("an HTTP client"),
             base: base.trim_end_matches('/').to_owned(),
+            token,
             minor,
             wait: Duration::from_secs(150),
         }
@@ -208,9 +213,11 @@ impl BridgeTerminal {
                 reason: "an amount the terminal cannot take".into(),
             };
         };
-        let started = self
-            .client
-            .post(format!("{}/{path}", self.base))
+        let auth = |r: reqwest::RequestBuilder| match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        };
+        let started = auth(self.client.post(format!("{}/{path}", self.base)))
             .json(&serde_json::json!({ "id": id, "amount": minor }))
             .send()
             .await;
@@ -221,6 +228,12 @@ impl BridgeTerminal {
                     reason:
                         "a card payment of another amount is open for this basket: ask the bridge"
                             .into(),
+                }
+            }
+            Ok(r) if r.status().as_u16() == 401 => {
+                return Outcome::Declined {
+                    reason: "the payment bridge refused the till's token: check bridge_token_file"
+                        .into(),
                 }
             }
             Ok(r) if r.status().as_u16() == 503 => {
@@ -245,15 +258,14 @@ impl BridgeTerminal {
         }
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
-            let state: Option<serde_json::Value> = match self
-                .client
-                .get(format!("{}/payments/{id}", self.base))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => r.json().await.ok(),
-                _ => None,
-            };
+            let state: Option<serde_json::Value> =
+                match auth(self.client.get(format!("{}/payments/{id}", self.base)))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => r.json().await.ok(),
+                    _ => None,
+                };
             if let Some(s) = state {
                 match s["state"].as_str() {
                     Some("approved") => {

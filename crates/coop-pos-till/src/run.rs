@@ -342,7 +342,18 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     app.wallet = Some(wallet.clone());
     app.devices = Arc::new(crate::devices::Devices::new(&cfg.devices));
     if let Some(url) = &cfg.devices.bridge_url {
-        app.terminal = Arc::new(crate::devices::BridgeTerminal::new(url, minor));
+        let token = match &cfg.devices.bridge_token_file {
+            Some(f) => Some(
+                std::fs::read_to_string(f)
+                    .with_context(|| {
+                        format!("till.json: devices.bridge_token_file {}", f.display())
+                    })?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        app.terminal = Arc::new(crate::devices::BridgeTerminal::new(url, minor, token));
     }
     let key = coop_web::session::load_or_create_key(&cfg.state_directory)?;
     let origin = format!("http://{}", cfg.listen);

@@ -387,8 +387,10 @@ pub mod cli {
         }
         coop_web::logging::init("coop-pos-bridge", "info");
         std::fs::create_dir_all(&cfg.state_directory)?;
-        let bridge =
-            coop_pos_devices::bridge::Bridge::open(&cfg.state_directory, cfg.driver()).await?;
+        let token = cfg.token()?;
+        let bridge = coop_pos_devices::bridge::Bridge::open(&cfg.state_directory, cfg.driver())
+            .await?
+            .with_token(token);
         let listener = tokio::net::TcpListener::bind(&cfg.listen).await?;
         tracing::info!(listen = %cfg.listen, ready = bridge.is_ready(), "payment bridge serving");
         axum::serve(listener, bridge.router())

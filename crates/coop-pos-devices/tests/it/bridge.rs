@@ -269,3 +269,69 @@ async fn the_bridge_crashing_before_the_terminal_heard_it_resolves_to_not_paid()
     assert_eq!(settled(&b.base, "sale-8").await["state"], "approved");
     b.task.abort();
 }
+
+#[tokio::test]
+async fn a_bridge_on_the_network_takes_only_the_tills_token() {
+    let (terminal, address) = start(Terminal::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bridge = Bridge::open(dir.path(), Arc::new(Zvt::new(&address, 0, 752)))
+        .await
+        .unwrap()
+        .with_token(Some("the-tills-token-0123456789".into()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
+    let client = reqwest::Client::new();
+    // No token, or a wrong one: 401, and nothing reaches the terminal.
+    for token in [None, Some("the-tills-token-0123456780"), Some("")] {
+        for (path, body) in [
+            ("/payments", json!({ "id": "s-1", "amount": 100 })),
+            ("/refunds", json!({ "id": "r-1", "amount": 100 })),
+            ("/end-of-day", json!({})),
+            ("/payments/s-1/cancel", json!({})),
+        ] {
+            let mut req = client.post(format!("{base}{path}")).json(&body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            assert_eq!(
+                req.send().await.unwrap().status().as_u16(),
+                401,
+                "{path} with {token:?}"
+            );
+        }
+        let mut req = client.get(format!("{base}/payments/s-1"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        assert_eq!(req.send().await.unwrap().status().as_u16(), 401);
+    }
+    assert!(terminal.charges().is_empty());
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // The till's token: the payment goes through.
+    let r = client
+        .post(format!("{base}/payments"))
+        .bearer_auth("the-tills-token-0123456789")
+        .json(&json!({ "id": "s-1", "amount": 100 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    // A bridge listening beyond loopback without a token is refused at start.
+    let config: coop_pos_devices::bridge::BridgeConfig = serde_json::from_value(json!({
+        "listen": "0.0.0.0:8190", "state_directory": "/var/lib/cooperage-bridge",
+        "terminal": { "kind": "simulator" },
+    }))
+    .unwrap();
+    assert!(config
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("token_file"));
+}

@@ -107,7 +107,8 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
         )),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .with_token(Some("till-and-bridge-0123456789".into()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bridge_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
@@ -120,7 +121,11 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
     let url = bridge_url.clone();
     let (_dir, store, mut k) = kiosk_with(move |app| {
         app.devices = Arc::new(Devices::new(&config));
-        app.terminal = Arc::new(BridgeTerminal::new(&url, 2));
+        app.terminal = Arc::new(BridgeTerminal::new(
+            &url,
+            2,
+            Some("till-and-bridge-0123456789".into()),
+        ));
     })
     .await;
     k.get("/?lang=en").await;
