@@ -97,7 +97,15 @@ pub fn encode(ops: &[Op]) -> Vec<u8> {
         match op {
             Op::Init => out.extend([ESC, b'@']),
             Op::CodePage => out.extend([ESC, b't', 19]),
-            Op::Text(s) => out.extend(s.chars().map(pc858)),
+            // A name from the catalogue is text, never a command: control characters (ESC,
+            // GS, DLE, …) print as spaces, so no text can open the drawer or cut the paper.
+            Op::Text(s) => out.extend(s.chars().map(|c| {
+                if (c.is_control() && c != '\n') || c == '\u{7f}' {
+                    b' '
+                } else {
+                    pc858(c)
+                }
+            })),
             Op::Bold(on) => out.extend([ESC, b'E', u8::from(*on)]),
             Op::Align(a) => out.extend([
                 ESC,
@@ -315,6 +323,23 @@ mod tests {
         assert!(d.pc858 && d.unknown.is_empty());
         // A character PC858 has not becomes '?'.
         assert_eq!(pc858('Ω'), b'?');
+    }
+
+    #[test]
+    fn text_never_carries_a_command() {
+        // A product named with the drawer pulse and a cut inside it.
+        let bytes = encode(&[Op::Text(
+            "Ost\u{1b}p\u{0}22\u{1d}V\u{0}\u{10}\u{4}\u{1}\u{7f}\n".into(),
+        )]);
+        assert!(
+            !bytes
+                .iter()
+                .any(|b| matches!(b, 0x1b | 0x1d | 0x10 | 0x00 | 0x7f)),
+            "{bytes:?}"
+        );
+        let d = decode(&bytes);
+        assert!(d.drawer.is_empty() && d.cuts == 0);
+        assert_eq!(d.lines, vec!["Ost p 22 V     ".to_owned()]);
     }
 
     #[test]
