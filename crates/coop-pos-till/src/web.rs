@@ -1517,12 +1517,7 @@ async fn receipt_ops(
     use coop_web::i18n::FluentValue as V;
     let tr = app.templates.translations();
     let t = |k: &str| tr.text(lang, k);
-    let tz = app.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let format = coop_web::format::Format::new(lang, tz);
-    let money = |d: Decimal| match app.settings.currency() {
-        Ok(c) => format.money(coop_domain::Money::new(d, c)),
-        Err(_) => d.to_string(),
-    };
+    let (format, money) = paper_format(app, lang);
     let number = format!("{}-{}", sale.till, sale.seq);
     let mut title = vec![format!(
         "{} {number} · {}",
@@ -1647,12 +1642,7 @@ async fn print_shift(
     let lang = app.lang(&session);
     let tr = app.templates.translations();
     let t = |k: &str| tr.text(lang, k);
-    let tz = app.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let format = coop_web::format::Format::new(lang, tz);
-    let money = |d: Decimal| match app.settings.currency() {
-        Ok(c) => format.money(coop_domain::Money::new(d, c)),
-        Err(_) => d.to_string(),
-    };
+    let (format, money) = paper_format(&app, lang);
     let count = |k: &str, n: i64| tr.format(lang, k, &[("count", V::from(n))]);
     let mut summary = vec![
         (count("till-shift-sales", r.sales), String::new()),
@@ -1842,4 +1832,18 @@ async fn display(State(app): State<TillApp>, session: Session) -> Response {
         }
     }
     app.render(&session, "/display", "till_display.html", &json!({}))
+}
+
+/// How the printed receipt and report write times and money: the till's zone and currency.
+fn paper_format(
+    app: &TillApp,
+    lang: Lang,
+) -> (coop_web::format::Format, impl Fn(Decimal) -> String + '_) {
+    let tz = app.settings.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let format = coop_web::format::Format::new(lang, tz);
+    let money = move |d: Decimal| match app.settings.currency() {
+        Ok(c) => format.money(coop_domain::Money::new(d, c)),
+        Err(_) => d.to_string(),
+    };
+    (format, money)
 }
