@@ -57,25 +57,54 @@ let
       drawer_pin5 = cfg.devices.drawerPin5;
       receipt_qr = cfg.devices.receiptQr;
       scale = cfg.devices.scale;
-      bridge_url = if cfg.bridge.enable then "http://127.0.0.1:${toString cfg.bridge.port}" else null;
+      pole = cfg.devices.pole;
+      display_listen =
+        if cfg.devices.customerDisplayPort == null then
+          null
+        else
+          "0.0.0.0:${toString cfg.devices.customerDisplayPort}";
+      bridge_url =
+        if cfg.bridge.enable then
+          "http://${localBridgeHost}:${toString cfg.bridge.port}"
+        else
+          cfg.devices.bridgeUrl;
+      bridge_token_file = if tillBridgeToken == null then null else "${tillCredentials}/bridge-token";
     };
   };
-  bridgeConfig = {
-    listen = "127.0.0.1:${toString cfg.bridge.port}";
+  # The till reaches a bridge beside it on loopback, unless the bridge listens on
+  # one address only (a device that is also the bridge for other tills).
+  localBridgeHost =
+    if lib.elem cfg.bridge.listen [
+      "0.0.0.0"
+      "::"
+      "127.0.0.1"
+    ] then
+      "127.0.0.1"
+    else
+      cfg.bridge.listen;
+  bridgeBeyondLoopback = cfg.bridge.listen != "127.0.0.1" && cfg.bridge.listen != "::1";
+  # The file with the token the till sends the bridge: the bridge's own, beside
+  # it, or the one for a bridge on another device.
+  tillBridgeToken = if cfg.bridge.enable then cfg.bridge.tokenFile else cfg.devices.bridgeTokenFile;
+  tillCredentials = "/run/credentials/coop-till.service";
+  bridgeConfig = lib.filterAttrs (_: v: v != null) {
+    listen = "${
+      if lib.hasInfix ":" cfg.bridge.listen then "[${cfg.bridge.listen}]" else cfg.bridge.listen
+    }:${toString cfg.bridge.port}";
     state_directory = "/var/lib/cooperage-bridge";
     inherit (cfg.bridge) terminal;
+    token_file =
+      if cfg.bridge.tokenFile == null then null else "/run/credentials/coop-bridge.service/token";
   };
   bridgeFile = json.generate "bridge.json" bridgeConfig;
   configFile = json.generate "till.json" tillConfig;
 
-  checkConfig = pkgs.runCommand "cooperage-till-check-config" { } (
-    ''
-      ${lib.getExe' cfg.package "coop-pos"} till check-config --config ${configFile} > $out
-    ''
-    + lib.optionalString cfg.bridge.enable ''
-      ${lib.getExe' cfg.package "coop-pos"} bridge --check --config ${bridgeFile} >> $out
-    ''
-  );
+  checkConfig = pkgs.runCommand "cooperage-till-check-config" { } ''
+    ${lib.getExe' cfg.package "coop-pos"} till check-config --config ${configFile} > $out
+  '';
+  checkBridge = pkgs.runCommand "cooperage-bridge-check-config" { } ''
+    ${lib.getExe' cfg.package "coop-pos"} bridge --check --config ${bridgeFile} > $out
+  '';
 
   # USB devices the till's user may open (printers, scanners, scales, the
   # serial adapters scales and pole displays hang off): one rule per vendor id
@@ -248,6 +277,49 @@ in
         '';
       };
 
+      pole = mkOption {
+        type = types.nullOr json.type;
+        default = null;
+        example = literalExpression ''{ path = "/dev/serial/by-id/usb-FTDI_FT232R-if00-port0"; baud = 9600; }'';
+        description = ''
+          A pole display (two lines of twenty characters, Epson DM-D commands) on a
+          serial line: `{ path = "/dev/ttyUSB1"; baud = 9600; }`. It shows the line
+          scanned and the total, then the total and the change. `null`: none.
+        '';
+      };
+      customerDisplayPort = mkOption {
+        type = types.nullOr types.port;
+        default = null;
+        example = 8181;
+        description = ''
+          A port on which a second screen on the shop's network (a tablet, a second
+          small computer with a browser) shows the customer display at
+          `http://<till>:<port>/display`: the basket, the total and the change, and
+          nothing else of the till. The firewall opens it. `null`: the display is
+          only at the till's own address.
+        '';
+      };
+      bridgeUrl = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "http://192.168.1.40:8190";
+        description = ''
+          A payment bridge on another device (one beside the card terminal, with
+          services.cooperage.till.bridge there). Leave `null` when the bridge runs
+          on this till (bridge.enable) or there is no card terminal.
+        '';
+      };
+      bridgeTokenFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/run/keys/bridge-token";
+        description = ''
+          A file (not in the Nix store) with the token that bridge takes (its
+          bridge.tokenFile): a refund is money out. Given to the till as a
+          systemd credential.
+        '';
+      };
+
       usbVendors = mkOption {
         type = types.attrsOf types.str;
         default = {
@@ -303,7 +375,27 @@ in
       port = mkOption {
         type = types.port;
         default = 8190;
-        description = "The bridge's port on 127.0.0.1.";
+        description = "The bridge's port.";
+      };
+      listen = mkOption {
+        type = types.str;
+        default = "127.0.0.1";
+        example = "0.0.0.0";
+        description = ''
+          The address the bridge listens on: loopback for the till beside it; an
+          address on the shop's network for a bridge other tills reach (then
+          bridge.tokenFile is required, and the firewall opens the port).
+        '';
+      };
+      tokenFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/run/keys/bridge-token";
+        description = ''
+          A file (not in the Nix store; at least 16 characters) with the token a
+          till must send. Required when the bridge listens beyond loopback. Given
+          to the bridge, and to a till on this machine, as a systemd credential.
+        '';
       };
       terminal = mkOption {
         type = json.type;
@@ -383,8 +475,98 @@ in
       }
     ];
   })
+  (mkIf cfg.bridge.enable {
+    assertions = [
+      {
+        assertion = bridgeBeyondLoopback -> cfg.bridge.tokenFile != null;
+        message = ''
+          services.cooperage.till.bridge.listen (${cfg.bridge.listen}) is beyond loopback:
+          set bridge.tokenFile, or anyone on the shop's network could start refunds.
+        '';
+      }
+      {
+        assertion = cfg.bridge.tokenFile == null || !(lib.hasPrefix builtins.storeDir (toString cfg.bridge.tokenFile));
+        message = ''
+          services.cooperage.till.bridge.tokenFile is in the Nix store, which every
+          user can read: keep it elsewhere (e.g. /run/keys, or agenix's /run/agenix).
+        '';
+      }
+    ];
+
+    # ---- the payment bridge ------------------------------------------------------
+    # Beside the till (or alone, on a device beside the terminal), sandboxed, with
+    # no devices: it reaches the terminal over the network. Its journal must
+    # survive a crash (a payment whose outcome is unknown is resolved from it
+    # before the next).
+    environment.etc."cooperage/bridge.json".source = bridgeFile;
+    environment.systemPackages = [ cfg.package ];
+    networking.firewall.allowedTCPPorts = optional bridgeBeyondLoopback cfg.bridge.port;
+    systemd.services.coop-bridge = {
+      description = "Cooperage payment bridge (card terminal)";
+      wantedBy = [ "multi-user.target" ];
+      before = optional cfg.enable "coop-till.service";
+      after = [ "network.target" ];
+      restartTriggers = [ bridgeFile ];
+      environment.COOPERAGE_BRIDGE_CONFIG = "/etc/cooperage/bridge.json";
+      serviceConfig = (import ./hardening.nix) // {
+        ExecStart = utils.escapeSystemdExecArgs [
+          (lib.getExe' cfg.package "coop-pos")
+          "bridge"
+          "--config"
+          "/etc/cooperage/bridge.json"
+        ];
+        DynamicUser = true;
+        StateDirectory = "cooperage-bridge";
+        StateDirectoryMode = "0700";
+        LoadCredential = optional (cfg.bridge.tokenFile != null) "token:${toString cfg.bridge.tokenFile}";
+        Restart = "always";
+        RestartSec = "2s";
+        # A payment in flight is journalled; let its outcome be written.
+        TimeoutStopSec = "20s";
+      };
+      unitConfig.StartLimitIntervalSec = 0;
+    };
+    system.checks = mkIf (pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform) [
+      checkBridge
+    ];
+  })
   (mkIf cfg.enable {
     assertions = [
+      {
+        assertion = !(cfg.bridge.enable && cfg.devices.bridgeUrl != null);
+        message = ''
+          services.cooperage.till: bridge.enable runs a payment bridge on this till,
+          and devices.bridgeUrl names one on another device: choose one.
+        '';
+      }
+      {
+        assertion =
+          cfg.devices.bridgeTokenFile == null
+          || !(lib.hasPrefix builtins.storeDir (toString cfg.devices.bridgeTokenFile));
+        message = ''
+          services.cooperage.till.devices.bridgeTokenFile is in the Nix store, which every
+          user can read: keep it elsewhere (e.g. /run/keys, or agenix's /run/agenix).
+        '';
+      }
+      {
+        assertion = cfg.devices.bridgeTokenFile != null -> cfg.devices.bridgeUrl != null;
+        message = ''
+          services.cooperage.till.devices.bridgeTokenFile is for a bridge on another
+          device (devices.bridgeUrl); a bridge on this till takes bridge.tokenFile.
+        '';
+      }
+      {
+        assertion =
+          cfg.devices.customerDisplayPort != null
+          -> !(lib.elem cfg.devices.customerDisplayPort [
+            cfg.port
+            cfg.bridge.port
+          ]);
+        message = ''
+          services.cooperage.till.devices.customerDisplayPort (${toString cfg.devices.customerDisplayPort})
+          is the till's or the bridge's port: give the customer display its own.
+        '';
+      }
       {
         assertion = cfg.bridge.enable -> cfg.bridge.port != cfg.port;
         message = ''
@@ -497,6 +679,8 @@ in
         ];
         User = user;
         Group = user;
+        # The bridge's token, where the till must send one.
+        LoadCredential = optional (tillBridgeToken != null) "bridge-token:${toString tillBridgeToken}";
         StateDirectory = "cooperage-till";
         StateDirectoryMode = "0700";
         Restart = "always";
@@ -506,36 +690,6 @@ in
         TimeoutStopSec = "20s";
       };
       # Restarted forever (a till must come back), never given up on.
-      unitConfig.StartLimitIntervalSec = 0;
-    };
-
-    # ---- the payment bridge ------------------------------------------------------
-    # Beside the till, sandboxed the same way but with no devices: it reaches the
-    # terminal over the network. Its journal must survive a crash (a payment whose
-    # outcome is unknown is resolved from it before the next).
-    environment.etc."cooperage/bridge.json" = mkIf cfg.bridge.enable { source = bridgeFile; };
-    systemd.services.coop-bridge = mkIf cfg.bridge.enable {
-      description = "Cooperage payment bridge (card terminal)";
-      wantedBy = [ "multi-user.target" ];
-      before = [ "coop-till.service" ];
-      after = [ "network.target" ];
-      restartTriggers = [ bridgeFile ];
-      environment.COOPERAGE_BRIDGE_CONFIG = "/etc/cooperage/bridge.json";
-      serviceConfig = (import ./hardening.nix) // {
-        ExecStart = utils.escapeSystemdExecArgs [
-          (lib.getExe' cfg.package "coop-pos")
-          "bridge"
-          "--config"
-          "/etc/cooperage/bridge.json"
-        ];
-        DynamicUser = true;
-        StateDirectory = "cooperage-bridge";
-        StateDirectoryMode = "0700";
-        Restart = "always";
-        RestartSec = "2s";
-        # A payment in flight is journalled; let its outcome be written.
-        TimeoutStopSec = "20s";
-      };
       unitConfig.StartLimitIntervalSec = 0;
     };
 
@@ -635,8 +789,12 @@ in
       "cdc_acm"
     ];
 
-    # The till listens on 127.0.0.1 only: nothing to open.
+    # The till listens on 127.0.0.1 only: nothing to open but a customer display
+    # for a second screen on the shop's network.
     networking.firewall.enable = mkDefault true;
+    networking.firewall.allowedTCPPorts = optional (
+      cfg.devices.customerDisplayPort != null
+    ) cfg.devices.customerDisplayPort;
 
     system.autoUpgrade = mkIf (cfg.upgrade.flake != null) {
       enable = true;

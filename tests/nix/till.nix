@@ -341,4 +341,71 @@ in
       }
       && lib.any (p: lib.hasInfix "coop-pos bridge --check --config" (p.buildCommand or "")) c.system.checks;
   };
+
+  # A pole display and a second screen on the network; the bridge on another device.
+  remote-bridge = variant {
+    services.cooperage.till = {
+      devices = {
+        pole = {
+          path = "/dev/ttyUSB1";
+          baud = 9600;
+        };
+        customerDisplayPort = 8181;
+        bridgeUrl = "http://192.168.1.40:8190";
+        bridgeTokenFile = "/run/keys/bridge-token";
+      };
+    };
+  } {
+    "till.json has the pole display, the second screen's address and the remote bridge with its token as a credential" =
+      c:
+      let
+        d = (rendered c).devices;
+      in
+      d.pole == {
+        path = "/dev/ttyUSB1";
+        baud = 9600;
+      }
+      && d.display_listen == "0.0.0.0:8181"
+      && d.bridge_url == "http://192.168.1.40:8190"
+      && d.bridge_token_file == "/run/credentials/coop-till.service/bridge-token";
+    "the till loads the bridge's token as a credential, and runs no bridge itself" =
+      c:
+      c.systemd.services.coop-till.serviceConfig.LoadCredential == [
+        "bridge-token:/run/keys/bridge-token"
+      ]
+      && !(c.systemd.services ? coop-bridge);
+    "the firewall opens the customer display's port and nothing else new" =
+      c: c.networking.firewall.allowedTCPPorts == [ 22 8181 ];
+  };
+
+  # A device beside the card terminal that is only the bridge, for the tills on the network.
+  bridge-only = variant {
+    services.cooperage.till = {
+      enable = lib.mkForce false;
+      bridge = {
+        enable = true;
+        listen = "0.0.0.0";
+        tokenFile = "/run/keys/bridge-token";
+        terminal = {
+          kind = "zvt";
+          address = "192.168.1.50:20007";
+          currency = 752;
+        };
+      };
+    };
+  } {
+    "no till runs, the bridge does, listening on the network with its token as a credential" =
+      c:
+      let
+        s = c.systemd.services.coop-bridge.serviceConfig;
+        b = builtins.fromJSON c.environment.etc."cooperage/bridge.json".source.text;
+      in
+      !(c.systemd.services ? coop-till)
+      && s.LoadCredential == [ "token:/run/keys/bridge-token" ]
+      && b.listen == "0.0.0.0:8190"
+      && b.token_file == "/run/credentials/coop-bridge.service/token"
+      && c.systemd.services.coop-bridge.before == [ ];
+    "the firewall opens the bridge's port" =
+      c: lib.elem 8190 c.networking.firewall.allowedTCPPorts;
+  };
 }

@@ -91,6 +91,51 @@ in
         language = "en";
         # no GPU in the VM
         kiosk.extraFlags = [ "--disable-gpu" ];
+        # A network receipt printer (the stand-in below) with a drawer, and the
+        # payment bridge with its simulated terminal.
+        devices = {
+          printer = {
+            kind = "network";
+            address = "127.0.0.1:9100";
+          };
+          drawer = true;
+        };
+        bridge.enable = true;
+      };
+
+      # The printer: a TCP listener on 9100 that answers each status query
+      # (DLE EOT n) "ready", as a printer with paper does, and keeps every other
+      # byte it is sent in /tmp/printed.
+      systemd.services.printer-stand-in = {
+        wantedBy = [ "multi-user.target" ];
+        before = [ "coop-till.service" ];
+        serviceConfig.ExecStart = "${pkgs.python3}/bin/python3 ${pkgs.writeText "printer.py" ''
+          import asyncio
+
+          async def serve(reader, writer):
+              pending = b""
+              while chunk := await reader.read(4096):
+                  pending += chunk
+                  kept = bytearray()
+                  while pending:
+                      if pending[:2] == b"\x10\x04":
+                          if len(pending) < 3:
+                              break
+                          writer.write(b"\x12")
+                          pending = pending[3:]
+                      else:
+                          kept.append(pending[0])
+                          pending = pending[1:]
+                  with open("/tmp/printed", "ab") as f:
+                      f.write(kept)
+                  await writer.drain()
+
+          async def main():
+              server = await asyncio.start_server(serve, "127.0.0.1", 9100)
+              await server.serve_forever()
+
+          asyncio.run(main())
+        ''}";
       };
 
       environment.systemPackages = [
@@ -311,5 +356,22 @@ in
                 break
             server.sleep(1)
         assert settled(7)
+
+    with subtest("a card through the bridge prints the terminal's slip; the close ends the terminal's day"):
+        till.succeed("systemctl is-active coop-bridge.service")
+        # the bridge's journal is its own, not the till's
+        till.succeed("test -f /var/lib/cooperage-bridge/bridge.sqlite")
+        sell(jar, oats, {"t-card": "24.90"})
+        card = till_sql("select json_extract(value, '$.reference') from journal, json_each(json_extract(record, '$.tenders')) where json_extract(value, '$.kind') = 'card'")
+        assert card.startswith("SIM-"), card
+        till.wait_until_succeeds("grep -a -q 'CARD PAYMENT' /tmp/printed", timeout=30)
+        till.succeed("grep -a -q 'AMOUNT 24.90' /tmp/printed")
+        # the shift closes: the Z report prints by itself, with the terminal's day beside
+        # the till's card payments
+        url, _, page = till_page(jar, "/shift")
+        submit(jar, url, page, {"amount": "0"}, on=till, action="/shift/close")
+        till.wait_until_succeeds("grep -a -q 'Card terminal, day' /tmp/printed", timeout=30)
+        assert till_sql("select terminal_reported from shift where closed_at is not null") == "1"
+        assert till_sql("select terminal_total from shift where closed_at is not null") == "2490"
   '';
 }

@@ -48,6 +48,9 @@ pub struct Payment {
     /// The terminal's trace number of an approval not yet confirmed (kept for the recovery).
     #[serde(skip)]
     pub trace: Option<i64>,
+    /// The terminal's receipt for an approval, line by line, for the till to print.
+    #[sqlx(json)]
+    pub slip: Vec<String>,
 }
 
 /// The bridge: its journal and its terminal.
@@ -79,6 +82,19 @@ impl Recorder for Journal<'_> {
             sqlx::query("update payment set trace = ?2, updated_at = datetime('now') where id = ?1")
                 .bind(self.id)
                 .bind(r.trace.and_then(|t| i64::try_from(t).ok()).unwrap_or(-1))
+                .execute(self.db)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn slip<'a>(&'a self, lines: &'a [String]) -> Saved<'a> {
+        Box::pin(async move {
+            let lines = serde_json::to_string(lines).map_err(|e| e.to_string())?;
+            sqlx::query("update payment set slip = ?2 where id = ?1")
+                .bind(self.id)
+                .bind(lines)
                 .execute(self.db)
                 .await
                 .map(|_| ())
@@ -123,12 +139,24 @@ impl Bridge {
                 reference text not null default '',
                 reason text not null default '',
                 trace integer,
+                slip text not null default '[]' check (json_valid(slip)),
                 created_at text not null default (datetime('now')),
                 updated_at text not null default (datetime('now'))
             )",
         )
         .execute(&db)
         .await?;
+        // A journal from before the terminal's receipts were kept gains their column.
+        let has_slip: bool = sqlx::query_scalar(
+            "select count(*) > 0 from pragma_table_info('payment') where name = 'slip'",
+        )
+        .fetch_one(&db)
+        .await?;
+        if !has_slip {
+            sqlx::query("alter table payment add column slip text not null default '[]'")
+                .execute(&db)
+                .await?;
+        }
         let bridge = Arc::new(Self {
             db,
             token: None,
@@ -155,7 +183,7 @@ impl Bridge {
     pub async fn resolve(&self) -> anyhow::Result<()> {
         let _busy = self.busy.lock().await;
         let open: Vec<Payment> = sqlx::query_as(
-            "select id, kind, amount, state, reference, reason, trace from payment
+            "select id, kind, amount, state, reference, reason, trace, slip from payment
              where state in ('pending', 'unknown') order by created_at",
         )
         .fetch_all(&self.db)
@@ -172,6 +200,17 @@ impl Bridge {
                 return Ok(());
             }
         };
+        // The terminal's last transaction may be one this journal already settled (a crash
+        // before anything of this payment reached the terminal): then it is not this one's.
+        let settled_elsewhere = match last.as_ref().and_then(|l| l.trace) {
+            Some(t) => sqlx::query_scalar::<_, bool>(
+                "select count(*) > 0 from payment where trace = ?1 and state not in ('pending', 'unknown')",
+            )
+            .bind(i64::try_from(t).unwrap_or(-1))
+            .fetch_one(&self.db)
+            .await?,
+            None => false,
+        };
         let n = open.len();
         for (i, p) in open.iter().enumerate() {
             // Only the last one can be the terminal's last transaction; an earlier one never
@@ -180,6 +219,7 @@ impl Bridge {
             let outcome = match (&last, is_last) {
                 (Some(l), true)
                     if l.result == 0
+                        && !settled_elsewhere
                         && l.amount == u64::try_from(p.amount).ok()
                         && (p.trace.is_none()
                             || l.trace.and_then(|t| i64::try_from(t).ok()) == p.trace) =>
@@ -192,7 +232,11 @@ impl Bridge {
                         ),
                     }
                 }
-                (Some(l), true) if l.amount == u64::try_from(p.amount).ok() && l.result != 0 => {
+                (Some(l), true)
+                    if !settled_elsewhere
+                        && l.amount == u64::try_from(p.amount).ok()
+                        && l.result != 0 =>
+                {
                     Outcome::Declined {
                         reason: format!(
                             "the terminal reports {}",
@@ -232,7 +276,7 @@ impl Bridge {
     /// The journal's.
     pub async fn get(&self, id: &str) -> Result<Option<Payment>, sqlx::Error> {
         sqlx::query_as(
-            "select id, kind, amount, state, reference, reason, trace from payment where id = ?1",
+            "select id, kind, amount, state, reference, reason, trace, slip from payment where id = ?1",
         )
         .bind(id)
         .fetch_optional(&self.db)

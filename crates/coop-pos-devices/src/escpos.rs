@@ -64,11 +64,18 @@ const PC858_HIGH: [char; 128] = [
     '\u{00b0}', '\u{00a8}', '\u{00b7}', '\u{00b9}', '\u{00b3}', '\u{00b2}', '\u{25a0}', '\u{00a0}',
 ];
 
-/// The PC858 byte for a character: ASCII as itself, the rest from the table, `?` if absent.
+/// The PC858 byte for a character: ASCII as itself, the rest from the table; the typographic
+/// dashes, minus and quotes as their ASCII look-alikes; `?` for anything else absent.
 #[must_use]
 pub fn pc858(c: char) -> u8 {
     if c.is_ascii() {
         return c as u8;
+    }
+    match c {
+        '\u{2212}' | '\u{2013}' | '\u{2014}' | '\u{2010}' | '\u{2011}' => return b'-',
+        '\u{2018}' | '\u{2019}' | '\u{201a}' => return b'\'',
+        '\u{201c}' | '\u{201d}' | '\u{201e}' => return b'"',
+        _ => {}
     }
     PC858_HIGH
         .iter()
@@ -297,6 +304,12 @@ pub fn decode(bytes: &[u8]) -> Decoded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typographic_minus_dashes_and_quotes_print_as_their_look_alikes() {
+        let bytes: Vec<u8> = "short (−) – “x” ’ ☃".chars().map(pc858).collect();
+        assert_eq!(bytes, b"short (-) - \"x\" ' ?".to_vec());
+    }
 
     #[test]
     fn swedish_and_spanish_letters_go_out_in_pc858_and_come_back() {

@@ -56,6 +56,12 @@ pub type Saved<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a
 /// approval to its journal here, so a crash after it leaves a trace to resolve.
 pub trait Recorder: Send + Sync {
     fn approved<'a>(&'a self, record: &'a Record) -> Saved<'a>;
+    /// The terminal's receipt for an approved transaction (its print lines), kept for the
+    /// till to print. Losing it loses no money: the default forgets it.
+    fn slip<'a>(&'a self, lines: &'a [String]) -> Saved<'a> {
+        let _ = lines;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A payment terminal.
@@ -79,12 +85,14 @@ pub trait Driver: Send + Sync {
 }
 
 /// A terminal for demos and training: an amount ending in 13 öre is declined, 14 cancelled, 15
-/// times out; anything else is approved after `delay`.
+/// times out; anything else is approved after `delay`. Its day's total is what it approved less
+/// what it refunded since the day last ended.
 #[derive(Debug, Default)]
 pub struct Simulator {
     pub delay: Duration,
     trace: AtomicU64,
     last: std::sync::Mutex<Option<Record>>,
+    day: std::sync::Mutex<i128>,
 }
 
 impl Simulator {
@@ -96,7 +104,7 @@ impl Simulator {
         }
     }
 
-    async fn run(&self, amount: u64, recorder: &dyn Recorder) -> Outcome {
+    async fn run(&self, amount: u64, refund: bool, recorder: &dyn Recorder) -> Outcome {
         tokio::time::sleep(self.delay).await;
         let trace = self.trace.fetch_add(1, Ordering::SeqCst) + 1;
         let record = |result| Record {
@@ -121,7 +129,18 @@ impl Simulator {
                         reason: format!("not recorded: {e}"),
                     };
                 }
+                let slip = vec![
+                    if refund { "REFUND" } else { "CARD PAYMENT" }.to_owned(),
+                    format!("AMOUNT {}.{:02}", amount / 100, amount % 100),
+                    format!("TRACE {trace}  SIMULATED"),
+                    "APPROVED".to_owned(),
+                ];
+                if let Err(e) = recorder.slip(&slip).await {
+                    tracing::warn!(error = %e, "the simulated slip was not kept");
+                }
                 *self.last.lock().expect("not poisoned") = Some(r);
+                let signed = i128::from(amount);
+                *self.day.lock().expect("not poisoned") += if refund { -signed } else { signed };
                 Outcome::Approved {
                     reference: format!("SIM-{trace}"),
                 }
@@ -138,7 +157,7 @@ impl Driver for Simulator {
         amount: u64,
         recorder: &'a dyn Recorder,
     ) -> OutcomeFuture<'a> {
-        Box::pin(self.run(amount, recorder))
+        Box::pin(self.run(amount, false, recorder))
     }
     fn refund<'a>(
         &'a self,
@@ -146,11 +165,21 @@ impl Driver for Simulator {
         amount: u64,
         recorder: &'a dyn Recorder,
     ) -> OutcomeFuture<'a> {
-        Box::pin(self.run(amount, recorder))
+        Box::pin(self.run(amount, true, recorder))
     }
     fn cancel(&self) {}
     fn end_of_day(&self) -> RecordFuture<'_> {
-        Box::pin(async { Ok(None) })
+        let day = std::mem::take(&mut *self.day.lock().expect("not poisoned"));
+        let trace = self.trace.fetch_add(1, Ordering::SeqCst) + 1;
+        Box::pin(async move {
+            Ok(Some(Record {
+                result: 0,
+                // A day whose refunds passed its payments has no total to report.
+                amount: u64::try_from(day).ok(),
+                trace: Some(trace),
+                receipt: None,
+            }))
+        })
     }
     fn last(&self) -> RecordFuture<'_> {
         let l = self.last.lock().expect("not poisoned").clone();
@@ -220,9 +249,11 @@ impl Zvt {
         }
     }
 
-    /// Registration (`06 00`): password, config byte `0xBA` (the till prints its own receipts
-    /// from the status information, wants intermediate statuses, controls payments and
-    /// administration), currency.
+    /// Registration (`06 00`): password, config byte `0xBA`, currency. The config byte's bits:
+    /// the till prints the payment receipt (`0x02`), sent to it as print lines (`0x80`); the
+    /// terminal sends intermediate statuses (`0x08`); the till controls payments (`0x10`) and
+    /// administration (`0x20`). Administration receipts (the end of day's) print at the
+    /// terminal.
     fn registration(&self) -> Apdu {
         let mut d = bcd(u64::from(self.password), 3);
         d.push(0xba);
@@ -258,6 +289,8 @@ impl Zvt {
         let mut approved: Option<Record> = None;
         let mut declined: Option<u8> = None;
         let mut aborted = false;
+        // The receipt's print lines (06 D1), for the till to print.
+        let mut slip: Vec<String> = Vec::new();
         loop {
             let apdu = tokio::select! {
                 a = Apdu::read(&mut s) => a,
@@ -307,9 +340,16 @@ impl Zvt {
             } else if apdu.is(0x06, 0x0f) {
                 let _ = s.write_all_ack().await;
                 return match (approved, declined) {
-                    (Some(r), _) => Outcome::Approved {
-                        reference: reference(&r),
-                    },
+                    (Some(r), _) => {
+                        if let Some(rec) = recorder.filter(|_| !slip.is_empty()) {
+                            if let Err(e) = rec.slip(&slip).await {
+                                tracing::warn!(error = %e, "the terminal's receipt was not kept");
+                            }
+                        }
+                        Outcome::Approved {
+                            reference: reference(&r),
+                        }
+                    }
                     (None, Some(code)) => Outcome::Declined {
                         reason: result_text(code).into(),
                     },
@@ -328,7 +368,12 @@ impl Zvt {
                     },
                 };
             }
-            // 04 FF (intermediate status), 06 D1/06 D3 (print lines), and the rest: heard.
+            if apdu.is(0x06, 0xd1) {
+                if let Some(line) = print_line(&apdu.data) {
+                    slip.push(line);
+                }
+            }
+            // 04 FF (intermediate status), 06 D1 (print lines), and the rest: heard.
             if s.write_all_ack().await.is_err() {
                 return unknown("the connection broke".into());
             }
@@ -356,13 +401,14 @@ impl Zvt {
         }
     }
 
-    /// Asks for the status information of the last transaction (`06 20`, repeat receipt, with
-    /// the service byte asking for it).
+    /// Asks for the status information of the last transaction (`06 20`, repeat receipt). Its
+    /// service byte (BMP 03) asks for the status information (`0x01`) and for no receipt to be
+    /// printed anywhere (`0x02`).
     async fn ask_last(&self) -> Result<Option<Record>, String> {
         let mut s = self.connect().await?;
         self.register(&mut s).await?;
         let mut d = bcd(u64::from(self.password), 3);
-        d.extend([0x03, 0x01]);
+        d.extend([0x03, 0x03]);
         self.command(&mut s, &Apdu::new(0x06, 0x20, d)).await?;
         let mut last = None;
         loop {
@@ -378,6 +424,27 @@ impl Zvt {
             }
         }
     }
+}
+
+/// A print line's text (`06 D1`: an attribute byte, then the text). ZVT's text is in code page
+/// 437, whose letters below 0xB0 are PC858's. An attribute with its top bit set is a control
+/// (a line feed, the receipt's end), not text.
+fn print_line(data: &[u8]) -> Option<String> {
+    let (&attribute, text) = data.split_first()?;
+    if attribute & 0x80 != 0 {
+        return None;
+    }
+    Some(
+        text.iter()
+            .map(|&b| {
+                if b < 0x20 || b == 0x7f || b >= 0xb0 {
+                    ' '
+                } else {
+                    crate::escpos::pc858_char(b)
+                }
+            })
+            .collect(),
+    )
 }
 
 fn reference(r: &Record) -> String {

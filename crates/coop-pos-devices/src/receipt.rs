@@ -119,6 +119,21 @@ pub fn render(doc: &Doc, width: usize) -> Vec<Op> {
     ops
 }
 
+/// The card terminal's own receipt (its slip), as it sent the lines: left-aligned, each cut to
+/// `width`, then the paper cut. Empty when there is nothing to print.
+#[must_use]
+pub fn slip(lines: &[String], width: usize) -> Vec<Op> {
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let mut ops = vec![Op::Init, Op::CodePage, Op::Align(Align::Left)];
+    for l in lines {
+        ops.push(Op::Text(format!("{}\n", fit(l.trim_end(), width))));
+    }
+    ops.push(Op::Cut);
+    ops
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,13 +235,16 @@ impl StatusInfo {
     /// From a `04 0F`'s data.
     ///
     /// # Errors
-    /// Its fields do not parse.
+    /// Its fields do not parse, or it has no result code (BMP 27): a status without one is
+    /// never taken for an approval.
     pub fn parse(data: &[u8]) -> Result<Self, ZvtError> {
         let f = bmps(data)?;
         Ok(Self {
             result: field(&f, 0x27)
                 .and_then(|v| v.first().copied())
-                .unwrap_or(0),
+                .ok_or_else(|| {
+                    ZvtError::Malformed("a status information without a result code".into())
+                })?,
             amount: field(&f, 0x04).and_then(from_bcd),
             trace: field(&f, 0x0b).and_then(from_bcd),
             receipt: field(&f, 0x87).and_then(from_bcd),
@@ -286,7 +289,7 @@ pub fn result_text(code: u8) -> &'static str {
         0x78 => "card expired",
         0x79 => "card not yet valid",
         0x7a => "card unknown",
-        0x7d => "the terminal could not reach the network",
+        0x7d => "communication error",
         0x83 => "function not possible",
         0x9a => "protocol error",
         0xa0 => "receiver not ready",
@@ -299,7 +302,6 @@ pub fn result_text(code: u8) -> &'static str {
         0xc6 => "currency not applicable",
         0xc8 => "amount too small",
         0xcc => "terminal printer not ready",
-        0xdf => "terminal out of order",
         0xff => "system error",
         _ => "refused by the terminal",
     }

@@ -29,6 +29,8 @@ struct Inner {
     trace: u64,
     charges: Vec<Charge>,
     last: Option<StatusInfo>,
+    /// Receipts the till asked to be printed again (`06 20` without "print nothing").
+    reprints: u32,
 }
 
 /// The simulated terminal.
@@ -72,6 +74,12 @@ async fn acked(s: &mut TcpStream, within: Duration) -> bool {
 }
 
 impl Terminal {
+    /// How many times the till asked for a receipt to be printed again.
+    #[must_use]
+    pub fn reprints(&self) -> u32 {
+        self.inner.lock().expect("not poisoned").reprints
+    }
+
     /// The charges made, reversed ones marked.
     #[must_use]
     pub fn charges(&self) -> Vec<Charge> {
@@ -121,6 +129,12 @@ impl Terminal {
                 }
                 (0x06, 0x20) => {
                     s.write_all_bytes(&ACK).await?;
+                    // The service byte (BMP 03 after the password): 0x02 prints nothing.
+                    let quiet = a.data.get(3) == Some(&0x03)
+                        && a.data.get(4).is_some_and(|b| b & 0x02 != 0);
+                    if !quiet {
+                        self.inner.lock().expect("not poisoned").reprints += 1;
+                    }
                     let last = self.inner.lock().expect("not poisoned").last.clone();
                     if let Some(l) = last {
                         send(&mut s, Apdu::new(0x04, 0x0f, l.encode())).await?;
@@ -133,11 +147,19 @@ impl Terminal {
                     s.write_all_bytes(&ACK).await?;
                     let total: u64 = {
                         let i = self.inner.lock().expect("not poisoned");
+                        // Payments less refunds, as the day's batch.
                         i.charges
                             .iter()
-                            .filter(|c| !c.reversed && !c.refund)
-                            .map(|c| c.amount)
-                            .sum()
+                            .filter(|c| !c.reversed)
+                            .map(|c| if c.refund { 0 } else { c.amount })
+                            .sum::<u64>()
+                            .saturating_sub(
+                                i.charges
+                                    .iter()
+                                    .filter(|c| !c.reversed && c.refund)
+                                    .map(|c| c.amount)
+                                    .sum(),
+                            )
                     };
                     let info = StatusInfo {
                         result: 0,
@@ -246,6 +268,24 @@ impl Terminal {
                 ..info
             });
             return Ok(());
+        }
+        // The payment receipt, as print lines (the till registered with 0x80): code page 437,
+        // where 0x99 is Ö and 0x8E is Ä.
+        let mut lines: Vec<Vec<u8>> = vec![
+            if refund {
+                b"\x00KORTRETUR".to_vec()
+            } else {
+                b"\x00KORTK\x99P".to_vec()
+            },
+            format!("\0BELOPP {}.{:02}", amount / 100, amount % 100).into_bytes(),
+            format!("\0TRACE {}", info.trace.unwrap_or(0)).into_bytes(),
+            b"\x00GODK\x8eND".to_vec(),
+        ];
+        // The receipt's end (an attribute with the top bit set: no text).
+        lines.push(vec![0xff]);
+        for l in lines {
+            send(s, Apdu::new(0x06, 0xd1, l)).await?;
+            acked(s, Duration::from_secs(5)).await;
         }
         tokio::time::sleep(self.hold_completion).await;
         send(s, Apdu::new(0x06, 0x0f, vec![0x27, 0x00])).await?;

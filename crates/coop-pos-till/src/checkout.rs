@@ -622,7 +622,15 @@ pub async fn complete(
         hash: String::new(),
     };
     match store.append(record, Some(basket), wallet_offline).await {
-        Ok(r) => Ok(r),
+        Ok(r) => {
+            if card_reference.is_some() {
+                // Only for printing the terminal's slip: a failure here loses no money.
+                if let Err(e) = store.note_card_key(r.sale_id, &basket.to_string()).await {
+                    tracing::warn!(error = %e, "the card payment's key was not noted");
+                }
+            }
+            Ok(r)
+        }
         Err(e) => Err(give_back(e.into()).await),
     }
 }

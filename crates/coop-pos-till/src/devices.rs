@@ -35,6 +35,11 @@ pub struct DevicesConfig {
     pub bridge_url: Option<String>,
     /// A file with the bridge's token, for a bridge on another device (`token_file` there).
     pub bridge_token_file: Option<std::path::PathBuf>,
+    /// A pole display (two lines of twenty, Epson DM-D commands) on a serial line.
+    pub pole: Option<coop_pos_devices::pole::PoleConfig>,
+    /// Where a second screen reaches the customer display (`/display` only), e.g.
+    /// `0.0.0.0:8181`; none: only on the till's own address.
+    pub display_listen: Option<String>,
 }
 
 impl DevicesConfig {
@@ -59,6 +64,22 @@ impl DevicesConfig {
                 "till.json: devices.bridge_url is the bridge's http address, like http://127.0.0.1:8190"
             );
         }
+        if let Some(p) = &self.pole {
+            anyhow::ensure!(
+                p.path.is_absolute(),
+                "till.json: devices.pole.path is the display's serial device, like /dev/ttyUSB0"
+            );
+            anyhow::ensure!(
+                [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200].contains(&p.baud),
+                "till.json: devices.pole.baud is a serial speed (9600 on most displays)"
+            );
+        }
+        if let Some(l) = &self.display_listen {
+            anyhow::ensure!(
+                l.parse::<std::net::SocketAddr>().is_ok(),
+                "till.json: devices.display_listen is an address and port, like 0.0.0.0:8181"
+            );
+        }
         if let Some(PrinterConfig::Network { address }) = &self.printer {
             anyhow::ensure!(
                 address
@@ -79,6 +100,7 @@ pub struct Devices {
     pub drawer_pin5: bool,
     pub qr: bool,
     pub scale: Option<Arc<dyn Scale>>,
+    pub pole: Option<Arc<coop_pos_devices::pole::Pole>>,
     /// The last device problem, shown on every screen until the device works again.
     problem: Mutex<Option<String>>,
 }
@@ -110,6 +132,10 @@ impl Devices {
                     }
                 }
             }),
+            pole: c
+                .pole
+                .clone()
+                .map(|p| Arc::new(coop_pos_devices::pole::Pole::new(p))),
             problem: Mutex::new(None),
         }
     }
@@ -305,5 +331,56 @@ impl crate::terminal::Terminal for BridgeTerminal {
 
     fn refund(&self, key: String, amount: Decimal) -> crate::terminal::TerminalFuture<'_> {
         Box::pin(self.run("refunds", key, amount))
+    }
+
+    fn slip(&self, key: String) -> crate::terminal::SlipFuture<'_> {
+        Box::pin(async move {
+            let mut r = self.client.get(format!("{}/payments/{key}", self.base));
+            if let Some(t) = &self.token {
+                r = r.bearer_auth(t);
+            }
+            let Ok(r) = r.send().await else {
+                return Vec::new();
+            };
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            body["slip"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    fn end_of_day(&self) -> crate::terminal::DayFuture<'_> {
+        Box::pin(async move {
+            let mut r = self
+                .client
+                .post(format!("{}/end-of-day", self.base))
+                .json(&serde_json::json!({}))
+                // A terminal's batch to its acquirer can take minutes.
+                .timeout(Duration::from_secs(300));
+            if let Some(t) = &self.token {
+                r = r.bearer_auth(t);
+            }
+            let r = r.send().await.map_err(|e| {
+                if e.is_connect() {
+                    "the payment bridge is not running".to_owned()
+                } else {
+                    "the payment bridge did not answer".to_owned()
+                }
+            })?;
+            let status = r.status();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            if !status.is_success() {
+                return Err(match body["message"].as_str() {
+                    Some(m) => format!("the terminal: {m}"),
+                    None => format!("the payment bridge answered {status}"),
+                });
+            }
+            Ok(body["total"].as_i64().map(|t| Decimal::new(t, self.minor)))
+        })
     }
 }

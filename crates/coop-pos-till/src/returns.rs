@@ -323,12 +323,16 @@ pub async fn complete(
     .map_err(CheckoutError::from)?;
     // Back to a card: the terminal last, once everything else holds. The key is the sale's and
     // how many returns it had: asking again for this return never refunds twice.
+    let mut card_key = None;
     let card_reference = match (class, req.card) {
         ("card", Some(terminal)) => {
             let n = store.returns_of(planned.original.sale_id).await?.len();
             let key = format!("refund:{}:{n}", planned.original.sale_id);
-            match terminal.refund(key, back).await {
-                crate::terminal::Outcome::Approved { reference } => Some(reference),
+            match terminal.refund(key.clone(), back).await {
+                crate::terminal::Outcome::Approved { reference } => {
+                    card_key = Some(key);
+                    Some(reference)
+                }
                 other => return Err(CheckoutError::Card(other).into()),
             }
         }
@@ -378,5 +382,12 @@ pub async fn complete(
         prev_hash: String::new(),
         hash: String::new(),
     };
-    Ok(store.append(record, None, None).await?)
+    let record = store.append(record, None, None).await?;
+    if let Some(key) = card_key {
+        // Only for printing the terminal's slip: a failure here loses no money.
+        if let Err(e) = store.note_card_key(record.sale_id, &key).await {
+            tracing::warn!(error = %e, "the refund's key was not noted");
+        }
+    }
+    Ok(record)
 }

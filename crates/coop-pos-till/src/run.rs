@@ -360,6 +360,19 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     let session = Arc::new(coop_web::session::SessionConfig::new(
         key, "till", false, origin,
     ));
+    tokio::spawn(crate::web::run_pole(app.clone()));
+    if let Some(address) = &cfg.devices.display_listen {
+        // A second screen on the network: the customer display alone.
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("till.json: devices.display_listen {address}"))?;
+        let display = crate::web::display_router(app.clone(), session.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, display).await {
+                tracing::error!(error = %e, "the customer display's listener stopped");
+            }
+        });
+    }
     let router = crate::web::router(app, session);
     {
         let (store, cfg, tokens) = (store.clone(), cfg.clone(), tokens.clone());

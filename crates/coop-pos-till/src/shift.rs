@@ -46,6 +46,13 @@ pub struct Shift {
     pub last_seq: Option<i64>,
     pub expected: Option<Decimal>,
     pub counted: Option<Decimal>,
+    /// The card terminal's total for its day, ended when the shift closed (when it reports
+    /// one).
+    pub terminal_total: Option<Decimal>,
+    /// Why the terminal's day could not be ended at the close.
+    pub terminal_problem: Option<String>,
+    /// The close asked the terminal to end its day and it answered (with or without a total).
+    pub terminal_reported: bool,
 }
 
 /// One VAT rate's part of a shift.
@@ -82,6 +89,14 @@ pub struct Report {
     pub expected_cash: Decimal,
     /// Counted less expected, once closed.
     pub over_short: Option<Decimal>,
+    /// What card tenders took, less card refunds.
+    pub card_total: Decimal,
+    /// The terminal's day total less the till's card total, once the terminal reported one.
+    pub terminal_difference: Option<Decimal>,
+    /// The terminal reported a total that is not the till's card total.
+    pub terminal_mismatch: bool,
+    /// The terminal's day was ended at the close (with or without a total).
+    pub terminal_reported: bool,
 }
 
 fn time(s: Option<String>) -> Option<DateTime<Utc>> {
@@ -104,11 +119,14 @@ impl Store {
             last_seq: r.get(7),
             expected: r.get::<Option<i64>, _>(8).map(|x| m.to_dec(x)),
             counted: r.get::<Option<i64>, _>(9).map(|x| m.to_dec(x)),
+            terminal_total: r.get::<Option<i64>, _>(10).map(|x| m.to_dec(x)),
+            terminal_problem: r.get(11),
+            terminal_reported: r.get::<Option<i64>, _>(12).unwrap_or(0) != 0,
         })
     }
 
     const SHIFT_COLUMNS: &'static str = "shift_id, opened_by, opened_at, float, first_seq, \
-         closed_by, closed_at, last_seq, expected, counted";
+         closed_by, closed_at, last_seq, expected, counted, terminal_total, terminal_problem, terminal_reported";
 
     /// The open shift, if any.
     pub async fn open_shift(&self) -> Result<Option<Shift>, StoreError> {
@@ -259,6 +277,7 @@ pub async fn report(store: &Store, shift: &Shift, last: Option<i64>) -> Result<R
     let mut rates: BTreeMap<Decimal, RateLine> = BTreeMap::new();
     let mut tenders: BTreeMap<(String, String), Decimal> = BTreeMap::new();
     let (mut total, mut rounding, mut cash_sales) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let mut card_total = Decimal::ZERO;
     for r in &rows {
         let s: SaleRecord =
             serde_json::from_str(r).map_err(|e| StoreError::Payload(e.to_string()))?;
@@ -287,8 +306,10 @@ pub async fn report(store: &Store, shift: &Shift, last: Option<i64>) -> Result<R
             *tenders
                 .entry((t.tender.clone(), t.kind.clone()))
                 .or_default() += t.amount;
-            if t.kind == "cash" {
-                cash_sales += t.amount;
+            match t.kind.as_str() {
+                "cash" => cash_sales += t.amount,
+                "card" => card_total += t.amount,
+                _ => {}
             }
         }
     }
@@ -324,5 +345,39 @@ pub async fn report(store: &Store, shift: &Shift, last: Option<i64>) -> Result<R
         cash_out,
         expected_cash,
         over_short: shift.counted.map(|c| c - expected_cash),
+        card_total,
+        terminal_difference: shift.terminal_total.map(|t| t - card_total),
+        terminal_mismatch: shift.terminal_total.is_some_and(|t| t != card_total),
+        terminal_reported: shift.terminal_reported,
     })
+}
+
+/// Writes what the card terminal answered when the shift `id` closed and it was asked to end
+/// its day: its total, or why it could not. Written once; a second answer changes nothing.
+pub async fn record_terminal_day(
+    store: &Store,
+    id: Uuid,
+    answer: Result<Option<Decimal>, String>,
+) -> Result<(), ShiftError> {
+    let (total, problem) = match answer {
+        Ok(t) => (
+            t.map(|t| store.minor().to_int(t))
+                .transpose()
+                .map_err(|_| ShiftError::Amount)?,
+            None,
+        ),
+        Err(e) => (None, Some(e.chars().take(200).collect::<String>())),
+    };
+    let problem_is_none = problem.is_none();
+    sqlx::query(
+        "update shift set terminal_total = ?, terminal_problem = ?, terminal_reported = ?
+         where shift_id = ? and closed_at is not null and terminal_reported = 0",
+    )
+    .bind(total)
+    .bind(problem)
+    .bind(i64::from(problem_is_none))
+    .bind(id.to_string())
+    .execute(store.pool())
+    .await?;
+    Ok(())
 }

@@ -1139,6 +1139,26 @@ impl Store {
     }
 
     /// The returns made against the sale `original`, oldest first.
+    /// Notes the key the payment bridge knows the sale's card payment by (for its slip).
+    pub async fn note_card_key(&self, sale: Uuid, key: &str) -> Result<(), StoreError> {
+        sqlx::query("insert or ignore into card_key (sale_id, key) values (?, ?)")
+            .bind(sale.to_string())
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The key the payment bridge knows the sale's card payment by.
+    pub async fn card_key(&self, sale: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("select key from card_key where sale_id = ?")
+                .bind(sale.to_string())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn returns_of(&self, original: Uuid) -> Result<Vec<SaleRecord>, StoreError> {
         let rows: Vec<String> =
             sqlx::query_scalar("select record from journal where original_sale = ? order by seq")

@@ -337,6 +337,7 @@ pub fn router(app: TillApp, session: Arc<SessionConfig>) -> Router {
         .route("/receipts/{id}", get(receipt))
         .route("/receipts/{id}/print", post(reprint))
         .route("/shifts/{id}/print", post(print_shift))
+        .route("/shifts/{id}/terminal-day", post(terminal_day))
         .route("/drawer", post(no_sale))
         .route("/display", get(display))
         .route("/returns/{id}", get(return_page).post(return_post))
@@ -945,12 +946,7 @@ async fn pay(
             // The sale is stored: the receipt prints after, and a printer's failure is shown,
             // not lost (it can be printed again from the receipt).
             let cash = sale.tenders.iter().any(|t| t.kind == "cash") || !sale.change.is_zero();
-            let ops =
-                receipt_ops(&app, app.lang(&session), &sale, cash && app.devices.drawer).await;
-            let devices = app.devices.clone();
-            tokio::spawn(async move {
-                let _ = devices.print(&ops).await;
-            });
+            print_in_background(&app, app.lang(&session), sale.clone(), cash);
             app.display
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -1174,7 +1170,28 @@ async fn shift_close(
         None => Err(crate::shift::ShiftError::Amount),
     };
     match r {
-        Ok(z) => Redirect::to(&format!("/shifts/{}", z.shift.shift_id)).into_response(),
+        Ok(z) => {
+            let id = z.shift.shift_id;
+            end_terminal_day(&app, id).await;
+            // The Z report goes on paper at once, with the terminal's day on it.
+            if app.devices.printer.is_some() {
+                if let Ok(Some(shift)) = app.store.shift(id).await {
+                    if let Ok(z) = crate::shift::report(&app.store, &shift, None).await {
+                        let ops = shift_paper(&app, app.lang(&session), &z);
+                        if let Err(e) = app.devices.print(&ops).await {
+                            flash(
+                                &session,
+                                &app.t(
+                                    &session,
+                                    &format!("till-printer-{}", crate::devices::problem_key(&e)),
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            Redirect::to(&format!("/shifts/{id}")).into_response()
+        }
         Err(e) => {
             flash(&session, &shift_refusal(&app, &session, &e));
             shift_redirect()
@@ -1399,6 +1416,9 @@ async fn return_post(
     {
         Ok(r) => {
             tracing::info!(seq = r.seq, original = %id, approved_by = ?r.approved_by, "return completed");
+            // The return's receipt prints at once, the drawer opening for cash paid back.
+            let cash = r.tenders.iter().any(|t| t.kind == "cash");
+            print_in_background(&app, app.lang(&session), r.clone(), cash);
             Redirect::to(&format!("/receipts/{}", r.sale_id)).into_response()
         }
         Err(e) => {
@@ -1506,6 +1526,17 @@ async fn clock_post(
     back()
 }
 
+/// Prints a sale's (or return's) receipt without holding up the cashier: a printer's problem
+/// shows on the next page, and the receipt can be printed again. `cash` opens the drawer
+/// first, where the till has one.
+fn print_in_background(app: &TillApp, lang: Lang, sale: crate::journal::SaleRecord, cash: bool) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let ops = receipt_ops(&app, lang, &sale, cash && app.devices.drawer).await;
+        let _ = app.devices.print(&ops).await;
+    });
+}
+
 /// A sale's receipt for the printer, in `lang`; `drawer` opens the cash drawer first.
 async fn receipt_ops(
     app: &TillApp,
@@ -1578,7 +1609,7 @@ async fn receipt_ops(
         }
     }
     footer.push(t("till-receipt-thanks"));
-    render(
+    let mut ops = render(
         &Doc {
             header,
             title,
@@ -1591,7 +1622,15 @@ async fn receipt_ops(
             drawer,
         },
         app.devices.width,
-    )
+    );
+    // The card terminal's own receipt after the till's, where it sent one.
+    if sale.tenders.iter().any(|t| t.kind == "card") {
+        if let Ok(Some(key)) = app.store.card_key(sale.sale_id).await {
+            let lines = app.terminal.slip(key).await;
+            ops.extend(coop_pos_devices::receipt::slip(&lines, app.devices.width));
+        }
+    }
+    ops
 }
 
 /// `POST /receipts/{id}/print`: the receipt again (a printer that failed, a member who asks).
@@ -1628,8 +1667,6 @@ async fn print_shift(
     Path(id): Path<Uuid>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Response {
-    use coop_pos_devices::receipt::{render, Doc};
-    use coop_web::i18n::FluentValue as V;
     if cashier(&session).is_none() {
         return home_redirect();
     }
@@ -1639,10 +1676,80 @@ async fn print_shift(
     let Ok(r) = crate::shift::report(&app.store, &shift, None).await else {
         return failure("the report could not be made");
     };
-    let lang = app.lang(&session);
+    let ops = shift_paper(&app, app.lang(&session), &r);
+    match app.devices.print(&ops).await {
+        Ok(()) => flash(&session, &app.t(&session, "till-printed")),
+        Err(e) => flash(
+            &session,
+            &app.t(
+                &session,
+                &format!("till-printer-{}", crate::devices::problem_key(&e)),
+            ),
+        ),
+    }
+    Redirect::to(&format!("/shifts/{id}")).into_response()
+}
+
+/// `POST /shifts/{id}/terminal-day`: asks the card terminal again to end its day, for a closed
+/// shift whose close could not (the terminal or the bridge was down).
+async fn terminal_day(
+    State(app): State<TillApp>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Response {
+    if cashier(&session).is_none() {
+        return home_redirect();
+    }
+    let Ok(Some(shift)) = app.store.shift(id).await else {
+        return (StatusCode::NOT_FOUND, "no such shift on this till").into_response();
+    };
+    if shift.closed_at.is_none() || shift.terminal_reported {
+        return (
+            StatusCode::CONFLICT,
+            "this shift's terminal day is not open to end",
+        )
+            .into_response();
+    }
+    end_terminal_day(&app, id).await;
+    Redirect::to(&format!("/shifts/{id}")).into_response()
+}
+
+/// Asks the card terminal to end its day for the closed shift `id`, and keeps its answer with
+/// the shift. A till without a card tender has no terminal to ask.
+async fn end_terminal_day(app: &TillApp, id: Uuid) {
+    let cards = app
+        .settings
+        .tenders
+        .iter()
+        .any(|t| t.kind == crate::tender::TenderKind::Card);
+    if !cards {
+        return;
+    }
+    let answer = app.terminal.end_of_day().await;
+    match &answer {
+        Ok(total) => tracing::info!(shift = %id, total = ?total, "the card terminal ended its day"),
+        Err(e) => {
+            tracing::warn!(shift = %id, error = %e, "the card terminal's day could not be ended");
+        }
+    }
+    if let Err(e) = crate::shift::record_terminal_day(&app.store, id, answer).await {
+        tracing::error!(shift = %id, error = %e, "the terminal's day could not be kept");
+    }
+}
+
+/// A shift's X or Z report as the printer takes it, in `lang`.
+fn shift_paper(
+    app: &TillApp,
+    lang: Lang,
+    r: &crate::shift::Report,
+) -> Vec<coop_pos_devices::escpos::Op> {
+    use coop_pos_devices::receipt::{render, Doc};
+    use coop_web::i18n::FluentValue as V;
+    let shift = &r.shift;
     let tr = app.templates.translations();
     let t = |k: &str| tr.text(lang, k);
-    let (format, money) = paper_format(&app, lang);
+    let (format, money) = paper_format(app, lang);
     let count = |k: &str, n: i64| tr.format(lang, k, &[("count", V::from(n))]);
     let mut summary = vec![
         (count("till-shift-sales", r.sales), String::new()),
@@ -1671,6 +1778,25 @@ async fn print_shift(
     if let Some(o) = r.over_short {
         summary.push((t("till-shift-over-short"), money(o)));
     }
+    if let Some(total) = shift.terminal_total {
+        summary.push((t("till-terminal-paper-total"), money(total)));
+        summary.push((t("till-terminal-paper-card"), money(r.card_total)));
+    }
+    let mut footer = Vec::new();
+    if let (true, Some(d)) = (r.terminal_mismatch, r.terminal_difference) {
+        footer.push(tr.format(
+            lang,
+            "till-terminal-difference",
+            &[("amount", V::from(money(d)))],
+        ));
+    }
+    if let Some(p) = &shift.terminal_problem {
+        footer.push(tr.format(
+            lang,
+            "till-terminal-day-problem",
+            &[("reason", V::from(p.as_str()))],
+        ));
+    }
     let title = vec![
         t(if shift.closed_at.is_some() {
             "till-z-report"
@@ -1683,31 +1809,20 @@ async fn print_shift(
             format.datetime(shift.opened_at)
         ),
     ];
-    let ops = render(
+    render(
         &Doc {
             header: vec![app.settings.org_name.clone()],
             title,
             items: Vec::new(),
             total: Some((t("till-total"), money(r.total))),
             summary,
-            footer: Vec::new(),
+            footer,
             code: None,
             qr: false,
             drawer: false,
         },
         app.devices.width,
-    );
-    match app.devices.print(&ops).await {
-        Ok(()) => flash(&session, &app.t(&session, "till-printed")),
-        Err(e) => flash(
-            &session,
-            &app.t(
-                &session,
-                &format!("till-printer-{}", crate::devices::problem_key(&e)),
-            ),
-        ),
-    }
-    Redirect::to(&format!("/shifts/{id}")).into_response()
+    )
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -1784,6 +1899,33 @@ fn scale_refusal(e: &coop_pos_devices::scale::WeighError) -> &'static str {
 /// the cashier scans, then the sale's total, tenders and change. It refreshes itself every
 /// second, with no script.
 async fn display(State(app): State<TillApp>, session: Session) -> Response {
+    let lang = app.lang(&session);
+    let context = match shown(&app, lang).await {
+        Shown::Sale(sale) => json!({ "sale": sale }),
+        Shown::Basket { lines, total } => json!({
+            "lines": lines.iter().map(|(name, quantity, amount)| json!({
+                "name": name, "quantity": quantity, "amount": amount,
+            })).collect::<Vec<_>>(),
+            "total": total,
+        }),
+        Shown::Welcome => json!({}),
+    };
+    app.render(&session, "/display", "till_display.html", &context)
+}
+
+/// What the customer sees: the sale just made, the basket being scanned, or a welcome.
+#[derive(Debug, Clone, PartialEq)]
+enum Shown {
+    Sale(Box<crate::journal::SaleRecord>),
+    /// Each line's name, quantity and amount (none while it cannot be priced), and the total.
+    Basket {
+        lines: Vec<(String, Decimal, Option<Decimal>)>,
+        total: Option<Decimal>,
+    },
+    Welcome,
+}
+
+async fn shown(app: &TillApp, lang: Lang) -> Shown {
     let state = app
         .display
         .lock()
@@ -1794,44 +1936,112 @@ async fn display(State(app): State<TillApp>, session: Session) -> Response {
         .filter(|(_, at)| Utc::now() - *at < chrono::Duration::seconds(60));
     if let Some((id, _)) = recent {
         if let Ok(Some(sale)) = app.store.sale(id).await {
-            return app.render(
-                &session,
-                "/display",
-                "till_display.html",
-                &json!({ "sale": sale }),
-            );
+            return Shown::Sale(Box::new(sale));
         }
     }
     if let Some(sub) = &state.cashier {
         if let Ok(basket) = app.store.open_basket(sub).await {
             let day = app.settings.business_day(Utc::now());
             if let Ok(p) = checkout::price_basket(&app.store, &app.settings, basket, day).await {
-                let lang = app.lang(&session);
                 let lines: Vec<_> = p
                     .lines
                     .iter()
                     .enumerate()
                     .map(|(i, l)| {
-                        json!({
-                            "name": l.pack_name.clone().unwrap_or_else(|| l.product.name_in(lang.code()).to_owned()),
-                            "quantity": l.quantity,
-                            "amount": p.priced.as_ref().map(|pr| pr.lines[i].amount.amount()),
-                        })
+                        (
+                            l.pack_name
+                                .clone()
+                                .unwrap_or_else(|| l.product.name_in(lang.code()).to_owned()),
+                            l.quantity,
+                            p.priced.as_ref().map(|pr| pr.lines[i].amount.amount()),
+                        )
                     })
                     .collect();
-                let total = p.priced.as_ref().map(|pr| pr.total.amount());
                 if !lines.is_empty() {
-                    return app.render(
-                        &session,
-                        "/display",
-                        "till_display.html",
-                        &json!({ "lines": lines, "total": total }),
-                    );
+                    return Shown::Basket {
+                        lines,
+                        total: p.priced.as_ref().map(|pr| pr.total.amount()),
+                    };
                 }
             }
         }
     }
-    app.render(&session, "/display", "till_display.html", &json!({}))
+    Shown::Welcome
+}
+
+/// The pole display's two lines for what the customer sees, in the till's language: the
+/// welcome; the last line scanned and the total; the total paid and the change.
+async fn pole_lines(app: &TillApp) -> (String, String) {
+    use coop_pos_devices::pole::line;
+    let lang = app.default_lang;
+    let tr = app.templates.translations();
+    let t = |k: &str| tr.text(lang, k);
+    let (_, money) = paper_format(app, lang);
+    match shown(app, lang).await {
+        Shown::Sale(sale) => (
+            line(&t("till-total"), &money(sale.total)),
+            line(&t("till-change"), &money(sale.change)),
+        ),
+        Shown::Basket { lines, total } => {
+            let (name, _, amount) = lines.last().cloned().unwrap_or_default();
+            (
+                line(&name, &amount.map(&money).unwrap_or_default()),
+                line(&t("till-total"), &total.map(&money).unwrap_or_default()),
+            )
+        }
+        Shown::Welcome => (app.settings.org_name.clone(), t("till-pole-welcome")),
+    }
+}
+
+/// Keeps the pole display showing what the customer display shows: it looks four times a
+/// second and writes when that changed (and every half minute, for a display plugged back
+/// in). A display that is away is logged once, and the till goes on selling.
+pub async fn run_pole(app: TillApp) {
+    let Some(pole) = app.devices.pole.clone() else {
+        return;
+    };
+    let mut last: Option<(String, String)> = None;
+    let mut written = tokio::time::Instant::now();
+    let mut failing = false;
+    loop {
+        let now = pole_lines(&app).await;
+        if last.as_ref() != Some(&now) || written.elapsed() > std::time::Duration::from_secs(30) {
+            match pole.show(&now.0, &now.1).await {
+                Ok(()) => {
+                    if failing {
+                        tracing::info!("the pole display works again");
+                    }
+                    failing = false;
+                    last = Some(now);
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(error = %e, path = %pole.config.path.display(), "the pole display cannot be written");
+                    }
+                    failing = true;
+                    last = None;
+                }
+            }
+            written = tokio::time::Instant::now();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// The customer display alone, for a second screen on the network (`devices.display_listen`):
+/// `/display` and its style sheets, nothing else.
+pub fn display_router(app: TillApp, session: Arc<SessionConfig>) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/display") }))
+        .route("/display", get(display))
+        .route("/static/kit.css", get(kit_css))
+        .route("/static/theme.css", get(theme_css))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            session,
+            coop_web::session::session_layer,
+        ))
 }
 
 /// How the printed receipt and report write times and money: the till's zone and currency.

@@ -10,11 +10,15 @@ use coop_pos_devices::zvt_terminal::{start, Terminal};
 
 /// Keeps what the driver records.
 #[derive(Default)]
-pub struct Kept(pub Mutex<Vec<Record>>);
+pub struct Kept(pub Mutex<Vec<Record>>, pub Mutex<Vec<Vec<String>>>);
 
 impl Recorder for Kept {
     fn approved<'a>(&'a self, r: &'a Record) -> Saved<'a> {
         self.0.lock().unwrap().push(r.clone());
+        Box::pin(async { Ok(()) })
+    }
+    fn slip<'a>(&'a self, lines: &'a [String]) -> Saved<'a> {
+        self.1.lock().unwrap().push(lines.to_vec());
         Box::pin(async { Ok(()) })
     }
 }
@@ -82,8 +86,21 @@ async fn refund_end_of_day_and_a_message_that_does_not_parse() {
         zvt.refund("r-1", 550, &kept).await,
         Outcome::Approved { .. }
     ));
+    // Each approval's receipt came as print lines, in code page 437 (ö and ä), the receipt's
+    // end (an attribute, no text) left out.
+    let slips = kept.1.lock().unwrap().clone();
+    assert_eq!(slips.len(), 3);
+    assert_eq!(
+        slips[0],
+        ["KORTKÖP", "BELOPP 100.00", "TRACE 1", "GODKÄND"].map(String::from)
+    );
+    assert_eq!(slips[2][0], "KORTRETUR");
     let eod = zvt.end_of_day().await.unwrap().unwrap();
-    assert_eq!(eod.amount, Some(12550), "the day's payments");
+    assert_eq!(
+        eod.amount,
+        Some(12000),
+        "the day's payments less its refund"
+    );
     // A status information with a field the driver cannot read: not acknowledged, so the
     // terminal reverses it; the outcome is unknown until asked.
     let garbled = zvt.pay("s-3", 1016, &kept).await;

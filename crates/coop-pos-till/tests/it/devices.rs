@@ -192,6 +192,19 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
         !lines.iter().any(|l| l.starts_with("<drawer")),
         "{lines:#?}"
     );
+    // The terminal's own receipt follows the till's, its letters read from code page 437.
+    let slip = lines
+        .iter()
+        .position(|l| l == "KORTKÖP")
+        .expect("the card slip");
+    assert!(
+        slip > lines.iter().position(|l| l == "Thank you!").unwrap(),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines[slip + 1..slip + 4],
+        ["BELOPP 12.90", "TRACE 1", "GODKÄND"]
+    );
     // Returned to the card, through the bridge: the terminal refunds it, once.
     let card_sale = sale.sale_id;
     let form = k.get(&format!("/returns/{card_sale}")).await;
@@ -221,6 +234,18 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
     assert_eq!(
         (charges.len(), charges[1].refund, charges[1].amount),
         (2, true, 1290)
+    );
+    // The return's receipt printed by itself, with the terminal's refund slip after it.
+    let lines = printed(&paper).await;
+    assert!(
+        lines.iter().any(|l| l.starts_with("Receipt kassa-1-3"))
+            && lines.contains(&"Return".to_owned()),
+        "{lines:#?}"
+    );
+    assert!(lines.contains(&"KORTRETUR".to_owned()), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("<drawer")),
+        "{lines:#?}"
     );
     // Declined at the terminal: nothing sold, nothing printed, the basket stays.
     let pending = store.pending_count().await.unwrap().0;
@@ -281,12 +306,134 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
         (1, "c-kim", "c-sam")
     );
 
-    // The Z report prints.
+    // One more card sale, then the close: the Z report prints by itself, with the terminal's
+    // day (ended at the close) beside the till's card payments; they agree.
+    k.post("/scan", &[("code", "OL-33")]).await;
+    k.post("/pay", &[("t-card", "12.90")]).await;
+    printed(&paper).await;
     let a = k.post("/shift/close", &[("amount", "525.90")]).await;
     let z = a.location.expect("the Z report");
+    let lines = printed(&paper).await;
+    assert!(lines.iter().any(|l| l.contains("Z report")), "{lines:#?}");
+    // The minus of "short (−)" prints as a minus, not a question mark.
+    assert!(
+        lines.iter().any(|l| l.starts_with("Over (+) or short (-)")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Card terminal, day") && l.ends_with("12.90")),
+        "{lines:#?}"
+    );
+    let page = k.get(&z).await;
+    assert!(
+        page.body.contains("id=\"terminal-day-total\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("id=\"terminal-difference\""),
+        "{}",
+        page.body
+    );
+    // And again on request.
     k.post(&format!("{z}/print"), &[]).await;
     let lines = printed(&paper).await;
     assert!(lines.iter().any(|l| l.contains("Z report")), "{lines:#?}");
+}
+
+#[tokio::test]
+async fn the_terminals_day_ends_with_the_shift_or_later_when_it_could_not() {
+    // The till's bridge is not running when the shift closes.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bridge_address = free.local_addr().unwrap();
+    drop(free);
+    let url = format!("http://{bridge_address}");
+    let (_dir, _store, mut k) = kiosk_with(move |app| {
+        app.terminal = Arc::new(BridgeTerminal::new(&url, 2, None));
+    })
+    .await;
+    k.get("/?lang=en").await;
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    k.post("/shift/open", &[("amount", "500")]).await;
+    let a = k.post("/shift/close", &[("amount", "500")]).await;
+    let z = a.location.expect("the Z report");
+    let page = k.get(&z).await;
+    assert!(
+        page.body.contains("id=\"terminal-day-problem\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("not running"), "{}", page.body);
+    // The bridge is back; the terminal took a payment the till never recorded.
+    let (_terminal, terminal_address) =
+        coop_pos_devices::zvt_terminal::start(coop_pos_devices::zvt_terminal::Terminal::default())
+            .await
+            .unwrap();
+    let journal = tempfile::tempdir().unwrap();
+    let bridge = coop_pos_devices::bridge::Bridge::open(
+        journal.path(),
+        Arc::new(coop_pos_devices::payment::Zvt::new(
+            &terminal_address,
+            0,
+            752,
+        )),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind(bridge_address).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
+    let http = reqwest::Client::new();
+    http.post(format!("http://{bridge_address}/payments"))
+        .json(&serde_json::json!({ "id": "elsewhere", "amount": 5000 }))
+        .send()
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s: serde_json::Value = http
+            .get(format!("http://{bridge_address}/payments/elsewhere"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["state"] == "approved" {
+            break;
+        }
+        assert!(Instant::now() < until, "{s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Ended from the Z report: the terminal's total, and the difference to look into.
+    let page = k.get(&z).await;
+    assert!(
+        page.body.contains(&format!("action=\"{z}/terminal-day\"")),
+        "{}",
+        page.body
+    );
+    k.post(&format!("{z}/terminal-day"), &[]).await;
+    let page = k.get(&z).await;
+    assert!(
+        page.body.contains("id=\"terminal-day-total\""),
+        "{}",
+        page.body
+    );
+    let difference = page
+        .body
+        .split("id=\"terminal-difference\"")
+        .nth(1)
+        .expect("the difference is shown");
+    assert!(
+        difference[..200.min(difference.len())].contains("50.00"),
+        "{difference}"
+    );
+    assert!(!page.body.contains("id=\"terminal-day-problem\""));
+    // Once ended, it is not ended again.
+    let again = k.post(&format!("{z}/terminal-day"), &[]).await;
+    assert_eq!(again.status, axum::http::StatusCode::CONFLICT);
 }
 
 #[tokio::test]
@@ -343,4 +490,148 @@ async fn the_scale_weighs_what_is_sold_by_weight_once_it_is_at_rest() {
     assert!(k.get("/").await.body.contains("139.00"));
     k.post("/scan", &[("code", "HAV-1KG")]).await;
     assert!(!k.get("/").await.body.contains("did not settle"));
+}
+
+/// A pole display on a pseudo-terminal pair (socat, as a USB-serial adapter would appear): the
+/// display's side keeps what the till last wrote on each of its two lines.
+struct Pole {
+    socat: std::process::Child,
+    lines: Arc<Mutex<[String; 2]>>,
+    inits: Arc<Mutex<usize>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Pole {
+    fn drop(&mut self) {
+        let _ = self.socat.kill();
+        let _ = self.socat.wait();
+    }
+}
+
+fn pole() -> (std::path::PathBuf, Pole) {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (till, display) = (dir.path().join("till"), dir.path().join("display"));
+    let socat = std::process::Command::new("socat")
+        .arg(format!("pty,raw,echo=0,link={}", till.display()))
+        .arg(format!("pty,raw,echo=0,link={}", display.display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("socat (Debian's package socat; `cargo xtask test` installs it)");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !(till.exists() && display.exists()) {
+        assert!(Instant::now() < until, "socat made no pty pair");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lines = Arc::new(Mutex::new([String::new(), String::new()]));
+    let inits = Arc::new(Mutex::new(0));
+    let (keep, count) = (lines.clone(), inits.clone());
+    std::thread::spawn(move || {
+        let mut f = std::fs::File::open(display).unwrap();
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            let n = match f.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            bytes.extend_from_slice(&buf[..n]);
+            // Commands: ESC @, ESC t n, US C n, and US $ x y followed by twenty characters.
+            loop {
+                match bytes.as_slice() {
+                    [0x1b, 0x40, ..] => {
+                        *count.lock().unwrap() += 1;
+                        bytes.drain(..2);
+                    }
+                    [0x1b, 0x74, _, ..] | [0x1f, 0x43, _, ..] => {
+                        bytes.drain(..3);
+                    }
+                    [0x1f, 0x24, 1, y, rest @ ..] if rest.len() >= 20 => {
+                        let text: String = rest[..20]
+                            .iter()
+                            .map(|&b| coop_pos_devices::escpos::pc858_char(b))
+                            .collect();
+                        keep.lock().unwrap()[usize::from(*y) - 1] = text;
+                        bytes.drain(..24);
+                    }
+                    // Nothing, or a command not all here yet.
+                    [] | [0x1b | 0x1f] | [0x1b | 0x1f, _] | [0x1f, 0x24, ..] => break,
+                    other => panic!("the display was sent {other:02x?}"),
+                }
+            }
+        }
+    });
+    (
+        till,
+        Pole {
+            socat,
+            lines,
+            inits,
+            _dir: dir,
+        },
+    )
+}
+
+impl Pole {
+    /// Waits until the display shows `top` and `bottom` (trimmed).
+    async fn shows(&self, want: impl Fn(&str, &str) -> bool) -> [String; 2] {
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let now = self.lines.lock().unwrap().clone();
+            if want(now[0].trim_end(), now[1].trim_end()) {
+                return now;
+            }
+            assert!(Instant::now() < until, "the display shows {now:?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_pole_display_follows_the_basket_and_the_change() {
+    let (path, display) = pole();
+    let config = DevicesConfig {
+        pole: Some(coop_pos_devices::pole::PoleConfig { path, baud: 9600 }),
+        ..DevicesConfig::default()
+    };
+    let (_dir, _store, mut k) = kiosk_with(move |app| {
+        app.devices = Arc::new(Devices::new(&config));
+        tokio::spawn(coop_pos_till::web::run_pole(app.clone()));
+    })
+    .await;
+    // Nobody at the till: the co-op's welcome, in the till's language.
+    display
+        .shows(|top, bottom| top == "Testköpinge Matkoope" && bottom == "Välkommen!")
+        .await;
+    assert_eq!(*display.inits.lock().unwrap(), 1, "initialised once");
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    k.post("/shift/open", &[("amount", "500")]).await;
+    k.post("/scan", &[("code", "OL-33")]).await;
+    let shown = display
+        .shows(|top, bottom| top.contains("12,90") && bottom.contains("12,90"))
+        .await;
+    assert!(shown[1].starts_with("Totalt"), "{shown:?}");
+    assert!(
+        shown[0].starts_with("Lättöl 33"),
+        "the line's name, cut to fit: {shown:?}"
+    );
+    k.post("/scan", &[("code", "OL-33")]).await;
+    display
+        .shows(|top, bottom| top.contains("12,90") && bottom.contains("25,80"))
+        .await;
+    // Paid in cash: the total, and the change (25,80 rounds to 26 in cash).
+    k.post("/pay", &[("t-cash", "30")]).await;
+    let shown = display.shows(|_, bottom| bottom.contains("4,00")).await;
+    assert!(shown[0].contains("25,80"), "{shown:?}");
+    // Unplugged: the till goes on selling.
+    drop(display);
+    k.post("/scan", &[("code", "OL-33")]).await;
+    let a = k.post("/pay", &[("t-cash", "13")]).await;
+    assert!(a
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with("/receipts/")));
 }

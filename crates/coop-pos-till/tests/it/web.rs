@@ -669,3 +669,45 @@ async fn a_cashier_finds_a_product_by_name_and_weighs_it_less_its_container() {
     assert_eq!(k.get("/").await.body.matches("<tr>").count(), before);
     let _ = store;
 }
+
+#[tokio::test]
+async fn a_second_screen_on_the_network_reaches_the_customer_display_and_nothing_else() {
+    let (dir, store) = till().await;
+    let app = TillApp::new(store.clone(), settings(), "kassa-1", Lang::Sv).unwrap();
+    let key = coop_web::session::load_or_create_key(dir.path()).unwrap();
+    let session = Arc::new(SessionConfig::new(
+        key,
+        "till",
+        false,
+        "http://127.0.0.1:8180".into(),
+    ));
+    let mut screen = Kiosk {
+        router: web::display_router(app, session),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let shown = screen.get("/display").await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains("id=\"welcome\""), "{}", shown.body);
+    assert_eq!(screen.get("/static/kit.css").await.status, StatusCode::OK);
+    assert_eq!(screen.get("/").await.location.as_deref(), Some("/display"));
+    // The till itself is not on this address: no page, no form, no sale.
+    for path in ["/shift", "/sales", "/search?q=a", "/clock", "/healthz"] {
+        assert_eq!(
+            screen.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    for path in ["/unlock", "/pay", "/drawer", "/display"] {
+        let a = screen.post_with(path, None, &[("pin", "4711")]).await;
+        assert!(
+            matches!(
+                a.status,
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+            ),
+            "{path}: {}",
+            a.status
+        );
+    }
+}
