@@ -58,6 +58,7 @@ let
       receipt_qr = cfg.devices.receiptQr;
       scale = cfg.devices.scale;
       pole = cfg.devices.pole;
+      terminal_day_at_close = cfg.devices.terminalDayAtClose;
       display_listen =
         if cfg.devices.customerDisplayPort == null then
           null
@@ -80,6 +81,8 @@ let
       "127.0.0.1"
     ] then
       "127.0.0.1"
+    else if lib.hasInfix ":" cfg.bridge.listen then
+      "[${cfg.bridge.listen}]"
     else
       cfg.bridge.listen;
   bridgeBeyondLoopback = cfg.bridge.listen != "127.0.0.1" && cfg.bridge.listen != "::1";
@@ -285,6 +288,17 @@ in
           A pole display (two lines of twenty characters, Epson DM-D commands) on a
           serial line: `{ path = "/dev/ttyUSB1"; baud = 9600; }`. It shows the line
           scanned and the total, then the total and the change. `null`: none.
+        '';
+      };
+      terminalDayAtClose = mkOption {
+        type = types.nullOr types.bool;
+        default = null;
+        description = ''
+          Whether closing a shift ends the card terminal's day (its batch to the
+          acquirer), with the terminal's total on the Z report. `null`: only when
+          the terminal is this till's own (bridge.enable here). A terminal that
+          several tills share through one bridge is ended by one of them: set it
+          `true` there and `false` on the others.
         '';
       };
       customerDisplayPort = mkOption {

@@ -217,12 +217,29 @@ impl Bridge {
             // reached an approval (the journal would have its trace) and was not charged.
             let is_last = i + 1 == n;
             let outcome = match (&last, is_last) {
+                // The journal has this payment's own trace: the terminal approved it and the
+                // bridge heard it. The same trace is the same transaction.
                 (Some(l), true)
                     if l.result == 0
+                        && p.trace.is_some()
+                        && l.trace.and_then(|t| i64::try_from(t).ok()) == p.trace
+                        && l.amount == u64::try_from(p.amount).ok() =>
+                {
+                    Outcome::Approved {
+                        reference: format!(
+                            "trace {}, receipt {}",
+                            l.trace.unwrap_or_default(),
+                            l.receipt.unwrap_or_default()
+                        ),
+                    }
+                }
+                // No trace of its own: the terminal's last is this one's only if no settled
+                // payment in the journal has it already.
+                (Some(l), true)
+                    if l.result == 0
+                        && p.trace.is_none()
                         && !settled_elsewhere
-                        && l.amount == u64::try_from(p.amount).ok()
-                        && (p.trace.is_none()
-                            || l.trace.and_then(|t| i64::try_from(t).ok()) == p.trace) =>
+                        && l.amount == u64::try_from(p.amount).ok() =>
                 {
                     Outcome::Approved {
                         reference: format!(
@@ -233,7 +250,9 @@ impl Bridge {
                     }
                 }
                 (Some(l), true)
-                    if !settled_elsewhere
+                    if (!settled_elsewhere
+                        || (p.trace.is_some()
+                            && l.trace.and_then(|t| i64::try_from(t).ok()) == p.trace))
                         && l.amount == u64::try_from(p.amount).ok()
                         && l.result != 0 =>
                 {
@@ -504,6 +523,19 @@ async fn cancel(State(b): State<Arc<Bridge>>, UrlPath(id): UrlPath<String>) -> R
 }
 
 async fn end_of_day(State(b): State<Arc<Bridge>>) -> Response {
+    // Not while a payment's outcome is unknown: after the day ends, the terminal's last
+    // transaction no longer tells what became of it.
+    if let Err(e) = b.resolve().await {
+        tracing::error!(error = %e, "bridge");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    if !b.is_ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "unresolved", "message": "a payment's outcome is not known yet: the day ends once the terminal tells it" })),
+        )
+            .into_response();
+    }
     let _busy = b.busy.lock().await;
     match b.driver.end_of_day().await {
         Ok(r) => Json(json!({ "total": r.and_then(|r| r.amount) })).into_response(),

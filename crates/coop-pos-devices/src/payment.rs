@@ -353,9 +353,9 @@ impl Zvt {
                     (None, Some(code)) => Outcome::Declined {
                         reason: result_text(code).into(),
                     },
-                    (None, None) => Outcome::Approved {
-                        reference: String::new(),
-                    },
+                    // A completion with no status information at all: nothing says it was paid.
+                    // The bridge asks the terminal before the next payment.
+                    (None, None) => unknown("the terminal completed without a result".into()),
                 };
             } else if apdu.is(0x06, 0x1e) {
                 let _ = s.write_all_ack().await;
@@ -426,9 +426,21 @@ impl Zvt {
     }
 }
 
-/// A print line's text (`06 D1`: an attribute byte, then the text). ZVT's text is in code page
-/// 437, whose letters below 0xB0 are PC858's. An attribute with its top bit set is a control
-/// (a line feed, the receipt's end), not text.
+/// Code page 437's characters for 0x80 to 0xFF (ZVT's character set).
+const CP437_HIGH: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å', //
+    'É', 'æ', 'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', '¢', '£', '¥', '₧', 'ƒ', //
+    'á', 'í', 'ó', 'ú', 'ñ', 'Ñ', 'ª', 'º', '¿', '⌐', '¬', '½', '¼', '¡', '«', '»', //
+    '░', '▒', '▓', '│', '┤', '╡', '╢', '╖', '╕', '╣', '║', '╗', '╝', '╜', '╛', '┐', //
+    '└', '┴', '┬', '├', '─', '┼', '╞', '╟', '╚', '╔', '╩', '╦', '╠', '═', '╬', '╧', //
+    '╨', '╤', '╥', '╙', '╘', '╒', '╓', '╫', '╪', '┘', '┌', '█', '▄', '▌', '▐', '▀', //
+    'α', 'ß', 'Γ', 'π', 'Σ', 'σ', 'µ', 'τ', 'Φ', 'Θ', 'Ω', 'δ', '∞', 'φ', 'ε', '∩', //
+    '≡', '±', '≥', '≤', '⌠', '⌡', '÷', '≈', '°', '∙', '·', '√', 'ⁿ', '²', '■', '\u{a0}',
+];
+
+/// A print line's text (`06 D1`: an attribute byte, then the text in code page 437). An
+/// attribute with its top bit set is a control (a line feed, the receipt's end), not text.
+/// Control bytes become spaces; what the printer's PC858 lacks prints as `?` there.
 fn print_line(data: &[u8]) -> Option<String> {
     let (&attribute, text) = data.split_first()?;
     if attribute & 0x80 != 0 {
@@ -436,12 +448,10 @@ fn print_line(data: &[u8]) -> Option<String> {
     }
     Some(
         text.iter()
-            .map(|&b| {
-                if b < 0x20 || b == 0x7f || b >= 0xb0 {
-                    ' '
-                } else {
-                    crate::escpos::pc858_char(b)
-                }
+            .map(|&b| match b {
+                0x20..=0x7e => char::from(b),
+                0x80..=0xff => CP437_HIGH[usize::from(b - 0x80)],
+                _ => ' ',
             })
             .collect(),
     )
@@ -524,5 +534,22 @@ impl Driver for Zvt {
 
     fn last(&self) -> RecordFuture<'_> {
         Box::pin(self.ask_last())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::print_line;
+
+    #[test]
+    fn print_lines_are_code_page_437() {
+        // ö, Ö, ¢ and ¥ (where PC858 has ø and Ø), ß; a control byte as a space.
+        assert_eq!(
+            print_line(&[0x00, b'K', 0x94, 0x99, 0x9b, 0x9d, 0xe1, 0x07, b'!']).as_deref(),
+            Some("KöÖ¢¥ß !")
+        );
+        // An attribute with the top bit set is not text.
+        assert_eq!(print_line(&[0xff]), None);
+        assert_eq!(print_line(&[]), None);
     }
 }

@@ -91,6 +91,12 @@ impl Pole {
         }
     }
 
+    /// Sends the initialisation again with the next lines (a display that may have been
+    /// unplugged and plugged back in without a write failing in between).
+    pub fn reinitialise(&self) {
+        self.fresh.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Shows the two lines.
     ///
     /// # Errors

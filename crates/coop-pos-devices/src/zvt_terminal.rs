@@ -31,6 +31,10 @@ struct Inner {
     last: Option<StatusInfo>,
     /// Receipts the till asked to be printed again (`06 20` without "print nothing").
     reprints: u32,
+    /// Ends of day (`06 50`) done.
+    days: u32,
+    /// The first charge of the day not yet ended.
+    day_start: usize,
 }
 
 /// The simulated terminal.
@@ -74,6 +78,12 @@ async fn acked(s: &mut TcpStream, within: Duration) -> bool {
 }
 
 impl Terminal {
+    /// How many times the terminal's day was ended.
+    #[must_use]
+    pub fn days_ended(&self) -> u32 {
+        self.inner.lock().expect("not poisoned").days
+    }
+
     /// How many times the till asked for a receipt to be printed again.
     #[must_use]
     pub fn reprints(&self) -> u32 {
@@ -146,20 +156,22 @@ impl Terminal {
                 (0x06, 0x50) => {
                     s.write_all_bytes(&ACK).await?;
                     let total: u64 = {
-                        let i = self.inner.lock().expect("not poisoned");
-                        // Payments less refunds, as the day's batch.
-                        i.charges
+                        let mut i = self.inner.lock().expect("not poisoned");
+                        i.days += 1;
+                        // Payments less refunds since the day last ended, as the day's batch.
+                        let day = &i.charges[i.day_start..];
+                        let paid: u64 = day
                             .iter()
-                            .filter(|c| !c.reversed)
-                            .map(|c| if c.refund { 0 } else { c.amount })
-                            .sum::<u64>()
-                            .saturating_sub(
-                                i.charges
-                                    .iter()
-                                    .filter(|c| !c.reversed && c.refund)
-                                    .map(|c| c.amount)
-                                    .sum(),
-                            )
+                            .filter(|c| !c.reversed && !c.refund)
+                            .map(|c| c.amount)
+                            .sum();
+                        let refunded: u64 = day
+                            .iter()
+                            .filter(|c| !c.reversed && c.refund)
+                            .map(|c| c.amount)
+                            .sum();
+                        i.day_start = i.charges.len();
+                        paid.saturating_sub(refunded)
                     };
                     let info = StatusInfo {
                         result: 0,

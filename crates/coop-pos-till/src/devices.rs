@@ -35,6 +35,10 @@ pub struct DevicesConfig {
     pub bridge_url: Option<String>,
     /// A file with the bridge's token, for a bridge on another device (`token_file` there).
     pub bridge_token_file: Option<std::path::PathBuf>,
+    /// Whether closing a shift ends the card terminal's day. By default only when the bridge
+    /// is this till's own (on loopback) or there is none (the simulator): a terminal that
+    /// several tills share is ended by one device, not by each till's close.
+    pub terminal_day_at_close: Option<bool>,
     /// A pole display (two lines of twenty, Epson DM-D commands) on a serial line.
     pub pole: Option<coop_pos_devices::pole::PoleConfig>,
     /// Where a second screen reaches the customer display (`/display` only), e.g.
@@ -101,6 +105,8 @@ pub struct Devices {
     pub qr: bool,
     pub scale: Option<Arc<dyn Scale>>,
     pub pole: Option<Arc<coop_pos_devices::pole::Pole>>,
+    /// Closing a shift ends the card terminal's day.
+    pub terminal_day: bool,
     /// The last device problem, shown on every screen until the device works again.
     problem: Mutex<Option<String>>,
 }
@@ -136,6 +142,19 @@ impl Devices {
                 .pole
                 .clone()
                 .map(|p| Arc::new(coop_pos_devices::pole::Pole::new(p))),
+            terminal_day: c.terminal_day_at_close.unwrap_or_else(|| {
+                c.bridge_url.as_deref().is_none_or(|u| {
+                    reqwest::Url::parse(u)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned))
+                        .is_some_and(|h| {
+                            h == "localhost"
+                                || h == "[::1]"
+                                || h.parse::<std::net::Ipv4Addr>()
+                                    .is_ok_and(|a| a.is_loopback())
+                        })
+                })
+            }),
             problem: Mutex::new(None),
         }
     }
@@ -198,7 +217,7 @@ pub fn problem_key(e: &PrintError) -> &'static str {
 
 /// The card terminal through the payment bridge: the basket's id is the payment's, so a till
 /// that asks again after a crash or a lost answer gets the same payment, never a second charge.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BridgeTerminal {
     client: reqwest::Client,
     base: String,
@@ -208,6 +227,16 @@ pub struct BridgeTerminal {
     minor: u32,
     /// How long the till waits for the customer at the terminal.
     pub wait: Duration,
+}
+
+impl std::fmt::Debug for BridgeTerminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("BridgeTerminal")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl BridgeTerminal {

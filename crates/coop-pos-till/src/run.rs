@@ -363,15 +363,22 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     tokio::spawn(crate::web::run_pole(app.clone()));
     if let Some(address) = &cfg.devices.display_listen {
         // A second screen on the network: the customer display alone.
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .with_context(|| format!("till.json: devices.display_listen {address}"))?;
-        let display = crate::web::display_router(app.clone(), session.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, display).await {
-                tracing::error!(error = %e, "the customer display's listener stopped");
+        // A second screen that cannot be served never stops the till from selling.
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => {
+                let display = crate::web::display_router(app.clone(), session.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, display).await {
+                        tracing::error!(error = %e, "the customer display's listener stopped");
+                    }
+                });
             }
-        });
+            Err(e) => tracing::error!(
+                error = %e,
+                address = %address,
+                "the customer display cannot listen (devices.display_listen); the till goes on without it"
+            ),
+        }
     }
     let router = crate::web::router(app, session);
     {

@@ -226,8 +226,19 @@ pub async fn move_cash(
     Ok(())
 }
 
-/// Closes the open shift with the drawer counted; answers its Z report.
-pub async fn close(store: &Store, by: &str, counted: Decimal) -> Result<Report, ShiftError> {
+/// What a closed shift's terminal day says until the terminal answered: a close whose asking
+/// never finished (the till stopped) shows it, with the button to ask again.
+pub const NOT_ASKED: &str = "the terminal was not asked yet";
+
+/// Closes the open shift with the drawer counted; answers its Z report. `terminal_day`: the
+/// card terminal's day is to be ended for it (marked "not asked yet" in the same write, so a
+/// till that stops before asking still offers it).
+pub async fn close(
+    store: &Store,
+    by: &str,
+    counted: Decimal,
+    terminal_day: bool,
+) -> Result<Report, ShiftError> {
     if counted.is_sign_negative() {
         return Err(ShiftError::Amount);
     }
@@ -243,7 +254,8 @@ pub async fn close(store: &Store, by: &str, counted: Decimal) -> Result<Report, 
         .to_int(x.expected_cash)
         .map_err(|_| ShiftError::Amount)?;
     sqlx::query(
-        "update shift set closed_by = ?, closed_at = ?, last_seq = ?, expected = ?, counted = ?
+        "update shift set closed_by = ?, closed_at = ?, last_seq = ?, expected = ?, counted = ?,
+                terminal_problem = ?, terminal_reported = ?
          where shift_id = ? and closed_at is null",
     )
     .bind(by)
@@ -251,6 +263,8 @@ pub async fn close(store: &Store, by: &str, counted: Decimal) -> Result<Report, 
     .bind(last)
     .bind(expected)
     .bind(counted_int)
+    .bind(terminal_day.then_some(NOT_ASKED))
+    .bind(i64::from(!terminal_day))
     .bind(shift.shift_id.to_string())
     .execute(store.pool())
     .await?;

@@ -98,6 +98,8 @@ pub struct TillApp {
     /// What the customer display shows: the basket of the cashier at the till, or the sale
     /// just made.
     pub display: Arc<std::sync::Mutex<Display>>,
+    /// One end of the terminal's day at a time (a double click asks the terminal once).
+    pub terminal_day: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What the customer display follows.
@@ -140,6 +142,7 @@ impl TillApp {
             wallet: None,
             devices: Arc::new(crate::devices::Devices::none()),
             display: Arc::default(),
+            terminal_day: Arc::default(),
         })
     }
 
@@ -925,6 +928,7 @@ async fn pay(
         return home_redirect();
     }
     let training = form.get("training").is_some_and(|v| v == "on");
+    let training_terminal = crate::terminal::Simulator::default();
     match checkout::complete(
         &app.store,
         &app.settings,
@@ -935,7 +939,12 @@ async fn pay(
             given: &given,
             now: Utc::now(),
             training,
-            card: Some(app.terminal.as_ref()),
+            // A training sale never charges a real card: the simulator answers.
+            card: Some(if training {
+                &training_terminal as &dyn crate::terminal::Terminal
+            } else {
+                app.terminal.as_ref()
+            }),
             wallet: app.wallet.as_deref(),
         },
     )
@@ -1162,10 +1171,11 @@ async fn shift_close(
     let Some((sub, _)) = cashier(&session) else {
         return home_redirect();
     };
+    let day = ends_terminal_day(&app);
     let r = match parse_amount(&form.amount) {
-        Some(a) => crate::shift::close(&app.store, &sub, a).await,
+        Some(a) => crate::shift::close(&app.store, &sub, a, day).await,
         None if form.amount.trim() == "0" => {
-            crate::shift::close(&app.store, &sub, Decimal::ZERO).await
+            crate::shift::close(&app.store, &sub, Decimal::ZERO, day).await
         }
         None => Err(crate::shift::ShiftError::Amount),
     };
@@ -1211,13 +1221,25 @@ async fn shift_report(
     let Ok(Some(shift)) = app.store.shift(id).await else {
         return (StatusCode::NOT_FOUND, "no such shift on this till").into_response();
     };
+    // The terminal's day can be ended from here for the latest closed shift, while none is open.
+    let latest = app
+        .store
+        .shifts(1)
+        .await
+        .ok()
+        .and_then(|s| s.into_iter().next());
+    let day_open = shift.closed_at.is_some()
+        && !shift.terminal_reported
+        && latest.is_some_and(|l| l.shift_id == id)
+        && matches!(app.store.open_shift().await, Ok(None))
+        && ends_terminal_day(&app);
     match crate::shift::report(&app.store, &shift, None).await {
         Ok(r) => app.render(
             &session,
             &format!("/shifts/{id}"),
             "till_shift.html",
             &json!({ "report": r, "recent": [], "message": take_flash(&session),
-                     "closed": shift.closed_at.is_some(), "printer": app.devices.printer.is_some() }),
+                     "closed": shift.closed_at.is_some(), "printer": app.devices.printer.is_some(), "day_open": day_open }),
         ),
         Err(e) => failure(&e.to_string()),
     }
@@ -1704,10 +1726,24 @@ async fn terminal_day(
     let Ok(Some(shift)) = app.store.shift(id).await else {
         return (StatusCode::NOT_FOUND, "no such shift on this till").into_response();
     };
-    if shift.closed_at.is_none() || shift.terminal_reported {
+    // Only the latest shift's, while no other is open: a later one's card payments would be
+    // counted as this one's.
+    let latest = app
+        .store
+        .shifts(1)
+        .await
+        .ok()
+        .and_then(|s| s.into_iter().next());
+    let open = app.store.open_shift().await.ok().flatten();
+    if shift.closed_at.is_none()
+        || shift.terminal_reported
+        || open.is_some()
+        || latest.map(|l| l.shift_id) != Some(id)
+        || !ends_terminal_day(&app)
+    {
         return (
             StatusCode::CONFLICT,
-            "this shift's terminal day is not open to end",
+            "only the latest closed shift's terminal day can be ended, while no shift is open",
         )
             .into_response();
     }
@@ -1715,16 +1751,27 @@ async fn terminal_day(
     Redirect::to(&format!("/shifts/{id}")).into_response()
 }
 
+/// Whether closing a shift ends the card terminal's day: the till takes cards, and the
+/// terminal is its own (devices.terminal_day_at_close).
+fn ends_terminal_day(app: &TillApp) -> bool {
+    app.devices.terminal_day
+        && app
+            .settings
+            .tenders
+            .iter()
+            .any(|t| t.kind == crate::tender::TenderKind::Card)
+}
+
 /// Asks the card terminal to end its day for the closed shift `id`, and keeps its answer with
-/// the shift. A till without a card tender has no terminal to ask.
+/// the shift. One at a time, and never for a shift whose day was ended already.
 async fn end_terminal_day(app: &TillApp, id: Uuid) {
-    let cards = app
-        .settings
-        .tenders
-        .iter()
-        .any(|t| t.kind == crate::tender::TenderKind::Card);
-    if !cards {
+    if !ends_terminal_day(app) {
         return;
+    }
+    let _one = app.terminal_day.lock().await;
+    match app.store.shift(id).await {
+        Ok(Some(s)) if s.closed_at.is_some() && !s.terminal_reported => {}
+        _ => return,
     }
     let answer = app.terminal.end_of_day().await;
     match &answer {
@@ -2005,7 +2052,11 @@ pub async fn run_pole(app: TillApp) {
     let mut failing = false;
     loop {
         let now = pole_lines(&app).await;
-        if last.as_ref() != Some(&now) || written.elapsed() > std::time::Duration::from_secs(30) {
+        let refresh = written.elapsed() > std::time::Duration::from_secs(30);
+        if refresh {
+            pole.reinitialise();
+        }
+        if last.as_ref() != Some(&now) || refresh {
             match pole.show(&now.0, &now.1).await {
                 Ok(()) => {
                     if failing {

@@ -431,6 +431,7 @@ pub mod cli {
             &db,
             &unsent,
             loaded.coop.currency.code(),
+            Some(&loaded.coop.vat),
             loaded.extra.location.as_deref(),
         )
         .await?;

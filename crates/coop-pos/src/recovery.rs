@@ -85,6 +85,7 @@ pub async fn import(
     db: &PgPool,
     unsent: &Unsent,
     currency: &str,
+    vat: Option<&coop_domain::vat::VatTable>,
     location: Option<&str>,
 ) -> Result<Imported, ImportError> {
     let till = unsent.till_id.as_str();
@@ -106,7 +107,7 @@ pub async fn import(
             count: i32::try_from(left.len()).unwrap_or(i32::MAX),
             since: left.first().map(|r| r.completed_at),
         };
-        let out = ingest::ingest(db, till, batch, pending, currency, location).await?;
+        let out = ingest::ingest(db, till, batch, pending, currency, vat, location).await?;
         done.accepted += out.accepted;
         done.duplicates += out.duplicates;
         if out.refused.is_some() {

@@ -8,7 +8,7 @@ mod validate;
 mod writer;
 
 pub use validate::{validate, Problem, Summary};
-pub use writer::{export, Company, ExportError, ExportSummary, Kind};
+pub use writer::{export, write_vouchers, Company, ExportError, ExportSummary, Kind, Voucher};
 
 /// IBM code page 437 bytes for `s`; a character the code page lacks becomes `?`.
 pub fn to_cp437(s: &str) -> Vec<u8> {

@@ -122,9 +122,10 @@ fn quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<String
     loop {
         match chars.next() {
             None => return Err("a quoted field is not closed".into()),
-            Some('\\') if chars.peek() == Some(&'"') => {
-                chars.next();
-                s.push('"');
+            // `\"` is a quotation mark and `\\` a backslash in the text (the writer escapes
+            // both; found by the fuzz target sie_pair).
+            Some('\\') if matches!(chars.peek(), Some('"' | '\\')) => {
+                s.push(chars.next().expect("peeked"));
             }
             Some('"') => return Ok(s),
             Some(c) => s.push(c),

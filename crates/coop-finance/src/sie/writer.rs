@@ -404,3 +404,90 @@ pub async fn export<W: Write>(
     summary.bytes = bytes;
     Ok((out, summary))
 }
+
+/// A voucher as [`write_vouchers`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voucher {
+    /// The series' letter or code (bare: no space, quote or brace).
+    pub series: String,
+    pub number: i64,
+    pub date: NaiveDate,
+    pub text: String,
+    /// Each line's account and amount.
+    pub lines: Vec<(i32, Decimal)>,
+}
+
+/// Writes a SIE 4I file of `vouchers` (no balances) from memory: the same records, quoting,
+/// code page and checksum as [`export`], for the fuzz targets and for tests that pair the
+/// writer with the reader without a database.
+///
+/// # Errors
+/// Never from memory; the writer's own I/O errors otherwise.
+pub fn write_vouchers(
+    company: &Company,
+    year: (NaiveDate, NaiveDate),
+    accounts: &[(i32, String)],
+    vouchers: &[Voucher],
+) -> io::Result<(Vec<u8>, ExportSummary)> {
+    let mut w = RecordWriter::new(Vec::new());
+    w.record("#FLAGGA", &[Field::Bare("0")])?;
+    w.start_checksum()?;
+    w.record(
+        "#PROGRAM",
+        &[
+            Field::Text("Cooperage coop-finance"),
+            Field::Bare(&company.program_version),
+        ],
+    )?;
+    w.record("#FORMAT", &[Field::Bare("PC8")])?;
+    w.record("#GEN", &[Field::Bare(&date(company.generated_on))])?;
+    w.record("#SIETYP", &[Field::Bare("4")])?;
+    if let Some(orgnr) = &company.orgnr {
+        w.record("#ORGNR", &[Field::Bare(orgnr)])?;
+    }
+    w.record("#FNAMN", &[Field::Text(&company.name)])?;
+    w.record(
+        "#RAR",
+        &[
+            Field::Bare("0"),
+            Field::Bare(&date(year.0)),
+            Field::Bare(&date(year.1)),
+        ],
+    )?;
+    w.record("#KPTYP", &[Field::Bare("EUBAS97")])?;
+    w.record("#VALUTA", &[Field::Bare(&company.currency)])?;
+    for (n, name) in accounts {
+        let n = n.to_string();
+        w.record("#KONTO", &[Field::Bare(&n), Field::Text(name)])?;
+    }
+    let mut summary = ExportSummary::default();
+    for v in vouchers {
+        summary.vouchers += 1;
+        w.record(
+            "#VER",
+            &[
+                Field::Bare(&v.series),
+                Field::Bare(&v.number.to_string()),
+                Field::Bare(&date(v.date)),
+                Field::Text(&v.text),
+            ],
+        )?;
+        w.brace(true)?;
+        for (account, a) in &v.lines {
+            summary.transactions += 1;
+            w.record(
+                "#TRANS",
+                &[
+                    Field::Bare(&account.to_string()),
+                    Field::NoObjects,
+                    Field::Bare(&amount(*a)),
+                ],
+            )?;
+        }
+        w.brace(false)?;
+    }
+    summary.checksum = i64::from(w.sum.value());
+    let (out, bytes) = w.finish()?;
+    summary.bytes = bytes;
+    Ok((out, summary))
+}

@@ -498,7 +498,7 @@ struct Pole {
     socat: std::process::Child,
     lines: Arc<Mutex<[String; 2]>>,
     inits: Arc<Mutex<usize>>,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Pole {
@@ -509,9 +509,21 @@ impl Drop for Pole {
 }
 
 fn pole() -> (std::path::PathBuf, Pole) {
+    pole_in(tempfile::tempdir().unwrap())
+}
+
+/// A pole display in `dir`: the till opens `dir/pole`, a link made only once the display's side
+/// is open (so nothing the till writes is lost), to a new pty pair each time (plugged back in:
+/// the same name).
+fn pole_in(dir: tempfile::TempDir) -> (std::path::PathBuf, Pole) {
     use std::io::Read as _;
-    let dir = tempfile::tempdir().unwrap();
-    let (till, display) = (dir.path().join("till"), dir.path().join("display"));
+    static PAIRS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = PAIRS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let (till, display) = (
+        dir.path().join(format!("till-{n}")),
+        dir.path().join(format!("display-{n}")),
+    );
+    let pole = dir.path().join("pole");
     let socat = std::process::Command::new("socat")
         .arg(format!("pty,raw,echo=0,link={}", till.display()))
         .arg(format!("pty,raw,echo=0,link={}", display.display()))
@@ -528,8 +540,10 @@ fn pole() -> (std::path::PathBuf, Pole) {
     let lines = Arc::new(Mutex::new([String::new(), String::new()]));
     let inits = Arc::new(Mutex::new(0));
     let (keep, count) = (lines.clone(), inits.clone());
+    let (opened, wait) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut f = std::fs::File::open(display).unwrap();
+        opened.send(()).unwrap();
         let mut bytes = Vec::new();
         let mut buf = [0u8; 256];
         loop {
@@ -563,18 +577,30 @@ fn pole() -> (std::path::PathBuf, Pole) {
             }
         }
     });
+    wait.recv().unwrap();
+    let _ = std::fs::remove_file(&pole);
+    std::os::unix::fs::symlink(&till, &pole).unwrap();
     (
-        till,
+        pole,
         Pole {
             socat,
             lines,
             inits,
-            _dir: dir,
+            dir: Some(dir),
         },
     )
 }
 
 impl Pole {
+    /// Unplugs the display; answers the folder its device names live in.
+    fn unplug(mut self) -> tempfile::TempDir {
+        let dir = self.dir.as_ref().expect("plugged in").path().join("pole");
+        let _ = std::fs::remove_file(dir);
+        let _ = self.socat.kill();
+        let _ = self.socat.wait();
+        self.dir.take().expect("plugged in")
+    }
+
     /// Waits until the display shows `top` and `bottom` (trimmed).
     async fn shows(&self, want: impl Fn(&str, &str) -> bool) -> [String; 2] {
         let until = Instant::now() + Duration::from_secs(5);
@@ -627,11 +653,100 @@ async fn the_pole_display_follows_the_basket_and_the_change() {
     let shown = display.shows(|_, bottom| bottom.contains("4,00")).await;
     assert!(shown[0].contains("25,80"), "{shown:?}");
     // Unplugged: the till goes on selling.
-    drop(display);
+    let dir = display.unplug();
+    tokio::time::sleep(Duration::from_millis(600)).await;
     k.post("/scan", &[("code", "OL-33")]).await;
     let a = k.post("/pay", &[("t-cash", "13")]).await;
     assert!(a
         .location
         .as_deref()
         .is_some_and(|l| l.starts_with("/receipts/")));
+    // The till tries (and fails) to show the sale while the display is away.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Plugged back in (the same device name): initialised afresh, and showing the sale.
+    let (_, display) = pole_in(dir);
+    display
+        .shows(|top, bottom| top.contains("12,90") && bottom.starts_with("Växel"))
+        .await;
+    assert_eq!(*display.inits.lock().unwrap(), 1, "initialised again");
+}
+
+#[tokio::test]
+async fn the_terminals_day_is_ended_once_and_only_for_the_latest_shift() {
+    let (terminal, terminal_address) =
+        coop_pos_devices::zvt_terminal::start(coop_pos_devices::zvt_terminal::Terminal::default())
+            .await
+            .unwrap();
+    let journal = tempfile::tempdir().unwrap();
+    let bridge = coop_pos_devices::bridge::Bridge::open(
+        journal.path(),
+        Arc::new(coop_pos_devices::payment::Zvt::new(
+            &terminal_address,
+            0,
+            752,
+        )),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
+    let (_dir, store, mut k) = kiosk_with(move |app| {
+        app.terminal = Arc::new(BridgeTerminal::new(&url, 2, None));
+    })
+    .await;
+    k.get("/?lang=en").await;
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    // A shift whose close stopped before the terminal was asked (the till restarted): the
+    // close itself marked it, so the report offers to end the day.
+    k.post("/shift/open", &[("amount", "500")]).await;
+    let first = store.open_shift().await.unwrap().unwrap().shift_id;
+    coop_pos_till::shift::close(&store, "c-kim", rust_decimal::Decimal::new(500, 0), true)
+        .await
+        .unwrap();
+    let z = format!("/shifts/{first}");
+    let page = k.get(&z).await;
+    assert!(
+        page.body.contains("the terminal was not asked yet"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("id=\"terminal-day-again\""),
+        "{}",
+        page.body
+    );
+    // Two presses at once: the terminal ends its day once.
+    let (a, b) = {
+        let mut k2 = k.clone_session();
+        let path = format!("{z}/terminal-day");
+        let one = k.post(&path, &[]);
+        let two = k2.post(&path, &[]);
+        tokio::join!(one, two)
+    };
+    assert_eq!(terminal.days_ended(), 1, "{:?} {:?}", a.status, b.status);
+    let page = k.get(&z).await;
+    assert!(
+        page.body.contains("id=\"terminal-day-total\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("id=\"terminal-day-again\""));
+    // A later shift: while it is open, and once it is closed, the first one's day is not
+    // ended again (its payments would be the later shift's).
+    k.post("/shift/open", &[("amount", "500")]).await;
+    let again = k.post(&format!("{z}/terminal-day"), &[]).await;
+    assert_eq!(again.status, axum::http::StatusCode::CONFLICT);
+    k.post("/shift/close", &[("amount", "500")]).await;
+    assert_eq!(
+        terminal.days_ended(),
+        2,
+        "the second close ended its own day"
+    );
+    assert_eq!(
+        k.post(&format!("{z}/terminal-day"), &[]).await.status,
+        axum::http::StatusCode::CONFLICT
+    );
+    assert_eq!(terminal.days_ended(), 2);
 }

@@ -30,6 +30,15 @@ pub struct Answer {
 }
 
 impl Kiosk {
+    /// A second tab of the same session (for two requests at once).
+    pub fn clone_session(&self) -> Kiosk {
+        Kiosk {
+            router: self.router.clone(),
+            cookie: self.cookie.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
     async fn send(&mut self, req: Request<Body>) -> Answer {
         let res = self.router.clone().oneshot(req).await.unwrap();
         for c in res.headers().get_all(header::SET_COOKIE) {

@@ -71,6 +71,7 @@ pub async fn upload(
         &upload.sales,
         upload.pending,
         currency,
+        Some(&state.kit.coop.vat),
         state.settings.location.as_deref(),
     )
     .await

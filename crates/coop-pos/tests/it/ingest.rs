@@ -79,7 +79,7 @@ pub fn chain(till: &str, count: i64) -> Vec<SaleRecord> {
 }
 
 async fn up(pool: &PgPool, till: &str, records: &[SaleRecord]) -> ingest::Outcome {
-    ingest::ingest(pool, till, records, Pending::default(), "SEK", None)
+    ingest::ingest(pool, till, records, Pending::default(), "SEK", None, None)
         .await
         .unwrap()
 }
@@ -238,6 +238,10 @@ async fn records_whose_sums_disagree_or_that_are_not_this_tills_are_refused() {
             resealed(&|r| r.original_sale = Some(Uuid::new_v4())),
             "only a return",
         ),
+        (
+            resealed(&|r| r.member = Some("m-kim".into())),
+            "not a member's id",
+        ),
     ];
     for (r, expected) in cases {
         let out = up(&pool, "kassa-1", &[r]).await;
@@ -250,6 +254,67 @@ async fn records_whose_sums_disagree_or_that_are_not_this_tills_are_refused() {
     }
     assert_eq!(count(&pool, "select count(*) from sale").await, 0);
     assert_eq!(up(&pool, "kassa-1", &[base()]).await.accepted, 1);
+}
+
+#[tokio::test]
+async fn a_vat_rate_the_coop_does_not_have_on_the_sales_day_is_refused() {
+    let pool = database().await;
+    let vat: coop_domain::vat::VatTable = serde_json::from_value(serde_json::json!({
+        "food": { "rates": [
+            { "from": "2024-01-01", "percent": "12" },
+            { "from": "2026-04-01", "percent": "6" }
+        ] },
+        "standard": { "rates": [ { "from": "1990-07-01", "percent": "25" } ] }
+    }))
+    .unwrap();
+    let with_rate = |rate: Decimal| {
+        let mut r = sale("kassa-1", 1, 2);
+        r.lines[0].vat_percent = rate;
+        r.by_rate[0].vat_percent = rate;
+        r.by_rate[0].vat = (r.total * rate / (dec!(100) + rate)).round_dp(2);
+        r.by_rate[0].net = r.total - r.by_rate[0].vat;
+        r.seal(GENESIS);
+        r
+    };
+    // 12 % was food's rate before April 2026: not on this sale's day (30 November 2026).
+    for (rate, shown) in [
+        (dec!(12), "12 %"),
+        (dec!(7), "7 %"),
+        (dec!(1e10), "10000000000 %"),
+    ] {
+        let out = ingest::ingest(
+            &pool,
+            "kassa-1",
+            &[with_rate(rate)],
+            Pending::default(),
+            "SEK",
+            Some(&vat),
+            None,
+        )
+        .await
+        .unwrap();
+        let refused = out.refused.expect("refused");
+        assert!(
+            refused.problem.contains(&format!(
+                "{shown} is not one of the co-op's VAT rates on 2026-11-30"
+            )),
+            "{}",
+            refused.problem
+        );
+    }
+    assert_eq!(count(&pool, "select count(*) from sale").await, 0);
+    let out = ingest::ingest(
+        &pool,
+        "kassa-1",
+        &[with_rate(dec!(6))],
+        Pending::default(),
+        "SEK",
+        Some(&vat),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.accepted, 1, "{out:?}");
 }
 
 #[tokio::test]

@@ -41,7 +41,7 @@ async fn broken_till(state: &std::path::Path, till: &str, db: &sqlx::PgPool) -> 
         store.append(sale(till, 0, n), None, None).await.unwrap();
     }
     let first_two = store.pending(2).await.unwrap();
-    let out = ingest::ingest(db, till, &first_two, Pending::default(), "SEK", None)
+    let out = ingest::ingest(db, till, &first_two, Pending::default(), "SEK", None, None)
         .await
         .unwrap();
     assert_eq!(out.accepted, 2);
@@ -107,7 +107,9 @@ async fn a_broken_tills_unsent_sales_reach_central_once() {
     let mut tampered: serde_json::Value = serde_json::from_str(&text).unwrap();
     tampered["sales"][1]["total"] = json!("1.00");
     let tampered = recovery::parse(&tampered.to_string()).unwrap();
-    let done = recovery::import(&db, &tampered, "SEK", None).await.unwrap();
+    let done = recovery::import(&db, &tampered, "SEK", None, None)
+        .await
+        .unwrap();
     assert_eq!((done.accepted, done.duplicates), (1, 0));
     let refused = done.refused.expect("the changed record is refused");
     assert_eq!(refused.seq, 4);
@@ -121,7 +123,9 @@ async fn a_broken_tills_unsent_sales_reach_central_once() {
     );
 
     // The genuine export: the rest is taken, each sale once, and published.
-    let done = recovery::import(&db, &unsent, "SEK", None).await.unwrap();
+    let done = recovery::import(&db, &unsent, "SEK", None, None)
+        .await
+        .unwrap();
     assert_eq!((done.accepted, done.duplicates, done.clockings), (2, 1, 1));
     assert!(done.refused.is_none());
     let sales = format!("select count(*) from sale where till_id = '{till}'");
@@ -130,7 +134,9 @@ async fn a_broken_tills_unsent_sales_reach_central_once() {
     assert_eq!(count(&db, published).await, 5);
 
     // Again (a second import, or the old till coming back online): nothing changes.
-    let done = recovery::import(&db, &unsent, "SEK", None).await.unwrap();
+    let done = recovery::import(&db, &unsent, "SEK", None, None)
+        .await
+        .unwrap();
     assert_eq!((done.accepted, done.duplicates, done.clockings), (0, 3, 1));
     assert_eq!(count(&db, &sales).await, 5);
     assert_eq!(count(&db, published).await, 5);
@@ -187,10 +193,16 @@ async fn the_export_refuses_what_it_cannot_vouch_for() {
     for s in v["sales"].as_array_mut().unwrap() {
         s["till"] = json!("a-till-nobody-knows");
     }
-    let e = recovery::import(&db, &recovery::parse(&v.to_string()).unwrap(), "SEK", None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = recovery::import(
+        &db,
+        &recovery::parse(&v.to_string()).unwrap(),
+        "SEK",
+        None,
+        None,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("has never heard from till"), "{e}");
     assert_eq!(
         count(

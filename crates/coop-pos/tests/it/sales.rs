@@ -44,6 +44,7 @@ pub async fn a_day(app: &App, alva: &str) -> (Uuid, Uuid, Uuid) {
         Pending::default(),
         "SEK",
         None,
+        None,
     )
     .await
     .unwrap();

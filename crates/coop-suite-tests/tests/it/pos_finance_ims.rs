@@ -218,6 +218,7 @@ async fn a_tills_sales_are_booked_and_taken_off_the_stock_once() {
             coop_pos::ingest::Pending::default(),
             "SEK",
             None,
+            None,
         )
         .await
         .unwrap();
