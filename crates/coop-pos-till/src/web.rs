@@ -1188,15 +1188,7 @@ async fn shift_close(
                 if let Ok(Some(shift)) = app.store.shift(id).await {
                     if let Ok(z) = crate::shift::report(&app.store, &shift, None).await {
                         let ops = shift_paper(&app, app.lang(&session), &z);
-                        if let Err(e) = app.devices.print(&ops).await {
-                            flash(
-                                &session,
-                                &app.t(
-                                    &session,
-                                    &format!("till-printer-{}", crate::devices::problem_key(&e)),
-                                ),
-                            );
-                        }
+                        print_and_say(&app, &session, &ops, false).await;
                     }
                 }
             }
@@ -1669,17 +1661,29 @@ async fn reprint(
         return (StatusCode::NOT_FOUND, "no such receipt on this till").into_response();
     };
     let ops = receipt_ops(&app, app.lang(&session), &sale, false).await;
-    match app.devices.print(&ops).await {
-        Ok(()) => flash(&session, &app.t(&session, "till-printed")),
+    print_and_say(&app, &session, &ops, true).await;
+    Redirect::to(&format!("/receipts/{id}")).into_response()
+}
+
+/// Prints `ops` and says on the next page how it went: the printer's problem, or (with
+/// `say_done`) that it printed.
+async fn print_and_say(
+    app: &TillApp,
+    session: &Session,
+    ops: &[coop_pos_devices::escpos::Op],
+    say_done: bool,
+) {
+    match app.devices.print(ops).await {
+        Ok(()) if say_done => flash(session, &app.t(session, "till-printed")),
+        Ok(()) => {}
         Err(e) => flash(
-            &session,
+            session,
             &app.t(
-                &session,
+                session,
                 &format!("till-printer-{}", crate::devices::problem_key(&e)),
             ),
         ),
     }
-    Redirect::to(&format!("/receipts/{id}")).into_response()
 }
 
 /// `POST /shifts/{id}/print`: the shift's X or Z report on paper.
@@ -1699,16 +1703,7 @@ async fn print_shift(
         return failure("the report could not be made");
     };
     let ops = shift_paper(&app, app.lang(&session), &r);
-    match app.devices.print(&ops).await {
-        Ok(()) => flash(&session, &app.t(&session, "till-printed")),
-        Err(e) => flash(
-            &session,
-            &app.t(
-                &session,
-                &format!("till-printer-{}", crate::devices::problem_key(&e)),
-            ),
-        ),
-    }
+    print_and_say(&app, &session, &ops, true).await;
     Redirect::to(&format!("/shifts/{id}")).into_response()
 }
 
