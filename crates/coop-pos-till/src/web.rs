@@ -1213,18 +1213,7 @@ async fn shift_report(
     let Ok(Some(shift)) = app.store.shift(id).await else {
         return (StatusCode::NOT_FOUND, "no such shift on this till").into_response();
     };
-    // The terminal's day can be ended from here for the latest closed shift, while none is open.
-    let latest = app
-        .store
-        .shifts(1)
-        .await
-        .ok()
-        .and_then(|s| s.into_iter().next());
-    let day_open = shift.closed_at.is_some()
-        && !shift.terminal_reported
-        && latest.is_some_and(|l| l.shift_id == id)
-        && matches!(app.store.open_shift().await, Ok(None))
-        && ends_terminal_day(&app);
+    let day_open = day_can_end(&app, &shift).await;
     match crate::shift::report(&app.store, &shift, None).await {
         Ok(r) => app.render(
             &session,
@@ -1721,21 +1710,7 @@ async fn terminal_day(
     let Ok(Some(shift)) = app.store.shift(id).await else {
         return (StatusCode::NOT_FOUND, "no such shift on this till").into_response();
     };
-    // Only the latest shift's, while no other is open: a later one's card payments would be
-    // counted as this one's.
-    let latest = app
-        .store
-        .shifts(1)
-        .await
-        .ok()
-        .and_then(|s| s.into_iter().next());
-    let open = app.store.open_shift().await.ok().flatten();
-    if shift.closed_at.is_none()
-        || shift.terminal_reported
-        || open.is_some()
-        || latest.map(|l| l.shift_id) != Some(id)
-        || !ends_terminal_day(&app)
-    {
+    if !day_can_end(&app, &shift).await {
         return (
             StatusCode::CONFLICT,
             "only the latest closed shift's terminal day can be ended, while no shift is open",
@@ -1757,15 +1732,29 @@ fn ends_terminal_day(app: &TillApp) -> bool {
             .any(|t| t.kind == crate::tender::TenderKind::Card)
 }
 
+/// Whether the card terminal's day may be ended for `shift`: the till ends its terminal's days,
+/// the shift is closed and its day not ended yet, it is the latest shift, and no shift is open
+/// (a later one's card payments would count as this one's).
+async fn day_can_end(app: &TillApp, shift: &crate::shift::Shift) -> bool {
+    if !ends_terminal_day(app) || shift.closed_at.is_none() || shift.terminal_reported {
+        return false;
+    }
+    let latest = app
+        .store
+        .shifts(1)
+        .await
+        .ok()
+        .and_then(|s| s.into_iter().next());
+    latest.is_some_and(|l| l.shift_id == shift.shift_id)
+        && matches!(app.store.open_shift().await, Ok(None))
+}
+
 /// Asks the card terminal to end its day for the closed shift `id`, and keeps its answer with
 /// the shift. One at a time, and never for a shift whose day was ended already.
 async fn end_terminal_day(app: &TillApp, id: Uuid) {
-    if !ends_terminal_day(app) {
-        return;
-    }
     let _one = app.terminal_day.lock().await;
     match app.store.shift(id).await {
-        Ok(Some(s)) if s.closed_at.is_some() && !s.terminal_reported => {}
+        Ok(Some(s)) if day_can_end(app, &s).await => {}
         _ => return,
     }
     let answer = app.terminal.end_of_day().await;

@@ -89,10 +89,15 @@ async fn printed(p: &Printer) -> Vec<String> {
     }
 }
 
-#[tokio::test]
-async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() {
-    let (address, paper) = printer().await;
-    // The bridge, with a simulated ZVT terminal behind it.
+/// The payment bridge (its journal in the folder answered) with a simulated ZVT terminal
+/// behind it, serving on `listener`, asking `token` when one is given.
+async fn bridge_on(
+    listener: tokio::net::TcpListener,
+    token: Option<&str>,
+) -> (
+    Arc<coop_pos_devices::zvt_terminal::Terminal>,
+    tempfile::TempDir,
+) {
     let (terminal, terminal_address) =
         coop_pos_devices::zvt_terminal::start(coop_pos_devices::zvt_terminal::Terminal::default())
             .await
@@ -108,10 +113,18 @@ async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() 
     )
     .await
     .unwrap()
-    .with_token(Some("till-and-bridge-0123456789".into()));
+    .with_token(token.map(str::to_owned));
+    tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
+    (terminal, journal)
+}
+
+#[tokio::test]
+async fn receipts_print_the_drawer_opens_and_the_card_goes_through_the_bridge() {
+    let (address, paper) = printer().await;
+    // The bridge, with a simulated ZVT terminal behind it.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bridge_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
+    let (terminal, _journal) = bridge_on(listener, Some("till-and-bridge-0123456789")).await;
 
     let config = DevicesConfig {
         printer: Some(PrinterConfig::Network { address }),
@@ -368,23 +381,8 @@ async fn the_terminals_day_ends_with_the_shift_or_later_when_it_could_not() {
     );
     assert!(page.body.contains("not running"), "{}", page.body);
     // The bridge is back; the terminal took a payment the till never recorded.
-    let (_terminal, terminal_address) =
-        coop_pos_devices::zvt_terminal::start(coop_pos_devices::zvt_terminal::Terminal::default())
-            .await
-            .unwrap();
-    let journal = tempfile::tempdir().unwrap();
-    let bridge = coop_pos_devices::bridge::Bridge::open(
-        journal.path(),
-        Arc::new(coop_pos_devices::payment::Zvt::new(
-            &terminal_address,
-            0,
-            752,
-        )),
-    )
-    .await
-    .unwrap();
     let listener = tokio::net::TcpListener::bind(bridge_address).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
+    let (_terminal, _journal) = bridge_on(listener, None).await;
     let http = reqwest::Client::new();
     http.post(format!("http://{bridge_address}/payments"))
         .json(&serde_json::json!({ "id": "elsewhere", "amount": 5000 }))
@@ -673,24 +671,9 @@ async fn the_pole_display_follows_the_basket_and_the_change() {
 
 #[tokio::test]
 async fn the_terminals_day_is_ended_once_and_only_for_the_latest_shift() {
-    let (terminal, terminal_address) =
-        coop_pos_devices::zvt_terminal::start(coop_pos_devices::zvt_terminal::Terminal::default())
-            .await
-            .unwrap();
-    let journal = tempfile::tempdir().unwrap();
-    let bridge = coop_pos_devices::bridge::Bridge::open(
-        journal.path(),
-        Arc::new(coop_pos_devices::payment::Zvt::new(
-            &terminal_address,
-            0,
-            752,
-        )),
-    )
-    .await
-    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, bridge.router()).await.unwrap() });
+    let (terminal, _journal) = bridge_on(listener, None).await;
     let (_dir, store, mut k) = kiosk_with(move |app| {
         app.terminal = Arc::new(BridgeTerminal::new(&url, 2, None));
     })
