@@ -720,3 +720,62 @@ async fn a_second_screen_on_the_network_reaches_the_customer_display_and_nothing
         );
     }
 }
+
+#[tokio::test]
+async fn a_locked_till_and_a_form_without_its_token_change_nothing() {
+    let (_dir, store, mut k) = kiosk().await;
+    let nil = uuid::Uuid::nil();
+    let paths = [
+        "/scan".to_owned(),
+        "/pay".into(),
+        "/park".into(),
+        "/lines/1/void".into(),
+        "/member".into(),
+        "/shift/open".into(),
+        "/shift/cash".into(),
+        "/shift/close".into(),
+        "/drawer".into(),
+        format!("/receipts/{nil}/print"),
+        format!("/shifts/{nil}/print"),
+        format!("/shifts/{nil}/terminal-day"),
+        format!("/returns/{nil}"),
+    ];
+    let fields = [
+        ("code", "OL-33"),
+        ("amount", "500"),
+        ("t-cash", "20"),
+        ("kind", "in"),
+        ("manager", "c-sam"),
+        ("manager_pin", "1234"),
+        ("q-1", "1"),
+        ("tender", "cash"),
+    ];
+    // Nobody has unlocked the till: every action sends back to the locked screen.
+    for path in &paths {
+        let a = k.post(path, &fields).await;
+        assert_eq!(a.location.as_deref(), Some("/"), "{path}: {}", a.status);
+    }
+    // Unlocked, but a form without its token (or with another session's) is refused.
+    k.post("/unlock", &[("cashier", "c-kim"), ("pin", "4711")])
+        .await;
+    for token in [None, Some("not-this-sessions-token")] {
+        for path in &paths {
+            let a = k.post_with(path, token, &fields).await;
+            assert!(
+                a.status.is_client_error(),
+                "{path} with {token:?}: {}",
+                a.status
+            );
+        }
+    }
+    // Nothing happened: no shift, no sale, no basket line, no drawer opened.
+    assert!(store.shifts(1).await.unwrap().is_empty());
+    assert!(store.recent(1).await.unwrap().is_empty());
+    assert!(store.drawer_openings().await.unwrap().is_empty());
+    let page = k.get("/").await;
+    assert!(
+        !page.body.contains("Lättöl"),
+        "a line was scanned: {}",
+        page.body
+    );
+}
