@@ -8,11 +8,15 @@ Usage: synapse_server.py WORKDIR SHARED_SECRET_FILE
   starts Synapse and prints its port on the first line of stdout once
   /_matrix/client/versions answers. Runs until SIGTERM/SIGINT, then stops Synapse.
   Synapse's own log is WORKDIR/homeserver.log.
+Env (optional): SYNAPSE_PORT (the port, chosen by the caller, e.g. because an OpenID provider
+  must know the callback URL first); SYNAPSE_EXTRA (a JSON object of settings added to the
+  config at its top level, e.g. "oidc_providers").
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -33,7 +37,8 @@ def main() -> int:
     workdir = Path(sys.argv[1])
     secret = Path(sys.argv[2]).read_text().strip()
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = int(os.environ.get("SYNAPSE_PORT") or free_port())
+    extra = json.loads(os.environ.get("SYNAPSE_EXTRA") or "{}")
     log_config = workdir / "log.yaml"
     log_config.write_text(json.dumps({
         "version": 1,
@@ -72,6 +77,7 @@ def main() -> int:
         "rc_registration": {"per_second": 1000, "burst_count": 1000},
         "rc_login": {"address": {"per_second": 1000, "burst_count": 1000},
                      "account": {"per_second": 1000, "burst_count": 1000}},
+        **extra,
     }, indent=2))
     subprocess.run([sys.executable, "-m", "synapse.app.homeserver", "-c", str(config),
                     "--generate-keys"], check=True, capture_output=True, timeout=120)

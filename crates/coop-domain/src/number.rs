@@ -29,6 +29,13 @@ pub(crate) struct ParsedNumber {
     pub decimals: u32,
 }
 
+/// A plain non-negative number as a person types it (`2`, `2,85`, `0.5`), by the rules of
+/// [`parse_decimal`]: for a quantity whose unit is known from elsewhere (a product sold by the
+/// kilo), where [`crate::quantity::Quantity::parse`] would read a bare number as pieces.
+pub fn parse_non_negative(input: &str) -> Result<Decimal, NumberError> {
+    parse_decimal(input, false).map(|n| n.value)
+}
+
 /// Reads `[-]digits[(.|,)digits]` with surrounding whitespace. Nothing else is accepted: no
 /// `+`, no exponent, no grouping, no bare `.5`, so a mistyped amount is never silently misread.
 pub(crate) fn parse_decimal(
@@ -88,6 +95,21 @@ mod tests {
     use super::*;
     use rust_decimal::Decimal;
     use std::str::FromStr;
+
+    #[test]
+    fn a_weight_typed_as_a_plain_number_keeps_its_decimals() {
+        // A delivery of apples weighed at 2,85 kg: not pieces, so its decimals are kept.
+        assert_eq!(
+            parse_non_negative(" 2,85 ").unwrap(),
+            Decimal::from_str("2.85").unwrap()
+        );
+        assert_eq!(parse_non_negative("3").unwrap(), Decimal::from(3));
+        assert_eq!(
+            parse_non_negative("-1"),
+            Err(NumberError::NegativeNotAllowed)
+        );
+        assert!(parse_non_negative("2 kg").is_err());
+    }
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

@@ -97,3 +97,19 @@ pub async fn start(
     }
     binary
 }
+
+/// Makes `cmd` start with a copy of `listener` as its socket (fd 3, `LISTEN_FDS=1`), as systemd
+/// hands a socket over. The test keeps its own copy, so the service can be killed and started
+/// again on the same address, with connections waiting in the backlog meanwhile.
+///
+/// # Panics
+/// When the socket cannot be copied.
+pub fn hand_over(cmd: &mut Command, listener: &TcpListener) {
+    let copy = listener.try_clone().expect("copying the listening socket");
+    cmd.env("LISTEN_FDS", "1").env_remove("LISTEN_PID");
+    cmd.fd_mappings(vec![FdMapping {
+        parent_fd: OwnedFd::from(copy),
+        child_fd: 3,
+    }])
+    .expect("handing the socket over");
+}

@@ -25,6 +25,15 @@ impl Synapse {
     /// # Panics
     /// When it does not start; its log's path is in the message.
     pub fn start() -> Self {
+        Self::start_with(None, &serde_json::json!({}))
+    }
+
+    /// [`Synapse::start`] on `port` (else a free one), with `extra` settings added to its
+    /// config at the top level (e.g. `oidc_providers`).
+    ///
+    /// # Panics
+    /// As [`Synapse::start`].
+    pub fn start_with(port: Option<u16>, extra: &serde_json::Value) -> Self {
         let dir = tempfile::tempdir().expect("a folder for Synapse");
         let shared_secret = format!("test-shared-secret-{}", uuid::Uuid::new_v4().simple());
         let shared_secret_file = dir.path().join("shared-secret");
@@ -33,6 +42,11 @@ impl Synapse {
             .arg(repo::root().join("tests/interop/synapse_server.py"))
             .arg(dir.path().join("synapse"))
             .arg(&shared_secret_file)
+            .env(
+                "SYNAPSE_PORT",
+                port.map(|p| p.to_string()).unwrap_or_default(),
+            )
+            .env("SYNAPSE_EXTRA", extra.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

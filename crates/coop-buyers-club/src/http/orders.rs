@@ -410,7 +410,7 @@ pub async fn purchases(
         let parse = |s: Option<&String>| -> Option<Decimal> {
             match s.map(|s| s.trim()).filter(|s| !s.is_empty()) {
                 None => Some(Decimal::ZERO),
-                Some(s) => Quantity::parse(s).ok().map(|q| q.value()),
+                Some(s) => quantity_typed(s),
             }
         };
         let (Some(quantity), Some(tolerance)) = (parse(q), parse(t)) else {
@@ -603,6 +603,14 @@ pub struct ChangeForm {
     reason: String,
 }
 
+/// A quantity typed in a product's own unit: a plain number (`2,85` kg of apples), or, as
+/// before, a number with a unit (`3 st`), whose number is taken.
+fn quantity_typed(text: &str) -> Option<Decimal> {
+    coop_domain::number::parse_non_negative(text)
+        .ok()
+        .or_else(|| Quantity::parse(text).ok().map(|q| q.value()))
+}
+
 /// `POST /orders/{id}/changes`: the manager asks to change what a member gets.
 pub async fn request_change(
     State(state): State<AppState>,
@@ -618,7 +626,7 @@ pub async fn request_change(
     ) else {
         return Err(Refused::NotFound.into());
     };
-    let Some(quantity) = Quantity::parse(&form.quantity).ok().map(|q| q.value()) else {
+    let Some(quantity) = quantity_typed(&form.quantity) else {
         let e = FormError::new(Some("quantity"), page.t("club-error-quantity"));
         return render_order(&state, &page, me, id, &[e]).await;
     };
