@@ -212,14 +212,14 @@ pub async fn fetch_cashiers(
         .collect())
 }
 
-/// One round of the background work: settings, cashiers, catalogue, members, wallet holds to
-/// give back, and the upload.
-pub async fn sync_round(
+/// What the till fetches: settings and cashiers from central, the catalogue and the members
+/// from their feeds. The till runs it in a loop of its own, apart from [`push_round`], so a
+/// service that is slow to answer (up to the client's timeout) never holds the sales back.
+pub async fn pull_round(
     store: &Store,
     cfg: &TillConfig,
     client: &reqwest::Client,
     tokens: &dyn Tokens,
-    wallet: Option<&dyn crate::wallet::Wallet>,
 ) {
     match fetch_settings(client, &cfg.central_url, tokens).await {
         Ok(s) => {
@@ -253,6 +253,16 @@ pub async fn sync_round(
             tracing::info!(error = %e, "members not refreshed");
         }
     }
+}
+
+/// What the till sends: wallet holds of sales that did not happen, the clockings and the sales.
+pub async fn push_round(
+    store: &Store,
+    cfg: &TillConfig,
+    client: &reqwest::Client,
+    tokens: &dyn Tokens,
+    wallet: Option<&dyn crate::wallet::Wallet>,
+) {
     // Holds of sales that did not happen, given back now that central may answer.
     if let Ok(releases) = store.releases(chrono::Duration::minutes(1)).await {
         if !releases.is_empty() {
@@ -383,9 +393,20 @@ pub async fn run(cfg: TillConfig) -> anyhow::Result<()> {
     let router = crate::web::router(app, session);
     {
         let (store, cfg, tokens) = (store.clone(), cfg.clone(), tokens.clone());
+        // Two loops: the sales go up even while a feed is slow to answer.
+        {
+            let (store, cfg, tokens, client) =
+                (store.clone(), cfg.clone(), tokens.clone(), client.clone());
+            tokio::spawn(async move {
+                loop {
+                    pull_round(&store, &cfg, &client, tokens.as_ref()).await;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            });
+        }
         tokio::spawn(async move {
             loop {
-                sync_round(
+                push_round(
                     &store,
                     &cfg,
                     &client,

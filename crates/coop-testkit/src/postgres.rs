@@ -25,6 +25,30 @@ impl Cluster {
         &self.dir
     }
 
+    /// Restarts the server as its service manager would (`pg_ctl restart -m fast`: sessions
+    /// are ended, everything committed is kept), with the options it was started with.
+    ///
+    /// # Panics
+    /// When it does not come back.
+    pub fn restart(&self) {
+        let bin = find_bin_dir().expect("the PostgreSQL binaries");
+        let out = run_as_server_user(is_root(), &bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-m", "fast", "-w", "-t", "60", "restart"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output()
+            .expect("running pg_ctl restart");
+        assert!(
+            out.status.success(),
+            "pg_ctl restart failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A URL for a database of this cluster.
     pub fn url_for(&self, database: &str) -> String {
         format!(

@@ -9,6 +9,8 @@
 #![cfg(feature = "interop")]
 
 mod browser;
+mod faults;
 mod people;
+mod proxy;
 mod suite;
 mod week;

@@ -22,6 +22,10 @@ pub const SERVICES: [(&str, &str); 5] = [
     ("buyers_club", "coop-buyers-club"),
 ];
 
+/// Held by each test of this binary for its whole run: they share the PostgreSQL cluster, which
+/// one of them restarts.
+pub static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The Matrix room the buyers club writes its news in.
 pub const ROOM: &str = "#orders:localhost";
 
@@ -38,7 +42,8 @@ pub struct Suite {
     pub config: PathBuf,
     pub services: BTreeMap<&'static str, Service>,
     pub smtp: SmtpCapture,
-    pub synapse: Synapse,
+    /// With `Suite::start(true)`: Synapse, the buyers club's bot and room.
+    pub synapse: Option<Synapse>,
     /// The buyers club's bot token (written by `matrix-setup`).
     pub bot_token_file: PathBuf,
     pub till: Option<Till>,
@@ -129,8 +134,8 @@ fn stop(child: &mut Child) {
 }
 
 impl Suite {
-    /// Starts everything and waits until every service is ready.
-    pub async fn start() -> Self {
+    /// Starts everything (Synapse too, with `matrix`) and waits until every service is ready.
+    pub async fn start(matrix: bool) -> Self {
         let t0 = Instant::now();
         let bin_dir = tokio::task::spawn_blocking(binaries).await.unwrap();
         eprintln!("week: {:?} the binaries are built", t0.elapsed());
@@ -183,10 +188,12 @@ impl Suite {
         }]);
         sections["finance"]["second_bookkeeper_above"] = json!("2000");
         let bot_token_file = dir.path().join("matrix-bot-token");
-        sections["buyers_club"]["matrix_room"] = json!(ROOM);
-        sections["buyers_club"]["matrix_token_file"] = json!(bot_token_file);
-        sections["buyers_club"]["matrix_url"] = json!(synapse_url);
-        let config = json!({
+        if matrix {
+            sections["buyers_club"]["matrix_room"] = json!(ROOM);
+            sections["buyers_club"]["matrix_token_file"] = json!(bot_token_file);
+            sections["buyers_club"]["matrix_url"] = json!(synapse_url);
+        }
+        let mut config = json!({
             "organisation": { "name": "Testköpinge Matkooperativ" },
             "domain": "localhost",
             "public_url": services["sso"].url,
@@ -208,9 +215,12 @@ impl Suite {
                 "smtp_port": smtp.port,
                 "smtp_security": "none"
             },
-            "matrix": { "enable": true, "server_name": "localhost", "public_url": synapse_url },
             "services": sections,
         });
+        if matrix {
+            config["matrix"] =
+                json!({ "enable": true, "server_name": "localhost", "public_url": synapse_url });
+        }
         let issuer = services["sso"].url.clone();
         let config_path = dir.path().join("cooperage.json");
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
@@ -235,8 +245,9 @@ impl Suite {
             // Straight back to the client after sign-in, no confirmation page.
             "sso": { "client_whitelist": ["http://127.0.0.1:9/"] }
         });
-        let synapse =
-            std::thread::spawn(move || Synapse::start_with(Some(synapse_port), &synapse_extra));
+        let synapse = std::thread::spawn(move || {
+            matrix.then(|| Synapse::start_with(Some(synapse_port), &synapse_extra))
+        });
         for (key, _) in SERVICES {
             run(&services[key].bin, &["migrate"], &config_path);
         }
@@ -260,17 +271,19 @@ impl Suite {
             till: None,
         };
         // The bot and its room, as the NixOS module's unit makes them before the buyers club.
-        let shared_secret = suite.synapse.shared_secret_file.clone();
-        suite.cli(
-            "buyers_club",
-            &[
-                "matrix-setup",
-                "--shared-secret-file",
-                shared_secret.to_str().unwrap(),
-                "--token-file",
-                suite.bot_token_file.clone().to_str().unwrap(),
-            ],
-        );
+        if let Some(synapse) = &suite.synapse {
+            let shared_secret = synapse.shared_secret_file.clone();
+            suite.cli(
+                "buyers_club",
+                &[
+                    "matrix-setup",
+                    "--shared-secret-file",
+                    shared_secret.to_str().unwrap(),
+                    "--token-file",
+                    suite.bot_token_file.clone().to_str().unwrap(),
+                ],
+            );
+        }
         suite.spawn("buyers_club");
         suite.wait_ready().await;
         suite
@@ -284,6 +297,15 @@ impl Suite {
     /// Starts `coop-<svc> serve` on its socket.
     pub fn spawn(&mut self, key: &str) {
         spawn(self.services.get_mut(key).expect("a service"), &self.config);
+    }
+
+    /// Kills `coop-<svc>` at once (SIGKILL), as a power cut or the OOM killer would. Its socket
+    /// stays open in the test, so clients wait in the backlog until it is started again.
+    pub fn kill9(&mut self, key: &str) {
+        if let Some(mut child) = self.services.get_mut(key).and_then(|s| s.child.take()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Waits until every started service answers `/readyz`.
@@ -323,8 +345,10 @@ impl Suite {
     }
 
     /// Starts the till (`coop-pos till`) with its own config, pairing through coop-sso and
-    /// selling from central, the catalogue from coop-ims and the members from coop-sso.
-    pub fn start_till(&mut self) -> &Till {
+    /// selling from central (at `central`, else central's own address), the catalogue from
+    /// coop-ims and the members from coop-sso.
+    pub fn start_till(&mut self, central: Option<&str>) -> &Till {
+        let central = central.unwrap_or(self.url("pos")).to_owned();
         let port = free_port();
         let config = self.dir.path().join("till.json");
         std::fs::write(
@@ -333,7 +357,7 @@ impl Suite {
                 "state_directory": self.dir.path().join("till"),
                 "listen": format!("127.0.0.1:{port}"),
                 "lang": "en",
-                "central_url": self.url("pos"),
+                "central_url": central,
                 "catalogue_feed_url": format!("{}/api/feed", self.url("ims")),
                 "member_feed_url": format!("{}/api/feed", self.url("sso")),
                 "sso_url": self.url("sso"),
