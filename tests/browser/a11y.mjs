@@ -391,7 +391,7 @@ async function checkPage(page, check, ctx) {
   for (const selector of [].concat(check.expect_selector ?? [])) {
     if ((await page.locator(selector).count()) === 0) problems.push({ rule: 'content', nodes: `nothing matches ${selector}` });
   }
-  if (ctx.outside.length) problems.push({ rule: 'offline', nodes: `requests leave ${ctx.origin}: ${short(ctx.outside)}` });
+  if (ctx.outside.length) problems.push({ rule: 'offline', nodes: `requests leave ${[...ctx.origins].join(', ')}: ${short(ctx.outside)}` });
   if (ctx.broken.length) problems.push({ rule: 'resources', nodes: short(ctx.broken) });
   // Before any script of ours runs: a refused style or resource (CSP) shows up here.
   if (ctx.console.length) problems.push({ rule: 'console', nodes: short(ctx.console, 3) });
@@ -454,7 +454,7 @@ async function runSession(context, plan, session, shared) {
   page.on('pageerror', (e) => ctx.console.push(`error: ${e.message}`));
   page.on('request', (req) => {
     const u = new URL(req.url());
-    if (!['data:', 'about:'].includes(u.protocol) && u.origin !== ctx.origin) ctx.outside.push(req.url());
+    if (!['data:', 'about:'].includes(u.protocol) && !ctx.origins.has(u.origin)) ctx.outside.push(req.url());
   });
   page.on('response', (res) => {
     const req = res.request();
@@ -514,7 +514,9 @@ async function runSession(context, plan, session, shared) {
 
 async function main() {
   const plan = readPlan();
-  const origin = new URL(plan.base_url).origin;
+  // The site's own origin, and those of the plan's other services (one suite signing in
+  // through its provider): requests anywhere else fail the `offline` rule.
+  const origins = new Set([plan.base_url, ...(plan.origins || [])].map((u) => new URL(u).origin));
   const screenshotDir = plan.screenshot_dir ? resolve(plan.screenshot_dir) : null;
   if (screenshotDir) mkdirSync(screenshotDir, { recursive: true });
   const colorSchemes = plan.color_schemes || ['light'];
@@ -538,7 +540,7 @@ async function main() {
     for (const session of plan.sessions) {
       // Each session starts signed out, like a new visitor.
       await context.clearCookies();
-      await runSession(context, plan, session, { origin, screenshotDir, colorSchemes, viewports });
+      await runSession(context, plan, session, { origins, screenshotDir, colorSchemes, viewports });
     }
   } finally {
     await context.close();

@@ -40,10 +40,17 @@ pub fn check(name: &str, lang: &str, extra: Value) -> Value {
 /// Runs `sessions` against `base_url` at desktop and phone width, light and dark, and fails the
 /// test on any violation; returns how many checks passed.
 pub fn run(service: &str, base_url: &str, sessions: Vec<Value>) -> u32 {
+    run_across(service, base_url, &[], sessions)
+}
+
+/// [`run`] over several services at once (the whole suite, signing in through coop-sso): pages
+/// may load from `origins` besides `base_url`'s.
+pub fn run_across(service: &str, base_url: &str, origins: &[&str], sessions: Vec<Value>) -> u32 {
     setup();
     let screenshots = screenshot_dir(service);
     let plan = json!({
         "base_url": base_url,
+        "origins": origins,
         "screenshot_dir": screenshots,
         // Dark mode changes the colours, so contrast is checked in both schemes.
         "color_schemes": ["light", "dark"],

@@ -136,21 +136,7 @@ async fn external_faults_lose_nothing_and_double_nothing() {
     suite.start_till(Some(&proxy.url));
     let till = suite.till.as_ref().unwrap().url.clone();
     let kiosk = Browser::new("the till's screen");
-    let mut code = None;
-    for _ in 0..240 {
-        if let Some(page) = kiosk.try_get(&format!("{till}/")).await {
-            code = page
-                .body
-                .split_once("id=\"pair-code\">")
-                .and_then(|(_, rest)| rest.split_once('<'))
-                .map(|(c, _)| c.to_owned());
-            if code.is_some() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let code = code.expect("the till shows a pairing code");
+    let code = crate::week::pairing_code(&kiosk, &till).await;
     suite.cli("sso", &["pair-till", "--code", &code, "--name", "Kassa 1"]);
     let page = cecilia.open(&suite, "pos", "/pin").await;
     cecilia

@@ -86,6 +86,22 @@ impl Person {
         panic!("{}: the second factor was refused", self.name)
     }
 
+    /// Fills in and sends coop-sso's sign-in form shown on `page`, with the second factor
+    /// when asked.
+    async fn login_form(&mut self, page: &Page) -> Page {
+        let password = self.password.clone();
+        let page = self
+            .browser
+            .submit(
+                page,
+                Some("/login"),
+                &[("email", self.email), ("password", password.as_str())],
+                None,
+            )
+            .await;
+        self.second_factor(page).await
+    }
+
     /// Signs in at coop-sso's form.
     pub async fn sign_in(&mut self, suite: &Suite) -> Page {
         let page = self
@@ -94,17 +110,7 @@ impl Person {
             .await;
         // Signed in already (an accepted invitation signs in): coop-sso shows the account.
         let page = if page.path() == "/login" {
-            let password = self.password.clone();
-            let page = self
-                .browser
-                .submit(
-                    &page,
-                    Some("/login"),
-                    &[("email", self.email), ("password", password.as_str())],
-                    None,
-                )
-                .await;
-            self.second_factor(page).await
+            self.login_form(&page).await
         } else {
             page
         };
@@ -124,17 +130,7 @@ impl Person {
         let page = self.browser.get(&url).await;
         let sso = suite.url("sso");
         if page.url.starts_with(sso) && page.path() == "/login" {
-            let password = self.password.clone();
-            let page = self
-                .browser
-                .submit(
-                    &page,
-                    Some("/login"),
-                    &[("email", self.email), ("password", password.as_str())],
-                    None,
-                )
-                .await;
-            let page = self.second_factor(page).await;
+            let page = self.login_form(&page).await;
             assert!(
                 page.url.starts_with(suite.url(key)),
                 "{}: signing in for {url} ended at {}",

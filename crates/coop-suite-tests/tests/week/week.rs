@@ -8,6 +8,8 @@ use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use coop_testkit::browser::check;
+
 use crate::browser::Page;
 use crate::people::{link_in, mail_to, Person};
 use crate::suite::Suite;
@@ -263,15 +265,7 @@ async fn external_the_coops_week() {
     suite.start_till(None);
     let till_url = suite.till.as_ref().unwrap().url.clone();
     let kiosk = crate::browser::Browser::new("the till's screen");
-    let code = wait_for(Duration::from_secs(60), || async {
-        let page = kiosk.try_get(&format!("{till_url}/")).await?;
-        page.body
-            .split_once("id=\"pair-code\">")
-            .and_then(|(_, rest)| rest.split_once('<'))
-            .map(|(code, _)| code.to_owned())
-    })
-    .await
-    .expect("the till shows a pairing code");
+    let code = pairing_code(&kiosk, &till_url).await;
     let page = carl.open(&suite, "sso", "/device").await;
     let page = carl
         .browser
@@ -552,10 +546,109 @@ async fn external_the_coops_week() {
     .await
     .expect("the room has the order's news: opened, closed and completed");
     eprintln!("week: {:?} Mia reads the room: {news:?}", started.elapsed());
+
+    // The same week in a real browser (headless Chromium, axe-core and the house rules of
+    // tests/browser): signing in through coop-sso, the member's wallet and order, a till
+    // checkout, the bookkeeper's report, in English and Swedish. Its screenshots are the
+    // newcomer's tour (docs/tour.md).
+    let (sso, fin, club) = (
+        suite.url("sso").to_owned(),
+        suite.url("finance").to_owned(),
+        suite.url("buyers_club").to_owned(),
+    );
+    // Bea's authenticator shows the next code: hers of a minute ago is used.
+    let code = coop_sso::totp::code_at(
+        bea.totp.as_ref().unwrap(),
+        chrono::Utc::now().timestamp() + 30,
+    );
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let mut sessions = vec![json!({
+        "name": "bookkeeper",
+        "steps": [
+            { "visit": format!("{sso}/login?lang=en") },
+            { "fill": [{ "name": "email", "value": bea.email }, { "name": "password", "value": bea.password }] },
+            { "submit": "enter" },
+            check("second factor", "en", json!({ "expect_status": 200, "expect_selector": "input#code" })),
+            { "fill": [{ "name": "code", "value": code }] },
+            { "submit": "enter" },
+            { "visit": format!("{fin}/reports?from={year}-01-01&to={year}-12-31&lang=en") },
+            check("finance report", "en", json!({ "expect_status": 200, "expect_selector": ["#result", "#vat-to-pay"] })),
+            { "visit": format!("{fin}/reports?from={year}-01-01&to={year}-12-31&lang=sv") },
+            check("finance report", "sv", json!({ "expect_status": 200, "expect_selector": ["#result", "#vat-to-pay"] })),
+        ]
+    })];
+    for lang in ["en", "sv"] {
+        sessions.push(json!({
+            "name": format!("member ({lang})"),
+            "steps": [
+                { "visit": format!("{sso}/login?lang={lang}") },
+                check("sign-in", lang, json!({ "expect_status": 200, "expect_selector": "input#email" })),
+                { "fill": [{ "name": "email", "value": mia.email }, { "name": "password", "value": mia.password }] },
+                { "submit": "enter" },
+                check("account", lang, json!({ "expect_status": 200, "expect_selector": "#member-name" })),
+                { "visit": format!("{fin}/?lang={lang}") },
+                check("wallet", lang, json!({ "expect_status": 200, "expect_selector": ["#available", "#reference"] })),
+                { "visit": format!("{club}/?lang={lang}") },
+                check("orders", lang, json!({ "expect_status": 200 })),
+                { "visit": format!("{club}{order_path}?lang={lang}") },
+                check("order", lang, json!({ "expect_status": 200, "expect_selector": "#state" })),
+            ]
+        }));
+        sessions.push(json!({
+            "name": format!("cashier ({lang})"),
+            "steps": [
+                { "visit": format!("{till_url}/?lang={lang}") },
+                check("till pin pad", lang, json!({ "expect_status": 200, "expect_selector": "input#pin", "expect_focus": "#pin" })),
+                { "fill": [{ "name": "pin", "value": "4711" }] },
+                { "submit": "enter" },
+                { "visit": format!("{till_url}/shift?lang={lang}") },
+                { "fill": [{ "name": "amount", "value": "500" }] },
+                { "submit": "enter" },
+                { "fill": [{ "name": "code", "value": oats }] },
+                { "submit": "enter" },
+                check("till sale", lang, json!({ "expect_status": 200, "expect_selector": "#total", "expect_focus": "#code" })),
+                { "fill": [{ "name": "t-cash", "value": "50" }] },
+                { "submit": "enter" },
+                check("till receipt", lang, json!({ "expect_status": 200, "expect_selector": ["#receipt-number", "#change"] })),
+                { "visit": format!("{till_url}/shift?lang={lang}") },
+                { "fill": [{ "name": "amount", "value": "525", "all": true }] },
+                { "submit": { "button": if lang == "en" { "Close and print the Z report" } else { "Stäng och skriv ut Z-rapporten" } } },
+                check("z report", lang, json!({ "expect_status": 200, "expect_selector": "#over-short" })),
+            ]
+        }));
+    }
+    let origins: Vec<String> = crate::suite::SERVICES
+        .iter()
+        .map(|(key, _)| suite.url(key).to_owned())
+        .chain([till_url.clone()])
+        .collect();
+    let checked = tokio::task::spawn_blocking(move || {
+        let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+        coop_testkit::browser::run_across("week", &sso, &origins, sessions)
+    })
+    .await
+    .unwrap();
+    eprintln!(
+        "week: {:?} {checked} pages pass the browser checks",
+        started.elapsed()
+    );
+}
+
+/// The code a new till shows on its screen to be paired with, waited for (up to a minute).
+pub async fn pairing_code(kiosk: &crate::browser::Browser, till_url: &str) -> String {
+    wait_for(Duration::from_secs(60), || async {
+        let page = kiosk.try_get(&format!("{till_url}/")).await?;
+        page.body
+            .split_once("id=\"pair-code\">")
+            .and_then(|(_, rest)| rest.split_once('<'))
+            .map(|(code, _)| code.to_owned())
+    })
+    .await
+    .expect("the till shows a pairing code")
 }
 
 /// Polls `f` until it answers something, for up to `limit`.
-async fn wait_for<T, F, Fut>(limit: Duration, f: F) -> Option<T>
+pub async fn wait_for<T, F, Fut>(limit: Duration, f: F) -> Option<T>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
