@@ -269,7 +269,7 @@ in
         sign_in("/tmp/member.jar", {"name": "David Lind", **MEMBER})
         # coop-finance interface: the wallet page has the claim form (amount)
         url, _, page = browse("/tmp/member.jar", f"https://{DOMAIN}/finance")
-        submit("/tmp/member.jar", url, page, {"amount": "300"}, action="/top-ups/claim")
+        submit("/tmp/member.jar", url, page, {"amount": "300", "bank_reference": "Swish 1234"}, action="/top-ups/claim")
         sign_in_totp("/tmp/bookkeeper.jar", BOOKKEEPER)
         # coop-finance interface: /finance/top-ups lists claims, each with a confirm form
         url, _, page = browse("/tmp/bookkeeper.jar", f"https://{DOMAIN}/finance/top-ups")

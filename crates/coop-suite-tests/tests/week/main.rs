@@ -8,6 +8,7 @@
 //! Needs the interop harness (aiosmtpd and Synapse from PyPI): `cargo xtask test` runs it.
 #![cfg(feature = "interop")]
 
+mod authz;
 mod browser;
 mod faults;
 mod people;

@@ -15,7 +15,13 @@ use crate::people::{link_in, mail_to, Person};
 use crate::suite::Suite;
 
 /// The admin invites `who` with `roles` in `lang`; they accept through the emailed link.
-async fn invite(suite: &Suite, admin: &mut Person, who: &mut Person, roles: &[&str], lang: &str) {
+pub async fn invite(
+    suite: &Suite,
+    admin: &mut Person,
+    who: &mut Person,
+    roles: &[&str],
+    lang: &str,
+) {
     let page = admin.open(suite, "sso", "/admin/members/invite").await;
     let mut fill = vec![("email", who.email), ("name", who.name), ("lang", lang)];
     fill.extend(roles.iter().map(|r| ("role", *r)));
