@@ -299,20 +299,12 @@ async fn external_every_route_answers_every_principal_as_the_table_says() {
     let http = reqwest::Client::new();
     let secret =
         std::fs::read_to_string(suite.dir.path().join("buyers_club-client-secret")).unwrap();
-    let token: serde_json::Value = http
-        .post(format!("{}/token", suite.url("sso")))
-        .basic_auth("coop-buyers-club", Some(secret.trim()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let service_token = token["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no service token: {token}"))
-        .to_owned();
+    let service_token = access_token(
+        http.post(format!("{}/token", suite.url("sso")))
+            .basic_auth("coop-buyers-club", Some(secret.trim()))
+            .form(&[("grant_type", "client_credentials")]),
+    )
+    .await;
     // A till's token, through the device grant as a till gets it, approved by the manager.
     let grant: serde_json::Value = http
         .post(format!("{}/device/authorize", suite.url("sso")))
@@ -324,37 +316,14 @@ async fn external_every_route_answers_every_principal_as_the_table_says() {
         .await
         .unwrap();
     let mut max = max;
-    let page = max.open(&suite, "sso", "/device").await;
-    let code = grant["user_code"].as_str().unwrap();
-    let page = max
-        .browser
-        .submit(&page, Some("/device"), &[("user_code", code)], None)
+    max.approve_device(&suite, grant["user_code"].as_str().unwrap(), "Kassa 9")
         .await;
-    max.browser
-        .submit(
-            &page,
-            Some("/device"),
-            &[("name", "Kassa 9")],
-            Some(("decision", "approve")),
-        )
-        .await;
-    let token: serde_json::Value = http
-        .post(format!("{}/token", suite.url("sso")))
-        .form(&[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", grant["device_code"].as_str().unwrap()),
-            ("client_id", "coop-till"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let till_token = token["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no till token: {token}"))
-        .to_owned();
+    let till_token = access_token(http.post(format!("{}/token", suite.url("sso"))).form(&[
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", grant["device_code"].as_str().unwrap()),
+        ("client_id", "coop-till"),
+    ]))
+    .await;
 
     // Each person signed in at every service: their session at coop-sso (from accepting the
     // invitation) signs them in elsewhere without a form, whatever the start page then says.
@@ -561,6 +530,15 @@ async fn csrf_sweep(
         }
     }
     csrf_checked
+}
+
+/// The access token coop-sso's token endpoint answers `request` with.
+async fn access_token(request: reqwest::RequestBuilder) -> String {
+    let answer: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+    answer["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token: {answer}"))
+        .to_owned()
 }
 
 /// Fills a route's other parameters with values that name nothing: UUIDs, or numbers.

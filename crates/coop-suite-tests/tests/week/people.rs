@@ -102,6 +102,26 @@ impl Person {
         self.second_factor(page).await
     }
 
+    /// Approves a device (a till) by the code on its screen at coop-sso's `/device`, naming it,
+    /// as a manager does; checks coop-sso says it is paired.
+    pub async fn approve_device(&mut self, suite: &Suite, code: &str, name: &str) {
+        let page = self.open(suite, "sso", "/device").await;
+        let page = self
+            .browser
+            .submit(&page, Some("/device"), &[("user_code", code)], None)
+            .await;
+        let page = self
+            .browser
+            .submit(
+                &page,
+                Some("/device"),
+                &[("name", name)],
+                Some(("decision", "approve")),
+            )
+            .await;
+        assert!(page.text().contains(name), "{}", page.text());
+    }
+
     /// Signs in at coop-sso's form.
     pub async fn sign_in(&mut self, suite: &Suite) -> Page {
         let page = self

@@ -272,26 +272,7 @@ async fn external_the_coops_week() {
     let till_url = suite.till.as_ref().unwrap().url.clone();
     let kiosk = crate::browser::Browser::new("the till's screen");
     let code = pairing_code(&kiosk, &till_url).await;
-    let page = carl.open(&suite, "sso", "/device").await;
-    let page = carl
-        .browser
-        .submit(
-            &page,
-            Some("/device"),
-            &[("user_code", code.as_str())],
-            None,
-        )
-        .await;
-    let page = carl
-        .browser
-        .submit(
-            &page,
-            Some("/device"),
-            &[("name", "Kassa 1")],
-            Some(("decision", "approve")),
-        )
-        .await;
-    assert!(page.text().contains("Kassa 1"), "{}", page.text());
+    carl.approve_device(&suite, &code, "Kassa 1").await;
     wait_for(Duration::from_secs(60), || async {
         let r = kiosk.try_get(&format!("{till_url}/healthz")).await?;
         (r.status == 200).then_some(())
