@@ -17,6 +17,8 @@ PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
 CONCURRENCY=${CONCURRENCY:-32}
 export MEMBERS=${MEMBERS:-300} PRODUCTS=${PRODUCTS:-80} CONCURRENCY RUN_SECONDS=${RUN_SECONDS:-10}
 die() { echo "buyers-club.sh: $*" >&2; exit 1; }
+# shellcheck source=figures.sh
+. "$HERE/figures.sh"
 log() { echo "buyers-club.sh: $*" >&2; }
 
 IS_ROOT=0
@@ -51,7 +53,7 @@ PG_STARTED=1
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" \
   -o "-c listen_addresses='' -c unix_socket_directories='$SOCK' -c port=5432 -c max_connections=200" -w start >/dev/null \
   || { cat "$WORK/pg/server.log" >&2; die "PostgreSQL did not start"; }
-for db in coop_buyers_club coop_finance pgbench; do
+for db in coop_buyers_club coop_finance; do
   "$PGBIN/createdb" -h "$SOCK" -p 5432 -U postgres "$db"
 done
 url() { echo "postgres://postgres@localhost/$1?host=$SOCK&port=5432"; }
@@ -60,11 +62,13 @@ log "filling and measuring"
 BC_DATABASE_URL=$(url coop_buyers_club) FIN_DATABASE_URL=$(url coop_finance) \
   "$TARGET/examples/buyers_club" | tee "$WORK/figures"
 
-log "pgbench, $CONCURRENCY clients, $PGBENCH_SECONDS s (the reference)"
-"$PGBIN/pgbench" -h "$SOCK" -p 5432 -U postgres -i -q -s 10 pgbench >/dev/null 2>&1
-TPS=$("$PGBIN/pgbench" -h "$SOCK" -p 5432 -U postgres -c "$CONCURRENCY" -j 2 -T "$PGBENCH_SECONDS" pgbench 2>/dev/null \
-  | awk '/^tps = / {print int($3)}')
-echo "pgbench (tpcb-like, $CONCURRENCY clients): $TPS tps"
+log "pgbench, $CONCURRENCY clients and one client, $PGBENCH_SECONDS s each (the references)"
+REF=$(pgbench_reference "$PGBIN" "$SOCK" "$CONCURRENCY" "$PGBENCH_SECONDS") || die "pgbench failed"
+read -r TPS _ <<<"$REF"
+REF=$(pgbench_reference "$PGBIN" "$SOCK" 1 "$PGBENCH_SECONDS") || die "pgbench failed"
+read -r _ ONE_MS <<<"$REF"
+echo "pgbench (tpcb-like, $CONCURRENCY clients): ${TPS%.*} tps"
+echo "pgbench (tpcb-like, 1 client): latency average $ONE_MS ms"
 RATE=$(awk '/^purchase updates:/ { for (i = 1; i <= NF; i++) if ($i == "updates/s") print int($(i-1)) }' "$WORK/figures")
-[ -n "$RATE" ] && [ -n "$TPS" ] && [ "$TPS" -gt 0 ] \
+[ -n "$RATE" ] && [ -n "$TPS" ] \
   && echo "purchase updates / pgbench: $(echo "scale=2; $RATE / $TPS" | bc) updates per pgbench transaction"

@@ -8,6 +8,7 @@
 #   export-4e     coop-finance export-sie --kind 4E (wall seconds, peak RSS), the file validated
 #   income        coop-finance income-statement over the whole year (wall seconds, peak RSS)
 #   copy-lines    psql \copy of the same journal lines to a file: the floor of reading them out
+#   sum-accounts  psql: the year's lines summed by account in one query, the floor of a report
 # and prints a Markdown table of medians on stdout. Progress goes to stderr.
 #
 # Env: VOUCHERS (200000)  ROUNDS (3)  COOP_FINANCE_BIN (use this binary instead of building)
@@ -19,6 +20,8 @@ VOUCHERS=${VOUCHERS:-200000}
 ROUNDS=${ROUNDS:-3}
 die() { echo "finance.sh: $*" >&2; exit 1; }
 log() { echo "finance.sh: $*" >&2; }
+# shellcheck source=figures.sh
+. "$HERE/figures.sh"
 [[ $VOUCHERS =~ ^[0-9]+$ ]] && [ "$VOUCHERS" -ge 1 ] || die "VOUCHERS must be a positive number"
 [[ $ROUNDS =~ ^[0-9]+$ ]] && [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 9 ] || die "ROUNDS must be 1..9"
 [ -x /usr/bin/time ] || die "/usr/bin/time is needed (apt-get install time)"
@@ -123,16 +126,29 @@ for r in $(seq "$ROUNDS"); do
   measure income "$BIN" income-statement --config "$CONFIG" --from 2026-01-01 --to 2026-12-31
   measure copy-lines "$PGBIN/psql" -h "$SOCK" -p 5432 -U postgres -d coop_finance -qAtX \
     -c "\\copy (select e.series, e.number, e.entry_date, e.text, l.account_number, l.amount from journal_entry e join journal_line l using (journal_entry_id) order by e.series, e.number, l.line_no) to '$WORK/lines.csv' csv"
+  measure sum-accounts "$PGBIN/psql" -h "$SOCK" -p 5432 -U postgres -d coop_finance -qAtX \
+    -c "select l.account_number, sum(l.amount) from journal_entry e join journal_line l using (journal_entry_id) where e.entry_date between '2026-01-01' and '2026-12-31' group by l.account_number order by 1"
 done
 "$BIN" validate-sie "$WORK/year.se" >&2 || die "the exported file does not validate"
 SIZE=$(stat -c %s "$WORK/year.se")
 
 echo "| what | median wall s | median peak RSS MiB | runs |"
 echo "|---|---|---|---|"
-for name in export-4e income copy-lines; do
-  wall=$(awk -v n="$name" '$1 == n {print $2}' "$WORK/results" | median)
-  rss=$(awk -v n="$name" '$1 == n {print $3}' "$WORK/results" | median)
-  printf "| %s | %.2f | %.1f | %d |\n" "$name" "$wall" "$(echo "$rss / 1024" | bc -l)" "$ROUNDS"
+declare -A WALL RSS
+for name in export-4e income copy-lines sum-accounts; do
+  WALL[$name]=$(awk -v n="$name" '$1 == n {print $2}' "$WORK/results" | median)
+  RSS[$name]=$(echo "$(awk -v n="$name" '$1 == n {print $3}' "$WORK/results" | median) / 1024" | bc -l)
+  printf "| %s | %.2f | %.1f | %d |\n" "$name" "${WALL[$name]}" "${RSS[$name]}" "$ROUNDS"
 done
+YEAR="a year of $ENTRIES vouchers, $LINES lines; median of $ROUNDS rounds"
+[ "$ROUNDS" = 1 ] && YEAR="a year of $ENTRIES vouchers, $LINES lines; one round"
+figure coop-finance finance.export.wall "${WALL[export-4e]}" s lower "SIE 4E export ($YEAR; a $(awk -v b="$SIZE" 'BEGIN {printf "%.1f", b / 1048576}') MiB file)" psql.copy.wall
+figure coop-finance finance.export.rss "${RSS[export-4e]}" MiB lower "SIE 4E export, peak RSS" psql.copy.rss
+figure coop-finance finance.income.wall "${WALL[income]}" s lower "income statement over that year ($YEAR)" psql.sum.wall
+figure coop-finance finance.income.rss "${RSS[income]}" MiB lower "income statement, peak RSS" psql.sum.rss
+figure PostgreSQL psql.copy.wall "${WALL[copy-lines]}" s lower "psql \\copy of the same lines to CSV"
+figure PostgreSQL psql.copy.rss "${RSS[copy-lines]}" MiB lower "psql \\copy, peak RSS"
+figure PostgreSQL psql.sum.wall "${WALL[sum-accounts]}" s lower "psql: the year's lines summed by account, one query"
+figure PostgreSQL psql.sum.rss "${RSS[sum-accounts]}" MiB lower "psql summing by account, peak RSS"
 echo
 echo "$ENTRIES vouchers and $LINES lines in the journal; the 4E file is $SIZE bytes and validates."

@@ -17,6 +17,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
 die() { echo "ims.sh: $*" >&2; exit 1; }
+# shellcheck source=figures.sh
+. "$HERE/figures.sh"
 log() { echo "ims.sh: $*" >&2; }
 
 IS_ROOT=0
@@ -52,7 +54,7 @@ PG_STARTED=1
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" \
   -o "-c listen_addresses='' -c unix_socket_directories='$SOCK' -c port=5432" -w start >/dev/null \
   || { cat "$WORK/pg/server.log" >&2; die "PostgreSQL did not start"; }
-for db in coop_ims producer pgbench; do
+for db in coop_ims producer; do
   "$PGBIN/createdb" -h "$SOCK" -p 5432 -U postgres "$db"
 done
 url() { echo "postgres://postgres@localhost/$1?host=$SOCK&port=5432"; }
@@ -60,11 +62,13 @@ url() { echo "postgres://postgres@localhost/$1?host=$SOCK&port=5432"; }
 log "filling and measuring"
 IMS_DATABASE_URL=$(url coop_ims) PRODUCER_DATABASE_URL=$(url producer) "$BIN" | tee "$WORK/figures"
 
-log "pgbench, one client, $PGBENCH_SECONDS s (the reference)"
-"$PGBIN/pgbench" -h "$SOCK" -p 5432 -U postgres -i -q -s 10 pgbench >/dev/null 2>&1
-TPS=$("$PGBIN/pgbench" -h "$SOCK" -p 5432 -U postgres -c 1 -j 1 -T "$PGBENCH_SECONDS" pgbench 2>/dev/null \
-  | awk '/^tps = / {print int($3)}')
-echo "pgbench (tpcb-like, 1 client): $TPS tps"
+log "pgbench, one client, $PGBENCH_SECONDS s each, tpcb-like and select-only (the references)"
+REF=$(pgbench_reference "$PGBIN" "$SOCK" 1 "$PGBENCH_SECONDS") || die "pgbench failed"
+read -r TPS _ <<<"$REF"
+REF=$(pgbench_reference "$PGBIN" "$SOCK" 1 "$PGBENCH_SECONDS" select) || die "pgbench failed"
+read -r _ SELECT_MS <<<"$REF"
+echo "pgbench (tpcb-like, 1 client): ${TPS%.*} tps"
+echo "pgbench (select-only, 1 client): latency average $SELECT_MS ms"
 RATE=$(awk '/^feed apply:/ {print $(NF-1)}' "$WORK/figures")
-[ -n "$RATE" ] && [ -n "$TPS" ] && [ "$TPS" -gt 0 ] \
+[ -n "$RATE" ] && [ -n "$TPS" ] \
   && echo "feed apply / pgbench: $(echo "scale=2; $RATE / $TPS" | bc) lines per pgbench transaction"

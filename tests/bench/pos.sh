@@ -18,6 +18,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
 die() { echo "pos.sh: $*" >&2; exit 1; }
+# shellcheck source=figures.sh
+. "$HERE/figures.sh"
 log() { echo "pos.sh: $*" >&2; }
 
 IS_ROOT=0
@@ -53,7 +55,7 @@ PG_STARTED=1
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" \
   -o "-c listen_addresses='' -c unix_socket_directories='$SOCK' -c port=5432" -w start >/dev/null \
   || { cat "$WORK/pg/server.log" >&2; die "PostgreSQL did not start"; }
-for db in coop_pos pgbench; do
+for db in coop_pos; do
   "$PGBIN/createdb" -h "$SOCK" -p 5432 -U postgres "$db"
 done
 url() { echo "postgres://postgres@localhost/$1?host=$SOCK&port=5432"; }
@@ -62,10 +64,9 @@ log "filling and measuring"
 POS_DATABASE_URL=$(url coop_pos) COOP_POS_BIN="$TARGET/coop-pos" "$TARGET/examples/bench" | tee "$WORK/figures"
 
 log "pgbench, one client, $PGBENCH_SECONDS s (the reference)"
-"$PGBIN/pgbench" -h "$SOCK" -p 5432 -U postgres -i -q -s 10 pgbench >/dev/null 2>&1
-TPS=$("$PGBIN/pgbench" -h "$SOCK" -p 5432 -U postgres -c 1 -j 1 -T "$PGBENCH_SECONDS" pgbench 2>/dev/null \
-  | awk '/^tps = / {print int($3)}')
-echo "pgbench (tpcb-like, 1 client): $TPS tps"
+REF=$(pgbench_reference "$PGBIN" "$SOCK" 1 "$PGBENCH_SECONDS") || die "pgbench failed"
+read -r TPS _ <<<"$REF"
+echo "pgbench (tpcb-like, 1 client): ${TPS%.*} tps"
 RATE=$(awk '/^central ingest:/ {print $(NF-1)}' "$WORK/figures")
-[ -n "$RATE" ] && [ -n "$TPS" ] && [ "$TPS" -gt 0 ] \
+[ -n "$RATE" ] && [ -n "$TPS" ] \
   && echo "central ingest / pgbench: $(echo "scale=2; $RATE / $TPS" | bc) sales per pgbench transaction"

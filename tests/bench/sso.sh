@@ -40,6 +40,8 @@ PROFILE=${PROFILE:-0}
 
 die() { echo "sso.sh: $*" >&2; exit 1; }
 log() { echo "sso.sh: $*" >&2; }
+# shellcheck source=figures.sh
+. "$HERE/figures.sh"
 
 for v in DURATION WARMUP ROUNDS CONNECTIONS THREADS CODES; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number"
@@ -591,6 +593,16 @@ if [ "$PROFILE" = 1 ]; then
   done
 fi
 
+# ---- references: pgbench on the same cluster, as many clients as each code exchange run -------
+declare -A PGBENCH_TPS=()
+for sc in $SCENARIOS; do
+  [[ $sc == code-* ]] && [ -z "${FAILED[$sc]:-}" ] || continue
+  c=${sc#code-}
+  log "pgbench tpcb-like, $c clients, $DURATION s (the reference for $sc)"
+  REF=$(pgbench_reference "$PGBIN" "$SOCK" "$c" "$DURATION") || die "pgbench failed"
+  PGBENCH_TPS[$c]=${REF%% *}
+done
+
 # ---- report --------------------------------------------------------------------------------
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 col() { awk -F'\t' -v sc="$1" -v c="$2" '$1 == sc {print $c}' "$RESULTS"; }
@@ -622,6 +634,13 @@ report() {
     fi
     echo "| ${TITLE[$sc]} | $conns | $(col "$sc" 3 | median | awk '{printf "%.0f", $1}') | $(fmt_ms "$(col "$sc" 4 | median)") | $(fmt_ms "$(col "$sc" 5 | median)") | $(col "$sc" 6 | awk '{s += $1} END {print s}') | $(col "$sc" 3 | awk '{printf "%s%.0f", (NR > 1 ? " / " : ""), $1}') |"
   done
+  if [ "${#PGBENCH_TPS[@]}" -gt 0 ]; then
+    echo
+    local c
+    for c in "${!PGBENCH_TPS[@]}"; do
+      echo "- Reference for the code exchange at $c connections: pgbench tpcb-like on the same cluster, $c clients, $DURATION s: $(printf '%.0f' "${PGBENCH_TPS[$c]}") tps."
+    done
+  fi
   echo
   echo "CPU during the runs (median of the rounds; 100 % = one core, the machine has $(( $(nproc) * 100 )) %; \"other\" = wrk plus anything else on this shared machine):"
   echo
@@ -695,6 +714,47 @@ report() {
     printf '%s\n' "$PROFILE_TXT"
   fi
 }
+# The medians above, for `cargo xtask bench` (figures.sh; nothing without COOP_BENCH_FIGURES).
+record_figures() {
+  local sc op=cc-op rps p99 conns what tail ref
+  [ -n "$(col cc-op-jwt 1)" ] && [ -z "${FAILED[cc-op-jwt]:-}" ] && op=cc-op-jwt
+  for sc in $SCENARIOS; do
+    [ -n "$(col "$sc" 1)" ] && [ -z "${FAILED[$sc]:-}" ] || continue
+    conns=$CONNECTIONS
+    [[ $sc == login-* ]] && conns=${sc#login-}
+    [[ $sc == code-* ]] && conns=${sc#code-}
+    rps=$(col "$sc" 3 | median)
+    p99=$(col "$sc" 5 | median)
+    what="${TITLE[$sc]% — *}, $conns connections"
+    tail=" (median of $ROUNDS rounds of $DURATION s)"
+    [ "$ROUNDS" = 1 ] && tail=" (one round of $DURATION s)"
+    case $sc in
+      cc-op*)
+        figure oidc-provider "sso.$sc.rps" "$rps" req/s higher "${TITLE[$sc]#*— }: client credentials, $conns connections$tail"
+        figure oidc-provider "sso.$sc.p99" "$p99" ms lower "${TITLE[$sc]#*— }: client credentials, $conns connections, p99"
+        ;;
+      cc-coop)
+        figure coop-sso "sso.$sc.rps" "$rps" req/s higher "$what$tail" "sso.$op.rps"
+        figure coop-sso "sso.$sc.p99" "$p99" ms lower "$what, p99" "sso.$op.p99"
+        ;;
+      code-*)
+        ref=
+        [ -n "${PGBENCH_TPS[$conns]:-}" ] && ref="pgbench.tpcb.c$conns.tps"
+        figure coop-sso "sso.$sc.rps" "$rps" req/s higher "$what$tail" "$ref"
+        figure coop-sso "sso.$sc.p99" "$p99" ms lower "$what, p99"
+        ;;
+      *)
+        figure coop-sso "sso.$sc.rps" "$rps" req/s higher "$what$tail"
+        figure coop-sso "sso.$sc.p99" "$p99" ms lower "$what, p99"
+        ;;
+    esac
+  done
+  figure coop-sso sso.rss.idle "$(awk -v k="$RSS_IDLE_START" 'BEGIN {print k / 1024}')" MiB lower "coop-sso's RSS, idle after start" "sso.op.rss.idle"
+  local op_idle=$OP_RSS_IDLE
+  [ "$op" = cc-op-jwt ] && op_idle=$OPJWT_RSS_IDLE
+  figure oidc-provider sso.op.rss.idle "$(awk -v k="$op_idle" 'BEGIN {print k / 1024}')" MiB lower "oidc-provider's RSS, idle after start"
+}
+record_figures
 if [ -n "${OUT:-}" ]; then
   report | tee "$OUT"
 else

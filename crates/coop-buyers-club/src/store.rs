@@ -1291,6 +1291,27 @@ async fn parts_in(
     vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
 ) -> Result<Vec<Part>, sqlx::Error> {
     let lines = sorting_in(&mut *db, order).await?;
+    parts_of_in(db, order, &lines, minor, vat_percent).await
+}
+
+/// [`parts`] from the order's lines already read with [`sorting`] (a page that shows both).
+pub async fn parts_of(
+    db: &PgPool,
+    order: Uuid,
+    lines: &[SortLine],
+    minor: u32,
+    vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
+) -> Result<Vec<Part>, sqlx::Error> {
+    parts_of_in(&mut *db.acquire().await?, order, lines, minor, vat_percent).await
+}
+
+async fn parts_of_in(
+    db: &mut PgConnection,
+    order: Uuid,
+    lines: &[SortLine],
+    minor: u32,
+    vat_percent: &(dyn Fn(&str) -> Decimal + Sync),
+) -> Result<Vec<Part>, sqlx::Error> {
     let approved: Vec<(Uuid, Uuid, Decimal)> = sqlx::query_as(
         "select product_id, member_id, quantity_after from purchase_change
          where order_id = $1 and state = 'approved' order by answered_at",
@@ -1300,7 +1321,7 @@ async fn parts_in(
     .await?;
     let mut by_member: std::collections::BTreeMap<Uuid, Vec<PartLine>> =
         std::collections::BTreeMap::new();
-    for l in &lines {
+    for l in lines {
         for (member, _, _, gets) in &l.members {
             let after = approved
                 .iter()

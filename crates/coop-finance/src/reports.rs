@@ -325,7 +325,7 @@ pub async fn member_batch(
                group by owner_id, vat_percent),
            owners as (select owner_id from paid union select owner_id from bought)
            select coalesce(w.owner_name, '') as "owner_name!", w.payment_reference,
-                  coalesce(p.paid_in, 0) as "paid_in!", b.vat_percent,
+                  coalesce(p.paid_in, 0) as "paid_in!", b.vat_percent as "vat_percent?",
                   coalesce(b.net, 0) as "net!", coalesce(b.vat, 0) as "vat!"
            from owners o
            left join wallet w on w.owner_id = o.owner_id

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use coop_ims::stock::SalesFeed;
+use coop_testkit::bench::Figure;
 use coop_web::feed::consumer::{Consumer, Credentials};
 use coop_web::feed::{self, EventKind};
 use serde_json::json;
@@ -184,14 +185,20 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(found.is_ok(), "{code} not found");
     }
     times.sort();
-    println!(
-        "lookup p50: {:.3} ms",
-        pct(&times, 0.50).as_secs_f64() * 1e3
-    );
-    println!(
-        "lookup p99: {:.3} ms",
-        pct(&times, 0.99).as_secs_f64() * 1e3
-    );
+    let size = format!("{products} products, {lines} lines of sales history");
+    for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
+        let ms = pct(&times, q).as_secs_f64() * 1e3;
+        println!("lookup {name}: {ms:.3} ms");
+        Figure::cost(
+            "coop-ims",
+            &format!("ims.lookup.{name}"),
+            &format!("look-up by barcode, {name} ({size}; {lookups} random codes)"),
+            ms,
+            "ms",
+        )
+        .against("pgbench.select.c1.latency")
+        .record();
+    }
 
     // The sales feed: FEED_SALES sales of five lines each, applied by the real consumer.
     let mut tx = producer.begin().await?;
@@ -240,16 +247,30 @@ async fn main() -> anyhow::Result<()> {
     #[allow(clippy::cast_precision_loss)]
     let rate = sold_lines as f64 / secs;
     println!("feed apply: {sold_lines} lines in {secs:.2} s, {rate:.0} lines/s");
+    Figure::rate(
+        "coop-ims",
+        "ims.feed",
+        &format!("coop-pos's sales feed applied by the real consumer over HTTP ({feed_sales} sales of 5 lines)"),
+        rate,
+        "lines/s",
+    )
+    .against("pgbench.tpcb.c1.tps")
+    .record();
 
     // The valuation report, first and warm.
     for round in ["first", "warm", "warm"] {
         let t = Instant::now();
         let rows = coop_ims::stock::valuation(&ims, None).await?;
-        println!(
-            "valuation {round}: {:.0} ms ({} products)",
-            t.elapsed().as_secs_f64() * 1e3,
-            rows.len()
-        );
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        println!("valuation {round}: {ms:.0} ms ({} products)", rows.len());
+        Figure::cost(
+            "coop-ims",
+            &format!("ims.valuation.{round}"),
+            &format!("stock valuation report over {products} products, {round}"),
+            ms,
+            "ms",
+        )
+        .record();
     }
 
     // The velocity report (every product's pace over 90 days of sales), first and warm: the
@@ -258,11 +279,16 @@ async fn main() -> anyhow::Result<()> {
     for round in ["first", "warm", "warm"] {
         let t = Instant::now();
         let rows = coop_ims::reports::velocity(&ims, today).await?;
-        println!(
-            "velocity {round}: {:.0} ms ({} products)",
-            t.elapsed().as_secs_f64() * 1e3,
-            rows.len()
-        );
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        println!("velocity {round}: {ms:.0} ms ({} products)", rows.len());
+        Figure::cost(
+            "coop-ims",
+            &format!("ims.velocity.{round}"),
+            &format!("velocity report (the page's one query), {size}, {round}"),
+            ms,
+            "ms",
+        )
+        .record();
     }
     for round in ["first", "warm"] {
         let t = Instant::now();
@@ -276,12 +302,19 @@ async fn main() -> anyhow::Result<()> {
         let csv = coop_ims::export::velocity(&rows);
         #[allow(clippy::cast_precision_loss)]
         let mib = csv.len() as f64 / 1_048_576.0;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
         println!(
-            "velocity export (chunked, with its CSV) {round}: {:.0} ms ({} products, {:.1} MiB)",
-            t.elapsed().as_secs_f64() * 1e3,
+            "velocity export (chunked, with its CSV) {round}: {ms:.0} ms ({} products, {mib:.1} MiB)",
             rows.len(),
-            mib
         );
+        Figure::cost(
+            "coop-ims",
+            &format!("ims.velocity-export.{round}"),
+            &format!("velocity CSV as the background job makes it ({mib:.1} MiB), {round}"),
+            ms,
+            "ms",
+        )
+        .record();
     }
 
     // The snapshot a new till reads: the feed from 0 as a till sees it.
@@ -302,10 +335,16 @@ async fn main() -> anyhow::Result<()> {
     }
     #[allow(clippy::cast_precision_loss)]
     let mib = bytes as f64 / 1_048_576.0;
-    println!(
-        "snapshot: {events} products, {mib:.1} MiB in {:.2} s",
-        t.elapsed().as_secs_f64()
-    );
+    let secs = t.elapsed().as_secs_f64();
+    println!("snapshot: {events} products, {mib:.1} MiB in {secs:.2} s");
+    Figure::cost(
+        "coop-ims",
+        "ims.snapshot",
+        &format!("catalogue snapshot for a new till ({events} products, {mib:.1} MiB, 500 a page)"),
+        secs,
+        "s",
+    )
+    .record();
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use coop_pos_devices::payment::{Driver, Record, Recorder, Saved, Zvt};
 use coop_pos_devices::printer::{Printer, PrinterConfig};
 use coop_pos_devices::receipt::{render, Doc, Item};
 use coop_pos_devices::zvt_terminal::{start, Terminal};
+use coop_testkit::bench::Figure;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 fn ms(d: &[Duration], p: f64) -> f64 {
@@ -35,6 +36,20 @@ struct Nothing;
 impl Recorder for Nothing {
     fn approved<'a>(&'a self, _r: &'a Record) -> Saved<'a> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+/// Records the p50 and p99 of `times` as `devices.<key>.p50` and `.p99`.
+fn record(key: &str, what: &str, times: &[Duration]) {
+    for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+        Figure::cost(
+            "coop-pos devices",
+            &format!("devices.{key}.{name}"),
+            &format!("{what}, {name} ({} runs)", times.len()),
+            ms(times, q),
+            "ms",
+        )
+        .record();
     }
 }
 
@@ -64,6 +79,11 @@ async fn main() -> anyhow::Result<()> {
         "card to approved, ZVT driver to the simulated terminal (registration, authorization, status, completion): p50 {:.1} ms, p99 {:.1} ms ({runs} payments)",
         ms(&times, 0.5),
         ms(&times, 0.99)
+    );
+    record(
+        "zvt",
+        "card to approved, ZVT driver to the simulated terminal",
+        &times,
     );
 
     // Through the bridge, as the till asks it.
@@ -104,6 +124,11 @@ async fn main() -> anyhow::Result<()> {
         "card to approved through the payment bridge (HTTP, its journal written synchronously twice, the terminal): p50 {:.1} ms, p99 {:.1} ms ({runs} payments, asked every 5 ms)",
         ms(&times, 0.5),
         ms(&times, 0.99)
+    );
+    record(
+        "bridge",
+        "card to approved through the payment bridge (HTTP, its journal, the terminal)",
+        &times,
     );
 
     // A 30-line receipt on a network printer on loopback.
@@ -178,6 +203,11 @@ async fn main() -> anyhow::Result<()> {
         "a 30-line receipt laid out, encoded and printed on a network printer on loopback (status asked before and after): p50 {:.2} ms, p99 {:.2} ms ({size} bytes, {runs} receipts)",
         ms(&times, 0.5),
         ms(&times, 0.99)
+    );
+    record(
+        "receipt",
+        &format!("a 30-line receipt printed on a network printer on loopback ({size} bytes)"),
+        &times,
     );
     Ok(())
 }

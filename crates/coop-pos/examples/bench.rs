@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use coop_pos_till::journal::{RecordLine, RecordRate, RecordTender, SaleKind, SaleRecord, GENESIS};
 use coop_pos_till::pricing::SaleUnit;
 use coop_pos_till::store::{Cashier, Store};
+use coop_testkit::bench::Figure;
 use rand::{Rng as _, SeedableRng as _};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -231,15 +232,31 @@ async fn main() -> anyhow::Result<()> {
     let spawned = Instant::now();
     let mut till = start_till()?;
     let up = usable(&url).await?;
+    let ms = (up - spawned).as_secs_f64() * 1000.0;
     println!(
-        "till start-up to a usable screen: {:.0} ms ({products} products, central out of reach)",
-        (up - spawned).as_secs_f64() * 1000.0
+        "till start-up to a usable screen: {ms:.0} ms ({products} products, central out of reach)"
     );
+    Figure::cost(
+        "coop-pos",
+        "pos.start",
+        &format!(
+            "the till's start-up to a usable screen ({products} products, central out of reach)"
+        ),
+        ms,
+        "ms",
+    )
+    .record();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    println!(
-        "till RSS idle: {:.1} MiB ({products} products)",
-        rss_mib(till.id())
-    );
+    let rss = rss_mib(till.id());
+    println!("till RSS idle: {rss:.1} MiB ({products} products)");
+    Figure::cost(
+        "coop-pos",
+        "pos.rss.idle",
+        &format!("the till's RSS, idle ({products} products; target under 50 MB)"),
+        rss,
+        "MiB",
+    )
+    .record();
 
     let page = client.get(format!("{url}/")).send().await?.text().await?;
     let token = csrf(&page);
@@ -328,7 +345,40 @@ async fn main() -> anyhow::Result<()> {
         percentile(&pay_times, 0.99),
         pay_times.len()
     );
-    println!("till RSS after {made} sales: {:.1} MiB", rss_mib(till.id()));
+    for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+        Figure::cost(
+            "coop-pos",
+            &format!("pos.scan.{name}"),
+            &format!(
+                "scan to priced line at the till, {name} ({} scans, {products} products; target p99 under 5 ms)",
+                scan_times.len()
+            ),
+            percentile(&scan_times, q),
+            "ms",
+        )
+        .record();
+        Figure::cost(
+            "coop-pos",
+            &format!("pos.sale.{name}"),
+            &format!(
+                "sale completion at the till, durable (SQLite synchronous=FULL), {name} ({} sales)",
+                pay_times.len()
+            ),
+            percentile(&pay_times, q),
+            "ms",
+        )
+        .record();
+    }
+    let rss = rss_mib(till.id());
+    println!("till RSS after {made} sales: {rss:.1} MiB");
+    Figure::cost(
+        "coop-pos",
+        "pos.rss.busy",
+        &format!("the till's RSS after {made} sales (target under 50 MB)"),
+        rss,
+        "MiB",
+    )
+    .record();
 
     // A restart with those sales waiting to upload (a power cut at the till, say).
     let _ = Command::new("kill")
@@ -338,10 +388,18 @@ async fn main() -> anyhow::Result<()> {
     let spawned = Instant::now();
     till = start_till()?;
     let up = usable(&url).await?;
+    let ms = (up - spawned).as_secs_f64() * 1000.0;
     println!(
-        "till restart to a usable screen: {:.0} ms ({products} products, {made} sales in its journal)",
-        (up - spawned).as_secs_f64() * 1000.0
+        "till restart to a usable screen: {ms:.0} ms ({products} products, {made} sales in its journal)"
     );
+    Figure::cost(
+        "coop-pos",
+        "pos.restart",
+        &format!("the till's restart to a usable screen ({made} sales in its journal)"),
+        ms,
+        "ms",
+    )
+    .record();
 
     // Central comes up; the till's next round sends everything.
     let issuer = coop_testkit::issuer::TestIssuer::start().await;
@@ -382,10 +440,18 @@ async fn main() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let secs = t.elapsed().as_secs_f64();
     println!(
-        "sync catch-up: {made} queued sales at central in {:.2} s (the till tries every 5 s)",
-        t.elapsed().as_secs_f64()
+        "sync catch-up: {made} queued sales at central in {secs:.2} s (the till tries every 5 s)"
     );
+    Figure::cost(
+        "coop-pos",
+        "pos.catch-up",
+        &format!("sync catch-up: {made} queued sales at central once it is reachable (a round every 5 s)"),
+        secs,
+        "s",
+    )
+    .record();
     let _ = Command::new("kill")
         .args(["-TERM", &till.id().to_string()])
         .status();
@@ -420,5 +486,14 @@ async fn main() -> anyhow::Result<()> {
     #[allow(clippy::cast_precision_loss)]
     let rate = ingest_sales as f64 / secs;
     println!("central ingest: {ingest_sales} sales of 8 lines in {secs:.2} s, {rate:.0} sales/s");
+    Figure::rate(
+        "coop-pos",
+        "pos.ingest",
+        &format!("central ingest over HTTP ({ingest_sales} sales of 8 lines, 200 a request)"),
+        rate,
+        "sales/s",
+    )
+    .against("pgbench.tpcb.c1.tps")
+    .record();
     Ok(())
 }

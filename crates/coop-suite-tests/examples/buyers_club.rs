@@ -12,6 +12,7 @@
 //! Env: BC_DATABASE_URL, FIN_DATABASE_URL (empty databases), MEMBERS (300), PRODUCTS (80),
 //! CONCURRENCY (32), RUN_SECONDS (10).
 
+use coop_testkit::bench::Figure;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -237,16 +238,22 @@ async fn main() -> anyhow::Result<()> {
         req.extensions_mut().insert(who.clone());
         router.clone().oneshot(req)
     };
-    for (what, path) in [
+    for (key, what, path) in [
         (
+            "sorting",
             "sorting view (HTML)",
             format!("/buyers-club/orders/{order}/sorting"),
         ),
         (
-            "order PDF",
+            "pdf",
+            "PDF for the supplier",
             format!("/buyers-club/orders/{order}/export/pdf"),
         ),
-        ("order page (HTML)", format!("/buyers-club/orders/{order}")),
+        (
+            "page",
+            "page (HTML)",
+            format!("/buyers-club/orders/{order}"),
+        ),
     ] {
         let mut times = Vec::new();
         let mut size = 0;
@@ -258,6 +265,19 @@ async fn main() -> anyhow::Result<()> {
             times.push(t.elapsed());
         }
         println!("{what}: p50 {:.1} ms, p99 {:.1} ms ({} KiB; {members_n} members, {products_n} products)", ms(&times, 0.5), ms(&times, 0.99), size / 1024);
+        for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+            Figure::cost(
+                "coop-buyers-club",
+                &format!("bc.{key}.{name}"),
+                &format!(
+                    "an order's {what} through the real app, {name} ({members_n} members, {products_n} products; {} KiB; 21 renders)",
+                    size / 1024
+                ),
+                ms(&times, q),
+                "ms",
+            )
+            .record();
+        }
     }
 
     // Purchase updates: 32 members at once, each changing one of their purchases over and over.
@@ -294,6 +314,15 @@ async fn main() -> anyhow::Result<()> {
     }
     let n = done.load(Ordering::Relaxed);
     println!("purchase updates: {n} in {seconds} s, {:.0} updates/s ({concurrency} members at once, each a hold adjusted at coop-finance)", n as f64 / seconds as f64);
+    Figure::rate(
+        "coop-buyers-club",
+        "bc.updates",
+        &format!("purchase updates, {concurrency} members at once, each a hold adjusted at a real coop-finance over HTTP"),
+        n as f64 / seconds as f64,
+        "updates/s",
+    )
+    .against(&format!("pgbench.tpcb.c{concurrency}.tps"))
+    .record();
 
     // Every member signed in here, with the default choices (a completed order by email).
     for (i, m) in members.iter().enumerate() {
@@ -340,6 +369,15 @@ async fn main() -> anyhow::Result<()> {
         took.as_secs_f64(),
         took.as_secs_f64() * 1000.0 / settled.max(1) as f64
     );
+    Figure::cost(
+        "coop-buyers-club",
+        "bc.complete",
+        &format!("completing the order: each member's part captured at coop-finance ({settled} parts), per part"),
+        took.as_secs_f64() * 1000.0 / settled.max(1) as f64,
+        "ms",
+    )
+    .against("pgbench.tpcb.c1.latency")
+    .record();
 
     // The app's own sender (every 5 s) and this one, with the same mail server, send them
     // between them: timed from the completion's notice until the last message is in.
@@ -387,5 +425,13 @@ async fn main() -> anyhow::Result<()> {
         took.as_secs_f64(),
         sent as f64 / took.as_secs_f64()
     );
+    Figure::rate(
+        "coop-buyers-club",
+        "bc.mail",
+        &format!("the order's completion emails ({sent}) to a real SMTP server on loopback"),
+        sent as f64 / took.as_secs_f64(),
+        "messages/s",
+    )
+    .record();
     Ok(())
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use coop_domain::money::Money;
-use coop_domain::quantity::Quantity;
+use coop_domain::quantity::{Quantity, Unit};
 use coop_web::auth::CurrentUser;
 use coop_web::{CsrfForm, Page};
 use rust_decimal::Decimal;
@@ -216,6 +216,28 @@ async fn render_order(
     let order = store::order(db, id).await?.ok_or(Refused::NotFound)?;
     let manager = order.manager_id == me;
     let sorting = store::sorting(db, id).await?;
+    // Once the order is closed, what the member gets is the case fill's share changed by the
+    // delivery changes she approved (a weighed 2,85 kg for 3 kg): her part, as she pays for it.
+    // A product missing from her part is one she gets none of. While it is open there are no
+    // changes, and the share is what she gets.
+    let my_part = if order.state() == OrderState::Open {
+        None
+    } else {
+        let vat = |c: &str| state.vat_percent(c);
+        Some(
+            store::parts_of(db, id, &sorting, state.minor_units(), &vat)
+                .await?
+                .into_iter()
+                .find(|p| p.member == me),
+        )
+    };
+    let delivered = |product: Uuid, share: Decimal| match &my_part {
+        None => share,
+        Some(part) => part
+            .as_ref()
+            .and_then(|p| p.lines.iter().find(|l| l.product_id == product))
+            .map_or(Decimal::ZERO, |l| l.quantity),
+    };
     let tz = state.kit.coop.time_zone;
     let q = |d: Decimal| super::qty(page, tz, d);
     let lines: Vec<Line> = sorting
@@ -236,7 +258,8 @@ async fn render_order(
             text.insert("short", q(short));
             text.insert("quantity", mine.map(|m| q(m.1)).unwrap_or_default());
             text.insert("tolerance", mine.map(|m| q(m.2)).unwrap_or_default());
-            text.insert("gets", mine.map(|m| q(m.3)).unwrap_or_default());
+            let gets = mine.map(|m| delivered(l.product_id, m.3));
+            text.insert("gets", gets.map(q).unwrap_or_default());
             Line {
                 text,
                 product_id: l.product_id,
@@ -248,7 +271,7 @@ async fn render_order(
                 units: l.units,
                 wanted: l.wanted,
                 short,
-                mine: mine.map(|m| (m.1, m.2, m.3)),
+                mine: mine.map(|m| (m.1, m.2, gets.unwrap_or_default())),
             }
         })
         .collect();
@@ -410,7 +433,7 @@ pub async fn purchases(
         let parse = |s: Option<&String>| -> Option<Decimal> {
             match s.map(|s| s.trim()).filter(|s| !s.is_empty()) {
                 None => Some(Decimal::ZERO),
-                Some(s) => quantity_typed(s),
+                Some(s) => quantity_typed(s, &line.unit),
             }
         };
         let (Some(quantity), Some(tolerance)) = (parse(q), parse(t)) else {
@@ -603,12 +626,21 @@ pub struct ChangeForm {
     reason: String,
 }
 
-/// A quantity typed in a product's own unit: a plain number (`2,85` kg of apples), or, as
-/// before, a number with a unit (`3 st`), whose number is taken.
-fn quantity_typed(text: &str) -> Option<Decimal> {
-    coop_domain::number::parse_non_negative(text)
-        .ok()
-        .or_else(|| Quantity::parse(text).ok().map(|q| q.value()))
+/// A quantity typed for a product sold in `unit` (the product's own text: "kg", "st",
+/// "1 l bottle"), in that unit. A plain number is in it (`2,85` kg of apples). A number with a
+/// unit is converted to it where both measure the same thing (`1500 g` of apples sold by the
+/// kilo is 1,5) and refused where they do not (`2 l` of apples), so a typed unit is never
+/// silently ignored. Where the product's unit is none of ours ("1 l bottle"), pieces (`3 st`)
+/// count its units and any other unit is refused.
+fn quantity_typed(text: &str, unit: &str) -> Option<Decimal> {
+    if let Ok(n) = coop_domain::number::parse_non_negative(text) {
+        return Some(n);
+    }
+    let typed = Quantity::parse(text).ok()?;
+    match Unit::parse(unit) {
+        Ok(own) => typed.convert_to(own).ok().map(|q| q.value()),
+        Err(_) => (typed.unit() == Unit::Each).then(|| typed.value()),
+    }
 }
 
 /// `POST /orders/{id}/changes`: the manager asks to change what a member gets.
@@ -626,7 +658,13 @@ pub async fn request_change(
     ) else {
         return Err(Refused::NotFound.into());
     };
-    let Some(quantity) = quantity_typed(&form.quantity) else {
+    let unit = store::sorting(&state.kit.db, id)
+        .await?
+        .into_iter()
+        .find(|l| l.product_id == product)
+        .map(|l| l.unit)
+        .ok_or(Refused::NotFound)?;
+    let Some(quantity) = quantity_typed(&form.quantity, &unit) else {
         let e = FormError::new(Some("quantity"), page.t("club-error-quantity"));
         return render_order(&state, &page, me, id, &[e]).await;
     };
@@ -887,4 +925,36 @@ pub async fn export(
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::quantity_typed;
+
+    #[test]
+    fn a_quantity_is_read_in_the_products_own_unit() {
+        // A plain number is in the product's unit.
+        assert_eq!(quantity_typed("2,85", "kg"), Some(dec!(2.85)));
+        assert_eq!(quantity_typed(" 3 ", "st"), Some(dec!(3)));
+        // A typed unit of the same kind is converted, not ignored.
+        assert_eq!(quantity_typed("1500 g", "kg"), Some(dec!(1.5)));
+        assert_eq!(quantity_typed("1,5 kg", "kg"), Some(dec!(1.5)));
+        assert_eq!(quantity_typed("2 kg", "g"), Some(dec!(2000)));
+        assert_eq!(quantity_typed("750 ml", "l"), Some(dec!(0.75)));
+        assert_eq!(quantity_typed("3 st", "st"), Some(dec!(3)));
+        // Another kind of unit is refused.
+        assert_eq!(quantity_typed("2 l", "kg"), None);
+        assert_eq!(quantity_typed("2 st", "kg"), None);
+        assert_eq!(quantity_typed("500 g", "st"), None);
+        // A product sold in its own kind of unit takes pieces of it, nothing else.
+        assert_eq!(quantity_typed("3 st", "1 l bottle"), Some(dec!(3)));
+        assert_eq!(quantity_typed("2", "1 l bottle"), Some(dec!(2)));
+        assert_eq!(quantity_typed("2 kg", "1 l bottle"), None);
+        // Nothing else is a quantity.
+        assert_eq!(quantity_typed("-1", "kg"), None);
+        assert_eq!(quantity_typed("lots", "kg"), None);
+        assert_eq!(quantity_typed("1,5 st", "st"), None);
+    }
 }

@@ -346,6 +346,23 @@ async fn the_monthly_batch_has_each_members_money_in_and_purchases_per_rate() {
     )
     .await
     .unwrap();
+    // Bo pays in and buys nothing this month: one row, without a rate.
+    let bo = coop_finance::wallet::wallet_of(&s.books, Uuid::new_v4())
+        .await
+        .unwrap();
+    coop_finance::wallet::set_owner_name(&s.books, bo, "Bo")
+        .await
+        .unwrap();
+    coop_finance::wallet::credit_top_up(
+        &s.books,
+        bo,
+        dec!(200),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+        "t2",
+        2,
+    )
+    .await
+    .unwrap();
     // At the till with her card attached, and in a buyers-club order.
     let mut p = sale(
         Uuid::new_v4(),
@@ -383,6 +400,19 @@ async fn the_monthly_batch_has_each_members_money_in_and_purchases_per_rate() {
     .await
     .unwrap();
     assert!(october.is_empty());
+    let (bo_rows, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.owner_name == "Bo");
+    assert_eq!(bo_rows.len(), 1);
+    assert_eq!(
+        (bo_rows[0].paid_in, bo_rows[0].vat_percent, bo_rows[0].net),
+        (dec!(200), None, dec!(0))
+    );
+    // Her payment reference, the money in, no rate, nothing bought.
+    let csv = coop_finance::reports::member_batch_csv(&bo_rows);
+    let line = csv.lines().nth(1).unwrap();
+    assert!(
+        line.starts_with("\"Bo\";") && line.ends_with(";200.00;;0.00;0.00;0.00"),
+        "{csv}"
+    );
     let per_rate: Vec<(Option<Decimal>, Decimal, Decimal)> = rows
         .iter()
         .map(|r| (r.vat_percent.map(|p| p.normalize()), r.net, r.vat))

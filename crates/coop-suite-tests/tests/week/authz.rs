@@ -5,7 +5,10 @@
 //! token and with another session's: each must be refused (403).
 //!
 //! A request carries no form fields but the CSRF token, and ids that name nothing (so a form
-//! that is allowed answers 404 or 422 and changes nothing). `COOP_AUTHZ_RECORD=1` writes the
+//! that is allowed answers 404 or 422 and changes nothing), except in the rows that name the
+//! member Mia's own things (`{mia}`, `{mia-order}`, `{mia-session}`, `{mia-wallet}`): there the
+//! other member, Olle, must be refused what Mia is given. Mia asks those rows last, so that
+//! what she is allowed to change is still there when the others ask. `COOP_AUTHZ_RECORD=1` writes the
 //! table from what the suite answers, for a person to read through before committing.
 //!
 //! The till's own screens are not in it: they belong to the device, which a cashier unlocks
@@ -133,10 +136,11 @@ fn write_table(rows: &[Row]) -> String {
          form fields but the CSRF token, and ids that name nothing, so an allowed form answers\n\
          404 or 422 and changes nothing. `login`: sent to sign in. `303`, `302`: sent on\n\
          elsewhere. The principals: a member (Mia), a cashier, a manager, a bookkeeper and an\n\
-         admin, each with only that role besides member; another member (Olle), who differs from\n\
-         Mia only in a row naming her own resources (`{mia}`, her member id; none yet);\n\
-         coop-buyers-club's client-credentials\n\
-         token; a paired till's token. Cookies for the people, bearer tokens for the two others.\n\
+         admin, each with only that role besides member; another member (Olle), who must be\n\
+         refused what is Mia's in the rows naming her things (`{mia}` her member id,\n\
+         `{mia-order}` an order the manager started where she bought, `{mia-session}` a second\n\
+         session of hers, `{mia-wallet}` her wallet; Mia asks those rows last);\n\
+         coop-buyers-club's client-credentials token; a paired till's token. Cookies for the people, bearer tokens for the two others.\n\
          The till's own screens are not here: a cashier unlocks them with a PIN on the device.\n\n\
          `COOP_AUTHZ_RECORD=1` rewrites the table from what the suite answers; read the\n\
          difference before committing it. An id in a path names nothing: a UUID, or a number where\n\
@@ -253,19 +257,7 @@ async fn csrf_of(suite: &Suite, service: &str, b: &Browser) -> Option<String> {
 async fn external_every_route_answers_every_principal_as_the_table_says() {
     let _alone = crate::suite::ALONE.lock().await;
     let suite = Suite::start(false).await;
-    let out = suite.cli(
-        "sso",
-        &[
-            "bootstrap-admin",
-            "--email",
-            "ada@localhost",
-            "--name",
-            "Ada Admin",
-        ],
-    );
-    let mut ada = Person::new("Ada Admin", "ada@localhost");
-    ada.accept(String::from_utf8(out.stdout).unwrap().trim())
-        .await;
+    let mut ada = crate::week::first_admin(&suite).await;
     let mut people = [
         (Person::new("Mia Medlem", "mia@localhost"), vec!["member"]),
         (
@@ -285,15 +277,42 @@ async fn external_every_route_answers_every_principal_as_the_table_says() {
     for (who, roles) in &mut people {
         crate::week::invite(&suite, &mut ada, who, roles.as_slice(), "en").await;
     }
-    let [mia, cas, max, bea, olle] = people.map(|(p, _)| p);
+    let [mut mia, cas, mut max, mut bea, olle] = people.map(|(p, _)| p);
     let anonymous = Browser::new("anonymous");
 
-    // Mia's own resources, for the rows that name them.
+    // Mia's own things, for the rows that name them: her member id; her wallet, with money in
+    // it; her part of an order the manager started; a second session of hers (another device).
     let mia_id: uuid::Uuid = sqlx::query_scalar("select member_id from member where email = $1")
         .bind(mia.email)
         .fetch_one(&suite.db("sso").await)
         .await
         .unwrap();
+    crate::week::top_up(&suite, &mut mia, &mut bea, "100").await;
+    let mia_wallet: uuid::Uuid =
+        sqlx::query_scalar("select wallet_id from wallet where owner_id = $1")
+            .bind(mia_id)
+            .fetch_one(&suite.db("finance").await)
+            .await
+            .unwrap();
+    let (order_path, apples) = crate::week::apple_order(&suite, &mut max).await;
+    crate::week::buy(&suite, &mut mia, &order_path, &apples, "1").await;
+    let mia_order = order_path.rsplit('/').next().unwrap().to_owned();
+    let mut mia_elsewhere = Person::new("Mia Medlem", "mia@localhost");
+    mia_elsewhere.sign_in(&suite).await;
+    let mia_session: uuid::Uuid = sqlx::query_scalar(
+        "select web_session_id from web_session where member_id = $1 and revoked_at is null \
+         order by created_at desc limit 1",
+    )
+    .bind(mia_id)
+    .fetch_one(&suite.db("sso").await)
+    .await
+    .unwrap();
+    let mias = [
+        ("{mia}", mia_id.to_string()),
+        ("{mia-order}", mia_order),
+        ("{mia-session}", mia_session.to_string()),
+        ("{mia-wallet}", mia_wallet.to_string()),
+    ];
 
     // coop-buyers-club's token, as it gets one to use the wallet API.
     let http = reqwest::Client::new();
@@ -315,7 +334,6 @@ async fn external_every_route_answers_every_principal_as_the_table_says() {
         .json()
         .await
         .unwrap();
-    let mut max = max;
     max.approve_device(&suite, grant["user_code"].as_str().unwrap(), "Kassa 9")
         .await;
     let till_token = access_token(http.post(format!("{}/token", suite.url("sso"))).form(&[
@@ -437,13 +455,23 @@ async fn external_every_route_answers_every_principal_as_the_table_says() {
         let mut path = String::new();
         // Ids that name nothing: a UUID, or a number where every person's answer says the
         // route takes a number (400: the path did not parse, before anyone's rights counted).
+        // A row naming Mia's things: Mia asks last.
+        let order: Vec<usize> = if template.contains("{mia") {
+            (0..askers.len()).filter(|&i| i != 1).chain([1]).collect()
+        } else {
+            (0..askers.len()).collect()
+        };
         for numeric in [false, true] {
-            path = fill_params(&template.replace("{mia}", &mia_id.to_string()), numeric);
-            outcomes.clear();
-            for (i, asker) in askers.iter().enumerate() {
+            let mut named = template.clone();
+            for (placeholder, value) in &mias {
+                named = named.replace(placeholder, value);
+            }
+            path = fill_params(&named, numeric);
+            outcomes = vec![String::new(); askers.len()];
+            for &i in &order {
                 let csrf = tokens.get(&(i, service.clone())).cloned().flatten();
-                outcomes
-                    .push(outcome(&suite, service, method, &path, asker, csrf.as_deref()).await);
+                outcomes[i] =
+                    outcome(&suite, service, method, &path, &askers[i], csrf.as_deref()).await;
             }
             if !template.contains('{') || outcomes[1..7].iter().any(|o| o != "400") {
                 break;
