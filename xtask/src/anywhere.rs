@@ -38,6 +38,20 @@ impl Tally {
         } else {
             self.failed += 1;
             println!("not ok - {name}");
+            // What went wrong is often well before the end (the services' shutdown follows it):
+            // the lines that say so first, then the last lines.
+            let said: Vec<&str> = detail
+                .lines()
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    (l.contains("error") || l.contains("fail") || l.contains("panick"))
+                        && !l.contains(" info ")
+                })
+                .take(20)
+                .collect();
+            for line in said {
+                println!("#!  {line}");
+            }
             for line in detail
                 .lines()
                 .rev()

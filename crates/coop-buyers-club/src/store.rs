@@ -1175,6 +1175,19 @@ pub struct SortLine {
     pub members: Vec<(Uuid, Decimal, Decimal, Decimal)>,
 }
 
+/// The unit a product is sold in on an order (its snapshot on the order), when the order has it.
+pub async fn product_unit(
+    db: &PgPool,
+    order: Uuid,
+    product: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select unit from order_product where order_id = $1 and product_id = $2")
+        .bind(order)
+        .bind(product)
+        .fetch_optional(db)
+        .await
+}
+
 /// The order as the supplier gets it and as it is sorted: per product, whole cases filled from
 /// the members' quantities and tolerances (see [`fill_cases`]).
 pub async fn sorting(db: &PgPool, order: Uuid) -> Result<Vec<SortLine>, sqlx::Error> {

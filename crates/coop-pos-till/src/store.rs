@@ -231,6 +231,15 @@ impl Store {
         })
     }
 
+    /// A write transaction, holding SQLite's write lock from its start (`BEGIN IMMEDIATE`). A
+    /// deferred one that reads first fails at once with "database is locked" when another
+    /// writer (the sync, the checkout, another process) commits before it writes: the busy
+    /// timeout covers waiting for the lock, not a read snapshot gone stale. Taken at the start,
+    /// the lock is waited for (up to the busy timeout) and the transaction never fails so.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Held while a return is planned and written, so that two returns of one sale cannot both
     /// take what is left of it.
     pub async fn returns_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
@@ -294,7 +303,7 @@ impl Store {
         events: &[(i64, Value)],
         next_after: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut last = None;
         for (id, payload) in events {
             apply_product(&mut tx, self.minor, payload).await?;
@@ -443,7 +452,7 @@ impl Store {
         events: &[(i64, Value)],
         next_after: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut last = None;
         for (id, p) in events {
             let sub = str_field(p, "sub")?;
@@ -527,7 +536,7 @@ impl Store {
 
     /// Replaces the cashiers with central's list.
     pub async fn set_cashiers(&self, cashiers: &[Cashier]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("delete from cashier").execute(&mut *tx).await?;
         for c in cashiers {
             sqlx::query("insert into cashier (sub, name, pin_hash, manager) values (?, ?, ?, ?)")
@@ -681,7 +690,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let q = milli(quantity).ok_or_else(|| StoreError::Payload("quantity".into()))?;
         let fixed = fixed_amount.map(|f| self.minor.to_int(f)).transpose()?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let exists: Option<String> =
             sqlx::query_scalar("select status from basket where basket_id = ? and status = 'open'")
                 .bind(basket.to_string())
@@ -773,7 +782,7 @@ impl Store {
 
     /// Resumes a parked basket for `cashier`, parking their open one if it has lines.
     pub async fn resume(&self, basket: Uuid, cashier: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let open: Option<String> = sqlx::query_scalar(
             "select basket_id from basket where status = 'open' and cashier = ?",
         )
@@ -858,7 +867,7 @@ impl Store {
         wallet_offline: Option<(&str, Decimal)>,
     ) -> Result<SaleRecord, StoreError> {
         let _one = self.append.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row = sqlx::query("select seq, hash from journal order by seq desc limit 1")
             .fetch_optional(&mut *tx)
             .await?;
@@ -941,7 +950,7 @@ impl Store {
     /// Marks the records up to `seq` uploaded (central holds them). What those records paid from
     /// members' wallets offline no longer counts against the offline limit: the books have it.
     pub async fn mark_uploaded(&self, seq: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let records: Vec<String> =
             sqlx::query_scalar("select record from journal where seq <= ? and uploaded_at is null")
                 .bind(seq)
@@ -1073,7 +1082,7 @@ impl Store {
 
     /// Central has these clockings.
     pub async fn clock_uploaded(&self, ids: &[Uuid]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let now = Utc::now().to_rfc3339();
         for id in ids {
             sqlx::query(

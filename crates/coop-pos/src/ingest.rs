@@ -203,8 +203,11 @@ pub fn event_payload(r: &SaleRecord, location: Option<&str>) -> serde_json::Valu
     p
 }
 
-/// Takes an upload from `till` (its id at coop-sso). Each record is its own transaction, so
-/// what was accepted stays accepted when a later one is refused.
+/// Takes an upload from `till` (its id at coop-sso), in order, in one transaction: the records
+/// up to the first refused one are stored and the till's chain moved past them together (one
+/// commit, one flush to disk, for the batch), then the refusal is flagged. A failure of the
+/// database stores nothing of the batch; the till sends it again and what arrived is known by
+/// its sale ids.
 pub async fn ingest(
     db: &PgPool,
     till: &str,
@@ -227,60 +230,31 @@ pub async fn ingest(
         last_seq: 0,
         refused: None,
     };
+    let mut tx = db.begin().await?;
+    // Two uploads from one till (a retry while the first is still stored) take turns here.
+    let state = sqlx::query!(
+        "select last_seq, last_hash from till where till_id = $1 for update",
+        till
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    out.last_seq = state.last_seq;
+    let mut chain = Chain {
+        last_seq: state.last_seq,
+        last_hash: state.last_hash,
+    };
+    let mut refusal: Option<(&SaleRecord, String)> = None;
     for r in records {
-        let mut tx = db.begin().await?;
-        let state = sqlx::query!(
-            "select last_seq, last_hash from till where till_id = $1 for update",
-            till
+        if let Some(problem) = refused(
+            &mut tx, till, r, currency, vat, location, &mut chain, &mut out,
         )
-        .fetch_one(&mut *tx)
-        .await?;
-        out.last_seq = state.last_seq;
-        let before = sqlx::query!(
-            "select hash, till_id from sale where sale_id = $1",
-            r.sale_id
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(b) = before {
-            if b.hash == r.hash && b.till_id == till && r.compute_hash() == r.hash {
-                out.duplicates += 1;
-                tx.commit().await?;
-                continue;
-            }
-            let problem = "this sale was received before with other contents".to_owned();
-            return refuse(db, till, r, problem, out).await;
-        }
-        // A record that no longer matches its own hash was changed after the till sealed it:
-        // say so before anything else about it.
-        if r.compute_hash() != r.hash {
-            drop(tx);
-            let problem = coop_pos_till::journal::ChainError::Tampered { seq: r.seq }.to_string();
-            return refuse(db, till, r, problem, out).await;
-        }
-        if let Err(problem) =
-            check_record(r, till, currency).and_then(|()| vat.map_or(Ok(()), |v| check_rates(r, v)))
+        .await?
         {
-            drop(tx);
-            return refuse(db, till, r, problem, out).await;
+            refusal = Some((r, problem));
+            break;
         }
-        if let Some(problem) = hold_mismatch(&mut tx, till, r).await? {
-            drop(tx);
-            return refuse(db, till, r, problem, out).await;
-        }
-        if let Some(problem) = return_beyond_original(&mut tx, r).await? {
-            drop(tx);
-            return refuse(db, till, r, problem, out).await;
-        }
-        let mut chain = Chain {
-            last_seq: state.last_seq,
-            last_hash: state.last_hash,
-        };
-        if let Err(e) = chain.accept(r) {
-            drop(tx);
-            return refuse(db, till, r, e.to_string(), out).await;
-        }
-        store(&mut tx, r, location).await?;
+    }
+    if out.accepted > 0 {
         sqlx::query!(
             "update till set last_seq = $2, last_hash = $3, last_seen_at = now() where till_id = $1",
             till,
@@ -289,9 +263,10 @@ pub async fn ingest(
         )
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        out.accepted += 1;
-        out.last_seq = chain.last_seq;
+    }
+    tx.commit().await?;
+    if let Some((r, problem)) = refusal {
+        return refuse(db, till, r, problem, out).await;
     }
     // The till counted its outbox before this upload; what is left is that less what central
     // now holds of it.
@@ -309,6 +284,61 @@ pub async fn ingest(
     .await?;
     out.last_seq = last;
     Ok(out)
+}
+
+/// One record of an upload, inside the upload's transaction: counted as a duplicate, or checked,
+/// chained and stored (`Ok(None)`); or the reason it is refused (`Ok(Some(..))`), storing nothing.
+#[allow(clippy::too_many_arguments)]
+async fn refused(
+    tx: &mut sqlx::PgConnection,
+    till: &str,
+    r: &SaleRecord,
+    currency: &str,
+    vat: Option<&coop_domain::vat::VatTable>,
+    location: Option<&str>,
+    chain: &mut Chain,
+    out: &mut Outcome,
+) -> Result<Option<String>, sqlx::Error> {
+    let before = sqlx::query!(
+        "select hash, till_id from sale where sale_id = $1",
+        r.sale_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(b) = before {
+        if b.hash == r.hash && b.till_id == till && r.compute_hash() == r.hash {
+            out.duplicates += 1;
+            return Ok(None);
+        }
+        return Ok(Some(
+            "this sale was received before with other contents".to_owned(),
+        ));
+    }
+    // A record that no longer matches its own hash was changed after the till sealed it: say
+    // so before anything else about it.
+    if r.compute_hash() != r.hash {
+        return Ok(Some(
+            coop_pos_till::journal::ChainError::Tampered { seq: r.seq }.to_string(),
+        ));
+    }
+    if let Err(problem) =
+        check_record(r, till, currency).and_then(|()| vat.map_or(Ok(()), |v| check_rates(r, v)))
+    {
+        return Ok(Some(problem));
+    }
+    if let Some(problem) = hold_mismatch(&mut *tx, till, r).await? {
+        return Ok(Some(problem));
+    }
+    if let Some(problem) = return_beyond_original(&mut *tx, r).await? {
+        return Ok(Some(problem));
+    }
+    if let Err(e) = chain.accept(r) {
+        return Ok(Some(e.to_string()));
+    }
+    store(&mut *tx, r, location).await?;
+    out.accepted += 1;
+    out.last_seq = chain.last_seq;
+    Ok(None)
 }
 
 /// A sale whose wallet part says it was held online must match the hold this till placed

@@ -107,3 +107,41 @@ impl Drop for Synapse {
         let _ = self.child.wait();
     }
 }
+
+/// The messages of a room that the account with `token` sees, oldest first: (sender, text).
+/// (The client-server API's `/rooms/{room}/messages`, the latest 200.)
+///
+/// # Panics
+/// When the homeserver does not answer with a list of events.
+pub async fn room_texts(base: &str, token: &str, room: &str) -> Vec<(String, String)> {
+    let mut url: reqwest::Url = base.parse().expect("a homeserver URL");
+    url.path_segments_mut()
+        .expect("a base URL")
+        .extend(["_matrix", "client", "v3", "rooms", room, "messages"]);
+    url.query_pairs_mut()
+        .append_pair("dir", "b")
+        .append_pair("limit", "200");
+    let v: serde_json::Value = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the homeserver answers")
+        .json()
+        .await
+        .expect("the homeserver answers in JSON");
+    let mut out: Vec<(String, String)> = v["chunk"]
+        .as_array()
+        .unwrap_or_else(|| panic!("messages: {v}"))
+        .iter()
+        .filter(|e| e["type"] == "m.room.message")
+        .filter_map(|e| {
+            Some((
+                e["sender"].as_str()?.to_owned(),
+                e["content"]["body"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    out.reverse();
+    out
+}

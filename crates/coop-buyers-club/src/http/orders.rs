@@ -658,11 +658,8 @@ pub async fn request_change(
     ) else {
         return Err(Refused::NotFound.into());
     };
-    let unit = store::sorting(&state.kit.db, id)
+    let unit = store::product_unit(&state.kit.db, id, product)
         .await?
-        .into_iter()
-        .find(|l| l.product_id == product)
-        .map(|l| l.unit)
         .ok_or(Refused::NotFound)?;
     let Some(quantity) = quantity_typed(&form.quantity, &unit) else {
         let e = FormError::new(Some("quantity"), page.t("club-error-quantity"));

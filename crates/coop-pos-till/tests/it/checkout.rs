@@ -612,3 +612,42 @@ async fn the_demo_history_is_days_of_chained_sales_on_their_days_made_once() {
         0
     );
 }
+
+/// The till's store has more than one writer at a time: the checkout writing sales, the sync
+/// marking them uploaded and applying catalogue pages, another process on the same file (the
+/// demo's history, an export). A write transaction that began by reading would fail at once
+/// with "database is locked" when another writer committed in between (SQLite's WAL snapshot
+/// rule; the busy timeout does not cover it); every write transaction takes the write lock at
+/// its start instead, so writers wait their turn and none fails.
+#[tokio::test]
+async fn writers_on_one_store_take_turns_and_none_fails() {
+    let (dir, store) = till().await;
+    let other = Store::open(&dir.path().join("till.sqlite"), 2)
+        .await
+        .unwrap();
+    let s = settings();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sync = {
+        let (done, store) = (done.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut rounds = 0u32;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let (last, _) = store.last_link().await.unwrap();
+                store.mark_uploaded(last).await.unwrap();
+                store
+                    .apply_products("coop-ims", &catalogue())
+                    .await
+                    .unwrap();
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    let made = coop_pos_till::demo::sales(&other, &s, "kassa-1", 4, today).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let rounds = sync.await.unwrap();
+    let made = made.unwrap();
+    assert!(made >= 48 && rounds > 0, "{made} sales, {rounds} rounds");
+    assert_eq!(journal_len(&store).await, i64::try_from(made).unwrap());
+}

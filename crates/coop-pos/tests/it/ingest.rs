@@ -159,11 +159,21 @@ async fn the_same_sale_uploaded_twice_at_once_is_stored_once() {
 async fn a_changed_record_or_a_gap_is_flagged_and_nothing_after_it_taken() {
     let pool = database().await;
     let records = chain("kassa-1", 5);
-    up(&pool, "kassa-1", &records[..2]).await;
 
-    // Someone lowered a total on the SD card after the till sealed it.
+    // Someone lowered a total on the SD card after the till sealed it. The records before it
+    // in the same upload are taken (one transaction for the upload, committed up to the
+    // refusal), nothing from it on.
     let mut changed = records[2].clone();
     changed.lines[0].amount -= dec!(10);
+    let out = up(
+        &pool,
+        "kassa-1",
+        &[records[0].clone(), records[1].clone(), changed.clone()],
+    )
+    .await;
+    assert_eq!((out.accepted, out.last_seq), (2, 2));
+    assert_eq!(out.refused.map(|r| r.seq), Some(3));
+    assert_eq!(count(&pool, "select count(*) from sale").await, 2);
     let out = up(&pool, "kassa-1", &[changed, records[3].clone()]).await;
     assert_eq!(out.accepted, 0);
     let refused = out.refused.unwrap();

@@ -539,24 +539,10 @@ async fn external_the_coops_week() {
         .unwrap_or_else(|| panic!("join: {joined}"))
         .to_owned();
     let news = wait_for(Duration::from_secs(30), || async {
-        let v: Value = http
-            .get(format!(
-                "{matrix}/_matrix/client/v3/rooms/{}/messages?dir=b&limit=100",
-                coop_testkit::http::urlencode(&room)
-            ))
-            .bearer_auth(&access)
-            .send()
+        let texts: Vec<String> = coop_testkit::synapse::room_texts(&matrix, &access, &room)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let texts: Vec<String> = v["chunk"]
-            .as_array()
             .into_iter()
-            .flatten()
-            .filter(|e| e["type"] == "m.room.message")
-            .filter_map(|e| e["content"]["body"].as_str().map(str::to_owned))
+            .map(|(_, text)| text)
             .collect();
         (texts
             .iter()

@@ -20,39 +20,7 @@ use serde_json::Value;
 
 use super::common::{club, now, vat_percent};
 
-/// Everything in a room that the member with `token` sees, oldest first: (sender, text).
-async fn texts(base: &str, token: &str, room: &str) -> Vec<(String, String)> {
-    let mut url: reqwest::Url = base.parse().unwrap();
-    url.path_segments_mut()
-        .unwrap()
-        .extend(["_matrix", "client", "v3", "rooms", room, "messages"]);
-    url.query_pairs_mut()
-        .append_pair("dir", "b")
-        .append_pair("limit", "200");
-    let v: Value = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut out: Vec<(String, String)> = v["chunk"]
-        .as_array()
-        .unwrap_or_else(|| panic!("messages: {v}"))
-        .iter()
-        .filter(|e| e["type"] == "m.room.message")
-        .map(|e| {
-            (
-                e["sender"].as_str().unwrap().to_owned(),
-                e["content"]["body"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    out.reverse();
-    out
-}
+use coop_testkit::synapse::room_texts as texts;
 
 /// The rooms `token`'s account is invited to.
 async fn invites(base: &str, token: &str) -> Vec<String> {
