@@ -305,8 +305,10 @@ async fn refused(
     )
     .fetch_optional(&mut *tx)
     .await?;
+    // The hash over the record's canonical JSON, once (the chain checks it again).
+    let sealed = r.compute_hash() == r.hash;
     if let Some(b) = before {
-        if b.hash == r.hash && b.till_id == till && r.compute_hash() == r.hash {
+        if b.hash == r.hash && b.till_id == till && sealed {
             out.duplicates += 1;
             return Ok(None);
         }
@@ -316,7 +318,7 @@ async fn refused(
     }
     // A record that no longer matches its own hash was changed after the till sealed it: say
     // so before anything else about it.
-    if r.compute_hash() != r.hash {
+    if !sealed {
         return Ok(Some(
             coop_pos_till::journal::ChainError::Tampered { seq: r.seq }.to_string(),
         ));
